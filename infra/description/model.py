@@ -1,0 +1,536 @@
+"""The vocabulary of Bazaar's one service description.
+
+Both twins are built from a `Service` made of these types: the CDK stack (infra/cloud) and the
+local stack (infra/local). Nothing about topology is written anywhere else. Every type checks
+itself when it is built and `Service` checks how the parts fit together, so an unsafe or
+inconsistent description fails at load time with a message naming the part at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal, Protocol
+
+
+class DescriptionError(ValueError):
+    """The service description is unsafe or inconsistent."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise DescriptionError(message)
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+
+
+def _check_name(kind: str, name: str) -> None:
+    _require(
+        bool(_NAME.match(name)),
+        f"{kind} name {name!r} must be 3-40 characters of lower-case letters, digits and '-'",
+    )
+
+
+def env_name(resource_name: str) -> str:
+    """`order-events` -> `ORDER_EVENTS`: how a resource name appears in environment variables."""
+    return resource_name.upper().replace("-", "_")
+
+
+class PhysicalNames(Protocol):
+    """How one twin names what the description declares."""
+
+    def table_name(self, table: str) -> str: ...
+    def queue_url(self, queue: str) -> str: ...
+    def secret_id(self, secret: str) -> str: ...
+    def user_pool_id(self) -> str: ...
+    def user_pool_client_id(self) -> str: ...
+    def user_pool_jwks_url(self) -> str: ...
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SELLER = "seller"
+    SCOUT = "scout"
+    ADMIN = "admin"
+
+
+PUBLIC: frozenset[Role] = frozenset()
+"""Roles of a route anyone may call, without a token. Stated explicitly, never implied."""
+
+EVERY_ROLE: frozenset[Role] = frozenset(Role)
+
+
+class Access(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    READ_WRITE = "read_write"
+
+
+# --------------------------------------------------------------------------------------------
+# Storage
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: Literal["S", "N", "B"] = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index projecting all attributes."""
+
+    name: str
+    partition_key: Key
+    sort_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    purpose: str
+    partition_key: Key
+    sort_key: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("table", self.name)
+        names = [index.name for index in self.indexes]
+        _require(len(names) == len(set(names)), f"table {self.name!r} declares an index twice")
+        _require(len(self.indexes) <= 20, f"table {self.name!r} has more than 20 GSIs")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A standard SQS queue, always with its own dead-letter queue `<name>-dlq`."""
+
+    name: str
+    purpose: str
+    visibility_timeout_seconds: int
+    max_receive_count: int = 5
+    retention_seconds: int = 4 * 24 * 3600
+    dlq_retention_seconds: int = 14 * 24 * 3600
+
+    def __post_init__(self) -> None:
+        _check_name("queue", self.name)
+        _require(
+            self.max_receive_count >= 5,
+            f"queue {self.name!r}: max receive count {self.max_receive_count} is under 5; a message "
+            "would reach the DLQ after a short throttling burst (AWS recommends at least 5)",
+        )
+        _require(
+            0 < self.visibility_timeout_seconds <= 43200,
+            f"queue {self.name!r}: visibility timeout must be 1..43200 seconds",
+        )
+        _require(
+            self.dlq_retention_seconds > self.retention_seconds,
+            f"queue {self.name!r}: the DLQ must keep messages longer than the queue does, "
+            "or a redriven message can expire before anyone looks at it",
+        )
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A JSON secret in Secrets Manager. The local twin fills `fields` with random values except
+    those in `local_values` (non-secret identifiers such as a sandbox merchant id)."""
+
+    name: str
+    purpose: str
+    fields: tuple[str, ...]
+    local_values: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_name("secret", self.name)
+        unknown = set(self.local_values) - set(self.fields)
+        _require(not unknown, f"secret {self.name!r}: local values for undeclared fields {sorted(unknown)}")
+        object.__setattr__(self, "local_values", MappingProxyType(dict(self.local_values)))
+
+
+# --------------------------------------------------------------------------------------------
+# Triggers
+# --------------------------------------------------------------------------------------------
+
+_PATH = re.compile(r"^/(?:[a-z0-9-]+|\{[a-z_]+\})(?:/(?:[a-z0-9-]+|\{[a-z_]+\}))*$")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Route:
+    """A REST API route. `roles` is PUBLIC (no token) or the groups allowed to call it."""
+
+    method: str
+    path: str
+    roles: frozenset[Role] | None
+    summary: str
+
+    def __post_init__(self) -> None:
+        where = f"route {self.method} {self.path}"
+        _require(self.method in _HTTP_METHODS, f"{where}: method must be one of {_HTTP_METHODS}")
+        _require(bool(_PATH.match(self.path)), f"{where}: path must look like /v1/orders/{{order_id}}")
+        _require(
+            self.roles is not None,
+            f"{where}: declares no roles; say PUBLIC or name the roles allowed to call it",
+        )
+        _require(bool(self.summary.strip()), f"{where}: needs a summary for the OpenAPI document")
+        object.__setattr__(self, "roles", frozenset(self.roles or ()))
+        if self.path.startswith("/v1/admin/"):
+            _require(self.roles == {Role.ADMIN}, f"{where}: /v1/admin/ routes are for admins only")
+        if self.path.startswith("/v1/seller/"):
+            _require(self.roles == {Role.SELLER}, f"{where}: /v1/seller/ routes are for sellers only")
+
+    @property
+    def is_public(self) -> bool:
+        return not self.roles
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A provider webhook: a Lambda function URL (auth NONE; the handler verifies the caller).
+    Locally the gateway serves it at `path`."""
+
+    path: str
+    provider: str
+
+    def __post_init__(self) -> None:
+        _require(
+            self.path.startswith("/webhooks/") and bool(_PATH.match(self.path)),
+            f"webhook {self.path!r} must live under /webhooks/",
+        )
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    queue: str
+    batch_size: int = 10
+    max_batching_window_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.batch_size <= 10, f"trigger on {self.queue!r}: batch size must be 1..10")
+        _require(
+            0 <= self.max_batching_window_seconds <= 300,
+            f"trigger on {self.queue!r}: batching window must be 0..300 seconds",
+        )
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_CRON = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge schedule: `rate(5 minutes)` or a six-field `cron(...)` in UTC."""
+
+    name: str
+    expression: str
+    description: str
+
+    def __post_init__(self) -> None:
+        _check_name("schedule", self.name)
+        rate = _RATE.match(self.expression)
+        if rate:
+            amount, unit = int(rate.group(1)), rate.group(2)
+            _require(amount >= 1, f"schedule {self.name!r}: rate must be at least 1")
+            _require(
+                (amount == 1) == (not unit.endswith("s")),
+                f"schedule {self.name!r}: write rate(1 minute) or rate(N minutes), as EventBridge does",
+            )
+        else:
+            _require(
+                bool(_CRON.match(self.expression)),
+                f"schedule {self.name!r}: expression must be rate(...) or a six-field cron(...)",
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Compute
+# --------------------------------------------------------------------------------------------
+
+_HANDLER = re.compile(r"^functions(\.[a-z_][a-z0-9_]*)+\.[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    description: str
+    memory_mb: int = 512
+    timeout_seconds: int = 10
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    tables: Mapping[str, Access] = field(default_factory=dict)
+    sends_to: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
+    queue_triggers: tuple[QueueTrigger, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    uses_user_pool: bool = False
+
+    def __post_init__(self) -> None:
+        _check_name("function", self.name)
+        where = f"function {self.name!r}"
+        _require(bool(_HANDLER.match(self.handler)), f"{where}: handler must be functions.<module>.<callable>")
+        _require(128 <= self.memory_mb <= 10240, f"{where}: memory must be 128..10240 MB")
+        _require(1 <= self.timeout_seconds <= 900, f"{where}: timeout must be 1..900 seconds")
+        if self.routes:
+            # API Gateway gives up on an integration after 29 s; a longer timeout only hides that.
+            _require(self.timeout_seconds <= 29, f"{where}: serves API routes, so its timeout must be <= 29 s")
+        for key in self.environment:
+            _require(
+                not key.startswith(("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "AWS_")),
+                f"{where}: environment variable {key} is reserved; declare the resource instead",
+            )
+        object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
+        object.__setattr__(self, "tables", MappingProxyType({k: Access(v) for k, v in self.tables.items()}))
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Identity, monitoring, API surface
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserPool:
+    name: str
+    password_min_length: int = 12
+    access_token_minutes: int = 60
+    refresh_token_days: int = 30
+
+    def __post_init__(self) -> None:
+        _check_name("user pool", self.name)
+        _require(self.password_min_length >= 12, "user pool: passwords must be at least 12 characters")
+
+
+@dataclass(frozen=True)
+class MetricAlarm:
+    """An alarm on a metric Bazaar emits (EMF namespace `Bazaar`)."""
+
+    name: str
+    description: str
+    metric: str
+    threshold: float
+    comparison: Literal[">=", ">", "<", "<="] = ">="
+    statistic: Literal["Sum", "Maximum", "Minimum", "Average", "SampleCount"] = "Sum"
+    period_seconds: int = 300
+    evaluation_periods: int = 1
+    treat_missing_as_breaching: bool = False
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    # Alarms on a queue's own metrics (SQS namespace) rather than Bazaar's.
+    queue: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("alarm", self.name)
+        _require(self.period_seconds % 60 == 0, f"alarm {self.name!r}: period must be a multiple of 60 s")
+        object.__setattr__(self, "dimensions", MappingProxyType(dict(self.dimensions)))
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """An error API Gateway itself answers (no Lambda runs): both twins answer it in our envelope."""
+
+    kind: str  # API Gateway's ResponseType
+    status: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Api:
+    # The Lambda REQUEST authorizer in front of every non-public route, in both twins: it checks
+    # the Cognito token, its revocation and the route's roles.
+    authorizer: str
+    throttle_rate_per_second: int
+    throttle_burst: int
+    # API Gateway's own hard limit; the functions enforce the (smaller) application limit.
+    gateway_max_body_bytes: int
+    gateway_responses: tuple[GatewayResponse, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# The whole service
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    api: Api
+    user_pool: UserPool
+    settings: Mapping[str, str]
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...]
+    secrets: tuple[Secret, ...]
+    functions: tuple[Function, ...]
+    alarms: tuple[MetricAlarm, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        for kind, names in (
+            ("table", [t.name for t in self.tables]),
+            ("queue", [q.name for q in self.queues] + [q.dlq_name for q in self.queues]),
+            ("secret", [s.name for s in self.secrets]),
+            ("function", [f.name for f in self.functions]),
+            ("schedule", [s.name for f in self.functions for s in f.schedules]),
+            ("alarm", [a.name for a in self.all_alarms]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            _require(not duplicates, f"{kind} names used twice: {duplicates}")
+        self._check_references()
+        self._check_queue_consumers()
+        self._check_routes()
+        authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
+        _require(authorizer is not None, f"api authorizer {self.api.authorizer!r} is not a declared function")
+        _require(
+            not (authorizer.routes or authorizer.webhooks or authorizer.queue_triggers or authorizer.schedules),
+            f"authorizer {authorizer.name!r} must not have triggers of its own",
+        )
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+    def queue(self, name: str) -> Queue:
+        return next(q for q in self.queues if q.name == name)
+
+    def secret(self, name: str) -> Secret:
+        return next(s for s in self.secrets if s.name == name)
+
+    def function(self, name: str) -> Function:
+        return next(f for f in self.functions if f.name == name)
+
+    @property
+    def routes(self) -> tuple[tuple[Function, Route], ...]:
+        return tuple((f, r) for f in self.functions for r in f.routes)
+
+    @property
+    def webhooks(self) -> tuple[tuple[Function, Webhook], ...]:
+        return tuple((f, w) for f in self.functions for w in f.webhooks)
+
+    @property
+    def schedules(self) -> tuple[tuple[Function, Schedule], ...]:
+        return tuple((f, s) for f in self.functions for s in f.schedules)
+
+    @property
+    def queue_triggers(self) -> tuple[tuple[Function, QueueTrigger], ...]:
+        return tuple((f, t) for f in self.functions for t in f.queue_triggers)
+
+    def consumer_of(self, queue: str) -> Function | None:
+        return next((f for f, t in self.queue_triggers if t.queue == queue), None)
+
+    @property
+    def all_alarms(self) -> tuple[MetricAlarm, ...]:
+        """Declared alarms plus one per dead-letter queue: a message there is money or a parcel
+        stuck, so any depth at all alarms."""
+        dlq_alarms = tuple(
+            MetricAlarm(
+                name=f"{q.dlq_name}-depth",
+                description=f"Messages are waiting in {q.dlq_name}: {q.purpose} failed for good.",
+                metric="ApproximateNumberOfMessagesVisible",
+                statistic="Maximum",
+                threshold=1,
+                period_seconds=60,
+                queue=q.dlq_name,
+            )
+            for q in self.queues
+        )
+        return self.alarms + dlq_alarms
+
+    def function_environment(self, function: Function, physical: PhysicalNames) -> dict[str, str]:
+        """Every variable a function starts with. Each twin passes its own physical names (CDK
+        tokens in the cloud, moto's names and URLs locally); the variable names are the contract
+        read by bazaar.platform.settings."""
+        env = {
+            "BAZAAR_SERVICE": self.name,
+            "BAZAAR_FUNCTION": function.name,
+            "POWERTOOLS_SERVICE_NAME": self.name,
+            "POWERTOOLS_METRICS_NAMESPACE": "Bazaar",
+            **self.settings,
+            **function.environment,
+        }
+        for table in function.tables:
+            env[f"BAZAAR_TABLE_{env_name(table)}"] = physical.table_name(table)
+        for queue in function.sends_to:
+            env[f"BAZAAR_QUEUE_{env_name(queue)}"] = physical.queue_url(queue)
+        for secret in function.secrets:
+            env[f"BAZAAR_SECRET_{env_name(secret)}"] = physical.secret_id(secret)
+        if function.uses_user_pool:
+            env["BAZAAR_USER_POOL_ID"] = physical.user_pool_id()
+            env["BAZAAR_USER_POOL_CLIENT_ID"] = physical.user_pool_client_id()
+            env["BAZAAR_USER_POOL_JWKS_URL"] = physical.user_pool_jwks_url()
+        # The authorizer decides for every route; each API function re-checks its own routes
+        # (defence in depth). Both read the roles from here.
+        routes = [r for _, r in self.routes] if function.name == self.api.authorizer else function.routes
+        if routes:
+            env["BAZAAR_ROUTE_ROLES"] = json.dumps(
+                {route.key: sorted(route.roles) for route in routes}, separators=(",", ":")
+            )
+        return env
+
+    # -- consistency ----------------------------------------------------------------------
+
+    def _check_references(self) -> None:
+        tables = {t.name for t in self.tables}
+        queues = {q.name for q in self.queues}
+        secrets = {s.name for s in self.secrets}
+        for f in self.functions:
+            where = f"function {f.name!r}"
+            for t in f.tables:
+                _require(t in tables, f"{where} touches table {t!r}, which the description does not declare")
+            for q in f.sends_to:
+                _require(q in queues, f"{where} sends to queue {q!r}, which the description does not declare")
+            for s in f.secrets:
+                _require(s in secrets, f"{where} reads secret {s!r}, which the description does not declare")
+            for trigger in f.queue_triggers:
+                _require(trigger.queue in queues, f"{where} consumes undeclared queue {trigger.queue!r}")
+        for alarm in self.alarms:
+            if alarm.queue:
+                known = queues | {self.queue(q).dlq_name for q in queues}
+                _require(alarm.queue in known, f"alarm {alarm.name!r} watches undeclared queue {alarm.queue!r}")
+
+    def _check_queue_consumers(self) -> None:
+        for queue in self.queues:
+            consumers = [f for f, t in self.queue_triggers if t.queue == queue.name]
+            _require(len(consumers) <= 1, f"queue {queue.name!r} has more than one consumer")
+            for consumer in consumers:
+                # AWS: a visibility timeout under 6x the function timeout lets a message that is
+                # still being processed (or retried by the poller) be delivered a second time.
+                _require(
+                    queue.visibility_timeout_seconds >= 6 * consumer.timeout_seconds,
+                    f"queue {queue.name!r}: visibility timeout {queue.visibility_timeout_seconds}s is under "
+                    f"6x its consumer {consumer.name!r}'s timeout ({consumer.timeout_seconds}s); "
+                    f"raise it to at least {6 * consumer.timeout_seconds}s",
+                )
+
+    def _check_routes(self) -> None:
+        seen: dict[str, str] = {}
+        for f, route in self.routes:
+            _require(route.key not in seen, f"route {route.key} is served by both {seen.get(route.key)!r} and {f.name!r}")
+            seen[route.key] = f.name
+        webhook_paths = [w.path for _, w in self.webhooks]
+        _require(len(webhook_paths) == len(set(webhook_paths)), "a webhook path is declared twice")
+        for f in self.functions:
+            _require(len(f.webhooks) <= 1, f"function {f.name!r}: a function has one function URL")

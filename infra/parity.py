@@ -1,0 +1,66 @@
+"""What a twin contains, in terms both twins and the description share, so that the parity test
+can compare them. The description's side is here; each twin reads its own side
+(infra/cloud/inventory.py from the synthesized template, infra/local/inventory.py from the
+running local stack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from infra.description.model import Role, Service
+
+
+@dataclass(frozen=True)
+class Inventory:
+    functions: frozenset[str]
+    # (method, path, function name, public?)
+    routes: frozenset[tuple[str, str, str, bool]]
+    # function names that have a webhook (function URL)
+    webhook_functions: frozenset[str]
+    # (queue name, visibility timeout, max receive count, DLQ name)
+    queues: frozenset[tuple[str, int, int, str]]
+    # (queue name, function name, batch size)
+    queue_triggers: frozenset[tuple[str, str, int]]
+    # (schedule name, expression, function name)
+    schedules: frozenset[tuple[str, str, str]]
+    # (table name, partition key, sort key or "", index names, ttl attribute or "")
+    tables: frozenset[tuple[str, str, str, tuple[str, ...], str]]
+    secrets: frozenset[str]
+    alarms: frozenset[str]
+    user_pool_groups: frozenset[str]
+
+
+def describe(service: Service) -> Inventory:
+    return Inventory(
+        functions=frozenset(f.name for f in service.functions),
+        routes=frozenset((r.method, r.path, f.name, r.is_public) for f, r in service.routes),
+        webhook_functions=frozenset(f.name for f, _ in service.webhooks),
+        queues=frozenset(
+            (q.name, q.visibility_timeout_seconds, q.max_receive_count, q.dlq_name) for q in service.queues
+        ),
+        queue_triggers=frozenset((t.queue, f.name, t.batch_size) for f, t in service.queue_triggers),
+        schedules=frozenset((s.name, s.expression, f.name) for f, s in service.schedules),
+        tables=frozenset(
+            (
+                t.name,
+                t.partition_key.name,
+                t.sort_key.name if t.sort_key else "",
+                tuple(sorted(i.name for i in t.indexes)),
+                t.ttl_attribute or "",
+            )
+            for t in service.tables
+        ),
+        secrets=frozenset(s.name for s in service.secrets),
+        alarms=frozenset(a.name for a in service.all_alarms),
+        user_pool_groups=frozenset(role.value for role in Role),
+    )
+
+
+def differences(expected: Inventory, actual: Inventory, twin: str) -> list[str]:
+    """Human-readable lines, one per element that is in one and not the other."""
+    lines: list[str] = []
+    for f in fields(Inventory):
+        want, got = getattr(expected, f.name), getattr(actual, f.name)
+        lines += [f"{f.name}: {item!r} is described but missing from the {twin} twin" for item in sorted(want - got)]
+        lines += [f"{f.name}: {item!r} is in the {twin} twin but not in the description" for item in sorted(got - want)]
+    return lines
