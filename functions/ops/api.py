@@ -1,0 +1,47 @@
+"""Ops API: GET /health (public) and GET /v1/admin/diagnostics (admin)."""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from bazaar.ops import services
+from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
+from bazaar.ops.schemas import DiagnosticsOut, HealthOut
+from bazaar.platform import aws
+from bazaar.platform.http import HttpApi
+from bazaar.platform.observability import logger, metrics, tracer
+from bazaar.platform.settings import load_settings
+
+settings = load_settings(os.environ)
+api = HttpApi(settings)
+app = api.app
+probes = (
+    DynamoDbProbe(aws.client("dynamodb", aws.PROBE), settings.table("ops")),
+    SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys")),
+)
+job_runs = DynamoDbJobRuns(settings.table("ops"))
+
+
+@app.get("/health", summary="Service health", responses={503: {"description": "A dependency is down"}})
+def health() -> Response[HealthOut]:
+    report = services.check_health(settings.version, probes)
+    return Response(
+        status_code=200 if report.healthy else 503,
+        content_type=content_types.APPLICATION_JSON,
+        body=HealthOut.of(report).model_dump(mode="json"),
+    )
+
+
+@app.get("/v1/admin/diagnostics", summary="Operational diagnostics (admin)")
+def diagnostics() -> DiagnosticsOut:
+    report = services.check_health(settings.version, probes)
+    heartbeat = services.heartbeat_status(job_runs, timedelta(minutes=settings.heartbeat_interval_minutes))
+    return DiagnosticsOut.of(settings.version, settings.stage, report, heartbeat, datetime.now(UTC))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return api.handle(event, context)

@@ -1,0 +1,263 @@
+"""moto's server embedded as the local AWS endpoint, and the resources of the description created
+in it through the ordinary AWS APIs (moto's CloudFormation skips secrets, alarms and more, so the
+template is not deployed into it: see ../shared/local-aws.md §6)."""
+
+from __future__ import annotations
+
+import json
+import secrets as random_secrets
+import threading
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.config import Config
+
+from infra.description.model import Service
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+_dynamodb_lock = threading.RLock()
+_patched = False
+
+
+def _serialise_dynamodb() -> None:
+    """moto deep-copies a whole table per transaction with no lock; concurrent transactions then
+    fail with 500s or, rarely, half-apply (measured in local-aws.md). DynamoDB itself serialises
+    conflicting writes, so one lock around moto's DynamoDB handler changes nothing a client can
+    observe except that moto stops breaking atomicity."""
+    global _patched
+    if _patched:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self, *args, **kwargs):
+        with _dynamodb_lock:
+            return original(self, *args, **kwargs)
+
+    DynamoHandler.call_action = call_action
+    _patched = True
+
+
+class MotoServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self._server = None
+
+    def start(self) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        _serialise_dynamodb()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
+        # Its default address is 0.0.0.0: never on a shared machine.
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50),
+            **CREDENTIALS,
+        )
+
+
+@dataclass
+class LocalNames:
+    """The local twin's physical names (implements infra.description.model.PhysicalNames)."""
+
+    service: str
+    endpoint: str
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    secret_arns: dict[str, str] = field(default_factory=dict)
+    pool_id: str = ""
+    client_id: str = ""
+
+    def table_name(self, table: str) -> str:
+        return f"{self.service}-{table}"
+
+    def queue_name(self, queue: str) -> str:
+        return f"{self.service}-{queue}"
+
+    def queue_url(self, queue: str) -> str:
+        return self.queue_urls[queue]
+
+    def secret_id(self, secret: str) -> str:
+        return self.secret_arns[secret]
+
+    def secret_name(self, secret: str) -> str:
+        return f"{self.service}/{secret}"
+
+    def user_pool_id(self) -> str:
+        return self.pool_id
+
+    def user_pool_client_id(self) -> str:
+        return self.client_id
+
+    def user_pool_jwks_url(self) -> str:
+        # The real address (cognito-idp.<region>.amazonaws.com) is not reachable; moto serves the
+        # same document at this path.
+        return f"{self.endpoint}/{self.pool_id}/.well-known/jwks.json"
+
+    def alarm_name(self, alarm: str) -> str:
+        return f"{self.service}-{alarm}"
+
+
+def provision(service: Service, moto: MotoServer) -> LocalNames:
+    names = LocalNames(service=service.name, endpoint=moto.endpoint)
+    _tables(service, moto, names)
+    _queues(service, moto, names)
+    _secrets(service, moto, names)
+    _user_pool(service, moto, names)
+    _alarms(service, moto, names)
+    return names
+
+
+def create_table(service: Service, moto: MotoServer, names: LocalNames, table_name: str) -> None:
+    dynamodb = moto.client("dynamodb")
+    table = service.table(table_name)
+    keys = [table.partition_key, *([table.sort_key] if table.sort_key else [])]
+    for index in table.indexes:
+        keys += [index.partition_key, *([index.sort_key] if index.sort_key else [])]
+    attributes = {k.name: k.type for k in keys}
+
+    def schema(pk, sk):
+        return [{"AttributeName": pk.name, "KeyType": "HASH"}] + (
+            [{"AttributeName": sk.name, "KeyType": "RANGE"}] if sk else []
+        )
+
+    extra = {}
+    if table.indexes:
+        extra["GlobalSecondaryIndexes"] = [
+            {"IndexName": i.name, "KeySchema": schema(i.partition_key, i.sort_key), "Projection": {"ProjectionType": "ALL"}}
+            for i in table.indexes
+        ]
+    dynamodb.create_table(
+        TableName=names.table_name(table.name),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        KeySchema=schema(table.partition_key, table.sort_key),
+        Tags=[{"Key": "bazaar:table", "Value": table.name}],
+        **extra,
+    )
+    if table.ttl_attribute:
+        # Stored, never enforced by moto; Bazaar never relies on TTL for correctness anyway.
+        dynamodb.update_time_to_live(
+            TableName=names.table_name(table.name),
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+        )
+
+
+def _tables(service: Service, moto: MotoServer, names: LocalNames) -> None:
+    for table in service.tables:
+        create_table(service, moto, names, table.name)
+
+
+def _queues(service: Service, moto: MotoServer, names: LocalNames) -> None:
+    sqs = moto.client("sqs")
+    for queue in service.queues:
+        dlq_url = sqs.create_queue(
+            QueueName=names.queue_name(queue.dlq_name),
+            Attributes={"MessageRetentionPeriod": str(queue.dlq_retention_seconds)},
+            tags={"bazaar:queue": queue.dlq_name},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=names.queue_name(queue.name),
+            Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "MessageRetentionPeriod": str(queue.retention_seconds),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
+                ),
+            },
+            tags={"bazaar:queue": queue.name},
+        )["QueueUrl"]
+        names.queue_urls[queue.name] = url
+        names.queue_urls[queue.dlq_name] = dlq_url
+
+
+def _secrets(service: Service, moto: MotoServer, names: LocalNames) -> None:
+    manager = moto.client("secretsmanager")
+    for secret in service.secrets:
+        value = {f: secret.local_values.get(f) or random_secrets.token_urlsafe(32) for f in secret.fields}
+        created = manager.create_secret(
+            Name=names.secret_name(secret.name),
+            SecretString=json.dumps(value),
+            Description=secret.purpose,
+            Tags=[{"Key": "bazaar:secret", "Value": secret.name}],
+        )
+        names.secret_arns[secret.name] = created["ARN"]
+
+
+def _user_pool(service: Service, moto: MotoServer, names: LocalNames) -> None:
+    from infra.description.model import Role
+
+    cognito = moto.client("cognito-idp")
+    pool = service.user_pool
+    pool_id = cognito.create_user_pool(
+        PoolName=f"{service.name}-{pool.name}",
+        UsernameAttributes=["email"],
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": pool.password_min_length,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
+    )["UserPool"]["Id"]
+    for role in Role:
+        cognito.create_group(GroupName=role.value, UserPoolId=pool_id)
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=f"{service.name}-api",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        EnableTokenRevocation=True,
+        PreventUserExistenceErrors="ENABLED",
+    )["UserPoolClient"]["ClientId"]
+    names.pool_id, names.client_id = pool_id, client_id
+
+
+def _alarms(service: Service, moto: MotoServer, names: LocalNames) -> None:
+    """The alarms exist locally too (moto keeps them, never evaluates them), so the parity test
+    can see them and operators can read their definitions the same way."""
+    cloudwatch = moto.client("cloudwatch")
+    comparisons = {
+        ">=": "GreaterThanOrEqualToThreshold",
+        ">": "GreaterThanThreshold",
+        "<": "LessThanThreshold",
+        "<=": "LessThanOrEqualToThreshold",
+    }
+    for alarm in service.all_alarms:
+        if alarm.queue:
+            namespace, dimensions = "AWS/SQS", {"QueueName": names.queue_name(alarm.queue)}
+        else:
+            namespace, dimensions = "Bazaar", {"service": service.name, **alarm.dimensions}
+        cloudwatch.put_metric_alarm(
+            AlarmName=names.alarm_name(alarm.name),
+            AlarmDescription=alarm.description,
+            Namespace=namespace,
+            MetricName=alarm.metric,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            Statistic=alarm.statistic,
+            Period=alarm.period_seconds,
+            EvaluationPeriods=alarm.evaluation_periods,
+            Threshold=alarm.threshold,
+            ComparisonOperator=comparisons[alarm.comparison],
+            TreatMissingData="breaching" if alarm.treat_missing_as_breaching else "notBreaching",
+        )

@@ -1,0 +1,83 @@
+"""The running local stack read back into an Inventory, through the same APIs an operator would
+use (boto3 against moto) plus the gateway's and scheduler's own tables, for the parity test."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from infra.parity import Inventory
+
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
+
+
+def _tag(tags: list[dict] | dict, key: str) -> str | None:
+    if isinstance(tags, dict):
+        return tags.get(key)
+    return next((t["Value"] for t in tags if t["Key"] == key), None)
+
+
+def local_inventory(stack: LocalStack) -> Inventory:
+    dynamodb, sqs = stack.client("dynamodb"), stack.client("sqs")
+    tables = set()
+    for physical in dynamodb.list_tables()["TableNames"]:
+        described = dynamodb.describe_table(TableName=physical)["Table"]
+        name = _tag(dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"], "bazaar:table")
+        if not name:
+            continue
+        keys = {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]}
+        ttl = dynamodb.describe_time_to_live(TableName=physical)["TimeToLiveDescription"]
+        tables.add((
+            name,
+            keys["HASH"],
+            keys.get("RANGE", ""),
+            tuple(sorted(i["IndexName"] for i in described.get("GlobalSecondaryIndexes", []))),
+            ttl.get("AttributeName", "") if ttl.get("TimeToLiveStatus") == "ENABLED" else "",
+        ))
+
+    queue_names: dict[str, str] = {}  # physical queue ARN -> described name
+    queue_attributes: dict[str, dict] = {}
+    for url in sqs.list_queues().get("QueueUrls", []):
+        name = _tag(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}), "bazaar:queue")
+        if name:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            queue_names[attributes["QueueArn"]] = name
+            queue_attributes[name] = attributes
+    queues = set()
+    for name, attributes in queue_attributes.items():
+        if "RedrivePolicy" not in attributes:
+            continue  # a DLQ: reported with its source queue
+        redrive = json.loads(attributes["RedrivePolicy"])
+        queues.add((name, int(attributes["VisibilityTimeout"]), int(redrive["maxReceiveCount"]),
+                    queue_names[redrive["deadLetterTargetArn"]]))
+
+    manager = stack.client("secretsmanager")
+    secrets = {
+        _tag(s.get("Tags", []), "bazaar:secret") for s in manager.list_secrets()["SecretList"]
+    } - {None}
+
+    prefix = f"{stack.service.name}-"
+    alarms = {
+        a["AlarmName"].removeprefix(prefix)
+        for a in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        if a["AlarmName"].startswith(prefix)
+    }
+    groups = {g["GroupName"] for g in stack.client("cognito-idp").list_groups(UserPoolId=stack.names.pool_id)["Groups"]}
+
+    gateway = stack.gateway
+    routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
+    return Inventory(
+        functions=frozenset(stack.runtimes),
+        routes=routes,
+        webhook_functions=frozenset(f.name for f in gateway.webhooks.values()),
+        queues=frozenset(queues),
+        queue_triggers=frozenset((p.trigger.queue, p.function.name, p.trigger.batch_size) for p in stack.pollers),
+        schedules=frozenset(
+            (s.schedule.name, s.schedule.expression, s.function.name) for s in stack.scheduler.states.values()
+        ),
+        tables=frozenset(tables),
+        secrets=frozenset(secrets),
+        alarms=frozenset(alarms),
+        user_pool_groups=frozenset(groups),
+    )

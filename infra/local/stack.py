@@ -1,0 +1,233 @@
+"""The local twin, assembled from the description: moto as AWS, the runtime per function, the
+gateway, SQS pollers and the scheduler. `make up` runs it; tests start their own on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets as random_secrets
+import socket
+import string
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.description import SERVICE
+from infra.description.model import Role, Service
+from infra.local import openapi
+from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
+from infra.local.gateway import Gateway, GatewayServer, HttpResult
+from infra.local.inventory import local_inventory
+from infra.local.pollers import QueuePoller
+from infra.local.runtime import ROOT, FunctionRuntime
+from infra.local.scheduler import Scheduler
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    api_port: int = 8000
+    moto_port: int = 5100
+    clock_speed: float = 1.0
+    max_concurrency: int = 4
+    poll_wait_seconds: int = 1
+    state_dir: Path = ROOT / ".bazaar"
+    seed_accounts: bool = True
+    log_requests: bool = False
+
+    @classmethod
+    def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
+        return cls(api_port=free_port(), moto_port=free_port(), state_dir=state_dir, **overrides)
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig = LocalConfig(), service: Service = SERVICE):
+        self.config = config
+        self.service = service
+        self.moto = MotoServer(config.moto_port)
+        self.names: LocalNames | None = None
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.pollers: list[QueuePoller] = []
+        self.scheduler: Scheduler | None = None
+        self.gateway: Gateway | None = None
+        self.server: GatewayServer | None = None
+        self.accounts: dict[str, dict[str, str]] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        # moto's Step Functions integrations call back into moto on MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.config.moto_port)
+        self.moto.start()
+        try:
+            self.names = provision(self.service, self.moto)
+            self.runtimes = {
+                f.name: FunctionRuntime(f, self.function_environment(f), self.config.max_concurrency)
+                for f in self.service.functions
+            }
+            self._start_pollers()
+            self.scheduler = Scheduler(
+                list(self.service.schedules), self.runtimes, rule_prefix=self.service.name,
+                clock_speed=self.config.clock_speed, log=self._log,
+            )
+            self.scheduler.start()
+            self.gateway = Gateway(self.service, self.runtimes, self._control, access_log=self._access_log)
+            self.server = GatewayServer(self.gateway, self.config.api_port)
+            self.server.start()
+            if self.config.seed_accounts:
+                self.accounts = self._seed_accounts()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        if self.scheduler:
+            self.scheduler.stop()
+            self.scheduler = None
+        for runtime in self.runtimes.values():
+            runtime.stop()
+        self.runtimes = {}
+        self.moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- what it offers -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None, "the local stack is not running"
+        return self.server.url
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self.moto.endpoint
+
+    def client(self, service: str):
+        return self.moto.client(service)
+
+    def function_environment(self, function) -> dict[str, str]:
+        assert self.names is not None
+        return {
+            # What Lambda sets for every function.
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "TZ": "UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # Every AWS SDK call goes to moto; no code knows it is local.
+            "AWS_ENDPOINT_URL": self.moto.endpoint,
+            # No X-Ray daemon here: traces are a cloud-twin feature.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "BAZAAR_STAGE": "local",
+            **self.service.function_environment(function, self.names),
+        }
+
+    def openapi_document(self) -> dict:
+        return openapi.merge(
+            self.service, {f.name: self.runtimes[f.name].openapi() for f in self.service.functions if f.routes}
+        )
+
+    # -- control API under /_local/ -------------------------------------------------------
+
+    def _control(self, method: str, target: str, body: bytes) -> HttpResult | None:
+        path = target.split("?", 1)[0].rstrip("/")
+        run = re.fullmatch(r"/_local/schedules/([a-z0-9-]+)/run", path)
+        if method == "GET" and path == "/_local/topology":
+            return _json(200, _inventory_json(local_inventory(self)))
+        if method == "GET" and path == "/_local/schedules":
+            return _json(200, {"clock_speed": self.config.clock_speed, "schedules": self.scheduler.describe()})
+        if method == "POST" and run:
+            if run.group(1) not in self.scheduler.states:
+                return _json(404, {"error": {"code": "NOT_FOUND", "message": "No such schedule."}})
+            return _json(200, self.scheduler.run_now(run.group(1)))
+        if method == "GET" and path == "/_local/openapi.json":
+            return _json(200, self.openapi_document())
+        if method == "GET" and path == "/_local/docs":
+            if "format=json" in target:
+                return _json(200, self.openapi_document())
+            html = openapi.swagger_html(self.openapi_document())
+            return HttpResult(200, [("Content-Type", "text/html; charset=utf-8")], html.encode())
+        return None
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _start_pollers(self) -> None:
+        sqs = self.moto.client("sqs")
+        for function, trigger in self.service.queue_triggers:
+            url = self.names.queue_url(trigger.queue)
+            arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.names.queue_name(trigger.queue)}"
+            poller = QueuePoller(sqs, url, arn, function, trigger, self.runtimes[function.name],
+                                 log=self._log, wait_seconds=self.config.poll_wait_seconds)
+            poller.start()
+            self.pollers.append(poller)
+
+    def _seed_accounts(self) -> dict[str, dict[str, str]]:
+        """One account per role with a password made for this run, written where scripts and
+        tests can read it (git-ignored)."""
+        cognito = self.moto.client("cognito-idp")
+        accounts = {}
+        for role in Role:
+            email = f"{role.value}@bazaar.local"
+            password = _strong_password()
+            cognito.admin_create_user(
+                UserPoolId=self.names.pool_id,
+                Username=email,
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+                MessageAction="SUPPRESS",
+            )
+            cognito.admin_set_user_password(
+                UserPoolId=self.names.pool_id, Username=email, Password=password, Permanent=True
+            )
+            cognito.admin_add_user_to_group(UserPoolId=self.names.pool_id, Username=email, GroupName=role.value)
+            accounts[role.value] = {"email": email, "password": password}
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config.state_dir / "local-accounts.json"
+        path.write_text(json.dumps(accounts, indent=2))
+        path.chmod(0o600)
+        return accounts
+
+    def _log(self, entry: dict) -> None:
+        print(json.dumps({"local_stack": entry}), file=sys.stderr, flush=True)
+
+    def _access_log(self, entry: dict) -> None:
+        if self.config.log_requests:
+            print(json.dumps({"access": entry}), file=sys.stderr, flush=True)
+
+
+def _strong_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    core = "".join(random_secrets.choice(alphabet) for _ in range(16))
+    return f"{core}aZ7!"
+
+
+def _json(status: int, body) -> HttpResult:
+    return HttpResult(status, [("Content-Type", "application/json")], json.dumps(body, default=str).encode())
+
+
+def _inventory_json(inventory) -> dict:
+    from dataclasses import fields
+
+    return {f.name: sorted(list(x) if isinstance(x, tuple) else x for x in getattr(inventory, f.name))
+            for f in fields(inventory)}

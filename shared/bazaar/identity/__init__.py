@@ -1,0 +1,1 @@
+"""Identity and access: accounts, roles, tokens and their revocation."""

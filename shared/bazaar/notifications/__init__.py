@@ -1,0 +1,1 @@
+"""Notifications: what Bazaar tells users (order paid, shipped, refunded, payout sent)."""

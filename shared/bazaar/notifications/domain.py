@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NotificationKind(StrEnum):
+    ORDER_PAID = "order_paid"
+    ORDER_SHIPPED = "order_shipped"
+    ORDER_DELIVERED = "order_delivered"
+    ORDER_REFUNDED = "order_refunded"
+    PAYOUT_SENT = "payout_sent"
+    ACCOUNT = "account"
+
+
+class Notification(BaseModel):
+    """One message to one user. `notification_id` is chosen by the producer and is what makes
+    delivery exactly-once: a redelivered message carries the same id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notification_id: str = Field(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")
+    user_id: str = Field(min_length=1, max_length=64)
+    kind: NotificationKind
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=2000)
+    occurred_at: datetime

@@ -1,0 +1,1 @@
+"""Operations: health, the scheduler heartbeat, job runs and admin diagnostics."""

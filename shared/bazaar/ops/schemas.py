@@ -1,0 +1,64 @@
+"""API shapes of the ops context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bazaar.ops.domain import HealthReport, HeartbeatStatus
+
+
+class DependencyOut(BaseModel):
+    name: str
+    status: Literal["ok", "down"]
+    latency_ms: int
+    problem: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    dependencies: list[DependencyOut]
+
+    @classmethod
+    def of(cls, report: HealthReport) -> HealthOut:
+        return cls(
+            status="ok" if report.healthy else "degraded",
+            version=report.version,
+            dependencies=[
+                DependencyOut(
+                    name=d.name, status="ok" if d.healthy else "down", latency_ms=d.latency_ms, problem=d.problem
+                )
+                for d in report.dependencies
+            ],
+        )
+
+
+class SchedulerOut(BaseModel):
+    last_heartbeat_at: datetime | None
+    heartbeat_interval_seconds: int
+    late: bool
+
+
+class DiagnosticsOut(BaseModel):
+    """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
+
+    version: str
+    stage: str
+    health: HealthOut
+    scheduler: SchedulerOut
+
+    @classmethod
+    def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime):
+        return cls(
+            version=version,
+            stage=stage,
+            health=HealthOut.of(health),
+            scheduler=SchedulerOut(
+                last_heartbeat_at=heartbeat.last_beat,
+                heartbeat_interval_seconds=int(heartbeat.interval.total_seconds()),
+                late=heartbeat.is_late(now),
+            ),
+        )

@@ -1,0 +1,77 @@
+"""The one catalogue of error codes a client can receive, and the domain's base error.
+
+Every failure leaves Bazaar as `{"error": {"code", "message", "request_id", "details"}}` with a
+code from here; the OpenAPI document lists them. Other contexts add their codes to this file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    code: str
+    status: int
+    meaning: str
+
+
+def _catalogue(*kinds: ErrorKind) -> dict[str, ErrorKind]:
+    return {kind.code: kind for kind in kinds}
+
+
+CATALOGUE = _catalogue(
+    ErrorKind("VALIDATION_FAILED", 400, "A field is missing, unknown or invalid; see details."),
+    ErrorKind("MALFORMED_JSON", 400, "The body is not valid JSON."),
+    ErrorKind("BAD_REQUEST", 400, "The request could not be accepted."),
+    ErrorKind("UNAUTHORIZED", 401, "No token, or an invalid, expired or revoked one."),
+    ErrorKind("FORBIDDEN", 403, "The caller's role may not call this route."),
+    ErrorKind("NOT_FOUND", 404, "No such route, or no such resource visible to the caller."),
+    ErrorKind("CONFLICT", 409, "The request conflicts with the resource's current state."),
+    ErrorKind("PAYLOAD_TOO_LARGE", 413, "The request body is over the limit."),
+    ErrorKind("IDEMPOTENCY_KEY_REUSED", 422, "The Idempotency-Key was used before with another body."),
+    ErrorKind("THROTTLED", 429, "Too many requests; retry after Retry-After seconds."),
+    ErrorKind("INTERNAL_ERROR", 500, "Something went wrong on our side; quote the request_id."),
+    ErrorKind("DEPENDENCY_UNAVAILABLE", 503, "A dependency is down; retry later."),
+    ErrorKind("UPSTREAM_TIMEOUT", 504, "The request took too long."),
+)
+
+
+class BazaarError(Exception):
+    """A failure the client can act on. Raise it (or a subclass) from the domain; the HTTP edge
+    turns it into the envelope with the catalogue's status."""
+
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if self.code not in CATALOGUE:
+            raise ValueError(f"error code {self.code!r} is not in the catalogue")
+        self.details = details or []
+
+    @property
+    def status(self) -> int:
+        return CATALOGUE[self.code].status
+
+
+class NotFound(BazaarError):
+    code = "NOT_FOUND"
+
+
+class Conflict(BazaarError):
+    code = "CONFLICT"
+
+
+class Forbidden(BazaarError):
+    code = "FORBIDDEN"
+
+
+class Unauthorized(BazaarError):
+    code = "UNAUTHORIZED"
+
+
+class DependencyUnavailable(BazaarError):
+    code = "DEPENDENCY_UNAVAILABLE"

@@ -1,0 +1,189 @@
+"""The HTTP edge every API function shares: one resolver setup, one error envelope, one place
+that maps failures to responses.
+
+What a client can rely on for every route:
+- every response carries `X-Request-Id` (theirs if they sent a sane one, else API Gateway's);
+- a body over MAX_REQUEST_BODY_BYTES is refused with 413 before any parsing;
+- a body that is not JSON is refused with 400 MALFORMED_JSON;
+- the route's roles (from the description, via BAZAAR_ROUTE_ROLES) are checked again here after
+  the authorizer, so a gateway misconfiguration cannot open a route;
+- failures come back as the envelope, never a stack trace, exception name or AWS detail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bazaar.platform.errors import CATALOGUE, BazaarError
+from bazaar.platform.observability import logger
+from bazaar.platform.settings import Settings
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the authorizer established it."""
+
+    user_id: str
+    email: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return bool(self.roles & roles)
+
+
+def error_body(code: str, message: str, request_id: str, details: list[dict[str, Any]] | None = None) -> dict:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+class HttpApi:
+    """A powertools resolver wired to Bazaar's conventions. Build one per function at cold start
+    and register routes on `.app` (or include routers)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.app = APIGatewayRestResolver(enable_validation=True)
+        self._register_error_handlers()
+        self.app.use(middlewares=[self._enforce_route_roles])
+
+    # -- request facts --------------------------------------------------------------------
+
+    @property
+    def request_id(self) -> str:
+        return _request_id(self.app.current_event.raw_event)
+
+    @property
+    def principal(self) -> Principal | None:
+        authorizer = (self.app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+        user_id = authorizer.get("user_id") or authorizer.get("principalId")
+        if not user_id:
+            return None
+        roles = frozenset(r for r in str(authorizer.get("roles", "")).split(",") if r)
+        return Principal(user_id=user_id, email=str(authorizer.get("email", "")), roles=roles)
+
+    # -- the Lambda entry -----------------------------------------------------------------
+
+    def handle(self, event: dict, context: LambdaContext) -> dict:
+        request_id = _request_id(event)
+        logger.set_correlation_id(request_id)
+        refusal = self._refuse_unreadable_body(event, request_id)
+        response = refusal if refusal is not None else self.app.resolve(event, context)
+        headers = response.setdefault("headers", {}) or {}
+        headers["X-Request-Id"] = request_id
+        response["headers"] = headers
+        if response.get("multiValueHeaders"):
+            response["multiValueHeaders"]["X-Request-Id"] = [request_id]
+        return response
+
+    def _refuse_unreadable_body(self, event: dict, request_id: str) -> dict | None:
+        body = event.get("body")
+        if not body:
+            return None
+        size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8"))
+        limit = self.settings.max_request_body_bytes
+        if size > limit:
+            return _plain_response(
+                413, error_body("PAYLOAD_TOO_LARGE", f"The request body is over {limit} bytes.", request_id)
+            )
+        if event.get("httpMethod") in _BODY_METHODS and not event.get("isBase64Encoded"):
+            try:
+                json.loads(body)
+            except ValueError:
+                return _plain_response(
+                    400, error_body("MALFORMED_JSON", "The request body is not valid JSON.", request_id)
+                )
+        return None
+
+    # -- authorisation --------------------------------------------------------------------
+
+    def _enforce_route_roles(self, app: APIGatewayRestResolver, next_middleware):
+        event = app.current_event.raw_event
+        route_key = f"{event.get('httpMethod')} {event.get('resource')}"
+        allowed = self.settings.route_roles.get(route_key)
+        if allowed is None:
+            # The description did not give this function the route: refuse rather than guess.
+            logger.error("route not declared for this function", extra={"route": route_key})
+            return self._error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "No route matches this method and path.")
+        if not allowed:
+            return next_middleware(app)
+        principal = self.principal
+        if principal is None:
+            return self._error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "A valid access token is required.")
+        if not principal.has_any(frozenset(allowed)):
+            return self._error(HTTPStatus.FORBIDDEN, "FORBIDDEN", "Your role may not call this route.")
+        return next_middleware(app)
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _error(self, status: int, code: str, message: str, details: list[dict] | None = None) -> Response:
+        return Response(
+            status_code=int(status),
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body(code, message, self.request_id, details),
+        )
+
+    def _register_error_handlers(self) -> None:
+        app = self.app
+
+        @app.exception_handler(BazaarError)
+        def _domain_error(error: BazaarError) -> Response:
+            logger.info("request refused", extra={"code": error.code, "reason": error.message})
+            return self._error(error.status, error.code, error.message, error.details)
+
+        @app.exception_handler(RequestValidationError)
+        def _invalid_request(error: RequestValidationError) -> Response:
+            details = [_detail(e) for e in error.errors()]
+            if any(e.get("type") == "json_invalid" for e in error.errors()):
+                return self._error(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+            return self._error(400, "VALIDATION_FAILED", "The request is not valid; see details.", details)
+
+        @app.not_found
+        def _no_route(_: NotFoundError) -> Response:
+            return self._error(404, "NOT_FOUND", "No route matches this method and path.")
+
+        @app.exception_handler(Exception)
+        def _unexpected(error: Exception) -> Response:
+            # The log keeps the stack trace for us; the client gets only the request id to quote.
+            logger.exception("unhandled error")
+            return self._error(500, "INTERNAL_ERROR", CATALOGUE["INTERNAL_ERROR"].meaning)
+
+
+def _detail(error: dict) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    field = ""
+    for part in location:
+        field += f"[{part}]" if part.isdigit() else (f".{part}" if field else part)
+    # Only pydantic's message: the offending input is never echoed back.
+    return {"field": field or "body", "issue": str(error.get("msg", "invalid"))}
+
+
+def _request_id(event: dict) -> str:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    client_id = headers.get("x-request-id")
+    if client_id and _CLIENT_REQUEST_ID.match(client_id):
+        return client_id
+    context = event.get("requestContext") or {}
+    return context.get("requestId") or "unknown"
+
+
+def _plain_response(status: int, body: dict) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
