@@ -1,0 +1,163 @@
+"""Read a synthesized CloudFormation template back into the parity vocabulary.
+
+Resources are mapped to description names through the `bazaar:*` tags the stack writes (see
+infra/cloud/tags.py), and relations (route -> function, trigger -> queue, ...) through the
+template's own references (Ref / Fn::GetAtt), so this sees what CloudFormation will deploy,
+not what the stack code meant to do. Pure Python: no aws_cdk import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from infra.cloud import tags
+from infra.parity import Inventory
+
+Resources = dict[str, dict[str, Any]]
+
+
+def _tag(resource: dict[str, Any], key: str) -> str | None:
+    for tag in resource.get("Properties", {}).get("Tags", []) or []:
+        if tag.get("Key") == key:
+            return tag.get("Value")
+    return None
+
+
+def _of_type(resources: Resources, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    return ((lid, r) for lid, r in resources.items() if r.get("Type") == kind)
+
+
+def _references(value: Any) -> Iterator[str]:
+    """Every logical id that `value` points at with Ref or Fn::GetAtt, depth first."""
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            yield value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            yield target[0] if isinstance(target, list) else str(target).split(".", 1)[0]
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+class _Names:
+    """Logical id -> description name, per resource type and tag."""
+
+    def __init__(self, resources: Resources, kind: str, key: str) -> None:
+        self.by_id: dict[str, str] = {}
+        for lid, resource in _of_type(resources, kind):
+            # A resource of this type without the tag is something the description does not
+            # declare; it still shows up (by logical id) so that parity reports it.
+            self.by_id[lid] = _tag(resource, key) or f"<untagged {kind} {lid}>"
+
+    def first(self, value: Any) -> str | None:
+        return next((self.by_id[lid] for lid in _references(value) if lid in self.by_id), None)
+
+
+def _route_path(resources: Resources, resource_id: Any) -> str:
+    parts: list[str] = []
+    while isinstance(resource_id, dict) and "Ref" in resource_id:
+        resource = resources[resource_id["Ref"]]["Properties"]
+        parts.append(resource["PathPart"])
+        resource_id = resource["ParentId"]
+    # The chain ends at {"Fn::GetAtt": [<RestApi>, "RootResourceId"]}.
+    return "/" + "/".join(reversed(parts))
+
+
+def inventory_from_template(template: dict[str, Any]) -> Inventory:
+    resources: Resources = template.get("Resources", {})
+    functions = _Names(resources, "AWS::Lambda::Function", tags.FUNCTION)
+    queues = _Names(resources, "AWS::SQS::Queue", tags.QUEUE)
+
+    routes = set()
+    for _, method in _of_type(resources, "AWS::ApiGateway::Method"):
+        props = method["Properties"]
+        if props.get("HttpMethod") == "OPTIONS":
+            continue  # CORS preflight, not a described route
+        function = functions.first(props.get("Integration", {}).get("Uri")) or "<no function>"
+        routes.add(
+            (
+                props["HttpMethod"],
+                _route_path(resources, props["ResourceId"]),
+                function,
+                props.get("AuthorizationType", "NONE") == "NONE",
+            )
+        )
+
+    queue_rows = set()
+    dlq_ids = {
+        lid
+        for _, queue in _of_type(resources, "AWS::SQS::Queue")
+        for lid in _references(queue["Properties"].get("RedrivePolicy", {}))
+    }
+    for lid, queue in _of_type(resources, "AWS::SQS::Queue"):
+        if lid in dlq_ids:
+            continue
+        props = queue["Properties"]
+        redrive = props.get("RedrivePolicy") or {}
+        queue_rows.add(
+            (
+                queues.by_id[lid],
+                int(props.get("VisibilityTimeout", 30)),
+                int(redrive.get("maxReceiveCount", 0)),
+                queues.first(redrive.get("deadLetterTargetArn")) or "",
+            )
+        )
+
+    triggers = set()
+    for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
+        props = mapping["Properties"]
+        queue = queues.first(props.get("EventSourceArn"))
+        if queue is None:
+            continue  # not an SQS trigger
+        triggers.add((queue, functions.first(props.get("FunctionName")) or "<no function>", int(props.get("BatchSize", 10))))
+
+    schedules = set()
+    for lid, rule in _of_type(resources, "AWS::Events::Rule"):
+        props = rule["Properties"]
+        if "ScheduleExpression" not in props:
+            continue  # an event-pattern rule, not a schedule
+        for target in props.get("Targets", []):
+            schedules.add(
+                (
+                    _tag(rule, tags.SCHEDULE) or f"<untagged rule {lid}>",
+                    props["ScheduleExpression"],
+                    functions.first(target.get("Arn")) or "<no function>",
+                )
+            )
+
+    tables = set()
+    for lid, table in _of_type(resources, "AWS::DynamoDB::Table"):
+        props = table["Properties"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in props.get("KeySchema", [])}
+        ttl = props.get("TimeToLiveSpecification") or {}
+        tables.add(
+            (
+                _tag(table, tags.TABLE) or f"<untagged table {lid}>",
+                keys.get("HASH", ""),
+                keys.get("RANGE", ""),
+                tuple(sorted(i["IndexName"] for i in props.get("GlobalSecondaryIndexes", []))),
+                ttl.get("AttributeName", "") if ttl.get("Enabled") else "",
+            )
+        )
+
+    return Inventory(
+        functions=frozenset(functions.by_id.values()),
+        routes=frozenset(routes),
+        webhook_functions=frozenset(
+            functions.first(url["Properties"].get("TargetFunctionArn")) or "<no function>"
+            for _, url in _of_type(resources, "AWS::Lambda::Url")
+        ),
+        queues=frozenset(queue_rows),
+        queue_triggers=frozenset(triggers),
+        schedules=frozenset(schedules),
+        tables=frozenset(tables),
+        secrets=frozenset(_Names(resources, "AWS::SecretsManager::Secret", tags.SECRET).by_id.values()),
+        alarms=frozenset(_Names(resources, "AWS::CloudWatch::Alarm", tags.ALARM).by_id.values()),
+        user_pool_groups=frozenset(
+            group["Properties"]["GroupName"] for _, group in _of_type(resources, "AWS::Cognito::UserPoolGroup")
+        ),
+    )
