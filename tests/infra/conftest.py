@@ -1,0 +1,61 @@
+"""Synthesize the cloud twin once per test session (a synth with cdk-nag costs ~5 s).
+
+The real dependency layer is never built here: the app gets a stub layer directory through the
+`bazaar:layerDir` context, so the tests run offline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    template: dict[str, Any]
+    template_path: Path
+    stack_name: str
+    outdir: Path
+
+
+@pytest.fixture(scope="session")
+def stub_layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    layer = tmp_path_factory.mktemp("layer")
+    (layer / "python").mkdir()
+    (layer / "python" / "STUB").write_text("stub layer for offline synthesis in tests\n")
+    return layer
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    import aws_cdk as cdk
+
+    from infra.cloud import runtime
+    from infra.cloud.stack import STACK_ID, build_app
+    from infra.description.bazaar import SERVICE
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(
+        outdir=str(outdir),
+        context={runtime.CONTEXT_LAYER_DIR: str(stub_layer_dir), runtime.CONTEXT_STAGE: "test"},
+    )
+    stack = build_app(app, SERVICE)
+    assembly = app.synth()  # raises if cdk-nag reports anything not acknowledged
+    artifact = assembly.get_stack_artifact(STACK_ID)
+    path = Path(artifact.template_full_path)
+    return Synthesized(
+        template=json.loads(path.read_text()),
+        template_path=path,
+        stack_name=stack.stack_name,
+        outdir=outdir,
+    )
+
+
+@pytest.fixture(scope="session")
+def cloud_template(synthesized: Synthesized) -> dict[str, Any]:
+    """The synthesized BazaarStack template as a dict."""
+    return synthesized.template

@@ -1,0 +1,339 @@
+"""The cloud twin: cdk-nag clean, cfn-lint clean, the properties the description promises, and
+the same inventory as the description (the cloud half of the parity test)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.cloud import runtime, tags
+from infra.cloud.inventory import inventory_from_template
+from infra.description.bazaar import SERVICE
+from infra.description.model import Access
+from infra.parity import describe, differences
+
+pytestmark = pytest.mark.slow
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _tag(resource: dict[str, Any], key: str) -> str | None:
+    return next((t["Value"] for t in resource["Properties"].get("Tags", []) if t["Key"] == key), None)
+
+
+def _by_tag(template: dict[str, Any], kind: str, key: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {_tag(r, key): (lid, r) for lid, r in _resources(template, kind).items() if _tag(r, key)}
+
+
+@pytest.fixture(scope="module")
+def assertions_template(cloud_template):
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(cloud_template)
+
+
+# -- cdk-nag ---------------------------------------------------------------------------------
+
+
+def test_synth_passes_cdk_nag(synthesized):
+    # The session fixture's app.synth() raises on any unacknowledged AwsSolutions finding;
+    # reaching here means there were none. The report CDK writes says so too.
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text()) if (
+        synthesized.outdir / "validation-report.json"
+    ).exists() else None
+    if report is not None:
+        for plugin in report["pluginReports"]:
+            assert plugin["conclusion"] == "success", plugin
+
+
+def test_unacknowledged_finding_fails_synth(tmp_path):
+    """The same nag setup rejects a stack with an unencrypted queue: the check can fail."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+
+    from infra.cloud import nag
+
+    app = cdk.App(outdir=str(tmp_path))
+    nag.check(app)
+    stack = cdk.Stack(app, "Careless")
+    dlq = sqs.Queue(stack, "Dlq", enforce_ssl=True)
+    sqs.Queue(
+        stack,
+        "Plain",
+        encryption=sqs.QueueEncryption.UNENCRYPTED,
+        enforce_ssl=True,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5),
+    )
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
+    assert "AwsSolutions-SQS2" in rules
+
+
+# -- cfn-lint --------------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_no_errors(synthesized):
+    from cfnlint.api import ManualArgs, lint_file
+
+    # W3005 (DependsOn already enforced by GetAtt) is CDK's own redundancy; see local-aws.md §8.
+    matches = lint_file(synthesized.template_path, config=ManualArgs(ignore_checks=["W3005"]))
+    assert [str(m) for m in matches] == []
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+
+def test_every_table_has_pitr_deletion_protection_ttl_and_retain(cloud_template):
+    tables = _by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE)
+    assert set(tables) == {t.name for t in SERVICE.tables}
+    for spec in SERVICE.tables:
+        _, table = tables[spec.name]
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionPolicy"] == "Retain"
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        for index in props.get("GlobalSecondaryIndexes", []):
+            assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_every_queue_has_a_dlq_with_the_described_max_receive_count(cloud_template):
+    queues = _by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
+    for spec in SERVICE.queues:
+        _, queue = queues[spec.name]
+        dlq_id, dlq = queues[spec.dlq_name]
+        props = queue["Properties"]
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": spec.max_receive_count,
+        }
+        assert props["VisibilityTimeout"] == spec.visibility_timeout_seconds
+        assert props["MessageRetentionPeriod"] == spec.retention_seconds
+        assert dlq["Properties"]["MessageRetentionPeriod"] == spec.dlq_retention_seconds
+        for p in (props, dlq["Properties"]):
+            assert p["SqsManagedSseEnabled"] is True
+
+
+def test_a_dlq_depth_alarm_per_queue(cloud_template, synthesized):
+    queues = _by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
+    alarms = _by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
+    topics = list(_resources(cloud_template, "AWS::SNS::Topic"))
+    assert len(topics) == 1
+    for spec in SERVICE.queues:
+        _, alarm = alarms[f"{spec.dlq_name}-depth"]
+        props = alarm["Properties"]
+        assert props["Namespace"] == "AWS/SQS"
+        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert props["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [queues[spec.dlq_name][0], "QueueName"]}}
+        ]
+        assert props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["AlarmActions"] == [{"Ref": topics[0]}]
+        assert props["AlarmName"] == f"{synthesized.stack_name}-{spec.dlq_name}-depth"
+
+
+def test_bazaar_metric_alarms_carry_the_service_dimension(cloud_template):
+    alarms = _by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
+    for spec in SERVICE.alarms:
+        if spec.queue:
+            continue
+        props = alarms[spec.name][1]["Properties"]
+        assert props["Namespace"] == "Bazaar"
+        assert props["MetricName"] == spec.metric
+        assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": SERVICE.name, **spec.dimensions}
+        assert props["Threshold"] == spec.threshold
+        assert props["Period"] == spec.period_seconds
+        assert props["TreatMissingData"] == ("breaching" if spec.treat_missing_as_breaching else "notBreaching")
+
+
+# -- API -------------------------------------------------------------------------------------
+
+
+def test_stage_throttling_access_logs_and_tracing(assertions_template):
+    from aws_cdk.assertions import Match
+
+    assertions_template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.string_like_regexp("requestId")},
+            "MethodSettings": [
+                Match.object_like(
+                    {
+                        "ThrottlingRateLimit": SERVICE.api.throttle_rate_per_second,
+                        "ThrottlingBurstLimit": SERVICE.api.throttle_burst,
+                        "LoggingLevel": "INFO",
+                        "MetricsEnabled": True,
+                        "DataTraceEnabled": False,
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_methods_use_the_one_authorizer_unless_public(cloud_template):
+    authorizers = _resources(cloud_template, "AWS::ApiGateway::Authorizer")
+    assert len(authorizers) == 1
+    (authorizer_id, authorizer), = authorizers.items()
+    props = authorizer["Properties"]
+    assert props["Type"] == "REQUEST"
+    assert props["IdentitySource"] == "method.request.header.Authorization"
+    assert props["AuthorizerResultTtlInSeconds"] == 0
+    functions = _by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
+    assert functions[SERVICE.api.authorizer][0] in json.dumps(props["AuthorizerUri"])
+
+    public = {(r.method, r.path) for _, r in SERVICE.routes if r.is_public}
+    inventory = inventory_from_template(cloud_template)
+    methods = _resources(cloud_template, "AWS::ApiGateway::Method")
+    assert len(methods) == len(SERVICE.routes)
+    for method in methods.values():
+        p = method["Properties"]
+        assert "RequestValidatorId" in p
+    by_route = {(m, path): pub for m, path, _, pub in inventory.routes}
+    assert {k for k, pub in by_route.items() if pub} == public
+    for method in methods.values():
+        p = method["Properties"]
+        if p["AuthorizationType"] == "NONE":
+            assert "AuthorizerId" not in p
+        else:
+            assert p["AuthorizationType"] == "CUSTOM"
+            assert p["AuthorizerId"] == {"Ref": authorizer_id}
+
+
+def test_gateway_responses_use_the_error_envelope(cloud_template):
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in _resources(cloud_template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {g.kind for g in SERVICE.api.gateway_responses}
+    for spec in SERVICE.api.gateway_responses:
+        props = responses[spec.kind]
+        assert props["StatusCode"] == str(spec.status)
+        assert props["ResponseParameters"] == {"gatewayresponse.header.X-Request-Id": "context.requestId"}
+        body = props["ResponseTemplates"]["application/json"]
+        assert json.loads(body.replace("$context.requestId", "req-1")) == {
+            "error": {"code": spec.code, "message": spec.message, "request_id": "req-1"}
+        }
+
+
+# -- functions -------------------------------------------------------------------------------
+
+
+def test_functions_runtime_architecture_tracing_and_logs(cloud_template):
+    functions = _by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
+    assert set(functions) == {f.name for f in SERVICE.functions}
+    layers = list(_resources(cloud_template, "AWS::Lambda::LayerVersion"))
+    assert len(layers) == 1
+    for spec in SERVICE.functions:
+        props = functions[spec.name][1]["Properties"]
+        assert props["Runtime"] == f"python{runtime.PYTHON_VERSION}"
+        assert props["Architectures"] == [spec.architecture]
+        assert props["MemorySize"] == spec.memory_mb
+        assert props["Timeout"] == spec.timeout_seconds
+        assert props["Handler"] == spec.handler
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Layers"] == [{"Ref": layers[0]}]
+        assert "LogGroup" in props["LoggingConfig"]
+        env = props["Environment"]["Variables"]
+        assert env["BAZAAR_FUNCTION"] == spec.name
+        assert env["BAZAAR_STAGE"] == "test"
+        for table in spec.tables:
+            assert f"BAZAAR_TABLE_{table.upper().replace('-', '_')}" in env
+
+
+def _policy_of(template, function_name):
+    functions = _by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
+    role = functions[function_name][1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = [p for p in _resources(template, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]]
+    roles = _resources(template, "AWS::IAM::Role")
+    assert "ManagedPolicyArns" not in roles[role]["Properties"]
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_functions_are_granted_only_the_tables_they_declare(cloud_template):
+    tables = {name: lid for name, (lid, _) in _by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE).items()}
+    write_actions = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    for spec in SERVICE.functions:
+        granted: dict[str, set[str]] = {}
+        for statement in _policy_of(cloud_template, spec.name):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for name, lid in tables.items():
+                if lid in json.dumps(statement["Resource"]):
+                    granted.setdefault(name, set()).update(actions)
+        assert set(granted) == set(spec.tables), spec.name
+        for name, access in spec.tables.items():
+            writes = bool(granted[name] & write_actions)
+            assert writes == (access in (Access.WRITE, Access.READ_WRITE)), (spec.name, name)
+
+
+def test_a_function_without_queues_or_secrets_gets_none(cloud_template):
+    statements = _policy_of(cloud_template, "ops-heartbeat")
+    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert not {a for a in actions if a.startswith(("sqs:", "secretsmanager:", "cognito-idp:"))}
+    assert {s["Resource"] for s in statements if s["Resource"] == "*"} <= {"*"}
+    wildcard = [s for s in statements if s["Resource"] == "*"]
+    assert [sorted(s["Action"]) for s in wildcard] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+
+
+# -- identity --------------------------------------------------------------------------------
+
+
+def test_user_pool_client(assertions_template):
+    from aws_cdk.assertions import Match
+
+    pool = SERVICE.user_pool
+    assertions_template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "ExplicitAuthFlows": Match.array_equals(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]),
+            "GenerateSecret": False,
+            "EnableTokenRevocation": True,
+            "PreventUserExistenceErrors": "ENABLED",
+            "AccessTokenValidity": pool.access_token_minutes,
+            "IdTokenValidity": pool.access_token_minutes,
+            "RefreshTokenValidity": pool.refresh_token_days * 24 * 60,
+            "AllowedOAuthFlows": Match.absent(),
+        },
+    )
+    assertions_template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "UsernameAttributes": ["email"],
+            "Policies": {
+                "PasswordPolicy": {
+                    "MinimumLength": pool.password_min_length,
+                    "RequireLowercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": True,
+                    "RequireUppercase": True,
+                }
+            },
+        },
+    )
+
+
+def test_outputs(cloud_template):
+    outputs = cloud_template["Outputs"]
+    assert {"UserPoolId", "UserPoolClientId", "ApiUrl"} <= set(outputs)
+    webhook_outputs = {k for k in outputs if k.startswith("WebhookUrl")}
+    assert len(webhook_outputs) == len(SERVICE.webhooks)
+
+
+# -- parity ----------------------------------------------------------------------------------
+
+
+def test_inventory_matches_the_description(cloud_template):
+    actual = inventory_from_template(cloud_template)
+    expected = describe(SERVICE)
+    assert differences(expected, actual, "cloud") == []
+    assert actual == expected
