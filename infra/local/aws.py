@@ -81,7 +81,6 @@ class LocalNames:
     service: str
     endpoint: str
     queue_urls: dict[str, str] = field(default_factory=dict)
-    secret_arns: dict[str, str] = field(default_factory=dict)
     pool_id: str = ""
     client_id: str = ""
 
@@ -95,9 +94,7 @@ class LocalNames:
         return self.queue_urls[queue]
 
     def secret_id(self, secret: str) -> str:
-        return self.secret_arns[secret]
-
-    def secret_name(self, secret: str) -> str:
+        # The name, which (unlike moto's random ARN suffix) survives a delete and re-create.
         return f"{self.service}/{secret}"
 
     def user_pool_id(self) -> str:
@@ -193,13 +190,12 @@ def _secrets(service: Service, moto: MotoServer, names: LocalNames) -> None:
     manager = moto.client("secretsmanager")
     for secret in service.secrets:
         value = {f: secret.local_values.get(f) or random_secrets.token_urlsafe(32) for f in secret.fields}
-        created = manager.create_secret(
-            Name=names.secret_name(secret.name),
+        manager.create_secret(
+            Name=names.secret_id(secret.name),
             SecretString=json.dumps(value),
             Description=secret.purpose,
             Tags=[{"Key": "bazaar:secret", "Value": secret.name}],
         )
-        names.secret_arns[secret.name] = created["ARN"]
 
 
 def _user_pool(service: Service, moto: MotoServer, names: LocalNames) -> None:

@@ -1,0 +1,63 @@
+# The project's verbs. Every target installs what it needs into the project (.venv, .tools):
+# nothing is installed by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+TOOLS := .tools
+# jsii (under aws-cdk-lib) needs a Node it supports; the machine's may be too old, so the project
+# brings its own, pinned, from the npm registry's node-linux-<arch> packages.
+NODE_VERSION := 22.23.3
+# The registry's `latest` CDK CLI (3.x) cannot read assemblies of aws-cdk-lib 2.275: pinned.
+CDK_CLI_VERSION := 2.1148.1
+NODE_ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+NODE_BIN := $(CURDIR)/$(TOOLS)/node_modules/node-linux-$(NODE_ARCH)/bin
+
+export PATH := $(NODE_BIN):$(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
+export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE :=
+
+.PHONY: help up test test-fast synth bench bench-cold-start install clean
+
+help:
+	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
+	@echo "make test    run the whole test suite"
+	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
+	@echo "make bench   print the benchmarks' figures"
+
+$(VENV)/.installed: pyproject.toml infra/requirements.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PYTHON) infra/requirements.py --dev > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	touch $@
+
+$(TOOLS)/.installed: Makefile
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
+		node-linux-$(NODE_ARCH)@$(NODE_VERSION) aws-cdk@$(CDK_CLI_VERSION)
+	$(NODE_BIN)/node --version
+	touch $@
+
+install: $(VENV)/.installed $(TOOLS)/.installed
+
+up: $(VENV)/.installed
+	$(PY) -m infra.local $(ARGS)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+synth: install
+	$(PY) layers/build.py
+	cdk synth --app "$(PY) app.py" --no-notices -q
+
+bench: bench-cold-start
+
+bench-cold-start: $(VENV)/.installed
+	$(PY) bench/cold_start.py
+
+clean:
+	rm -rf cdk.out layers/build .bazaar .pytest_cache

@@ -1,0 +1,119 @@
+"""GET /health and the error envelope, over HTTP against the local stack."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from infra.description import SERVICE
+from tests.conftest import bearer, get
+
+
+def test_health_reports_version_and_reachable_dependencies(api):
+    response = get(f"{api}/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["version"] == SERVICE.settings["BAZAAR_VERSION"]
+    assert {d["name"]: d["status"] for d in body["dependencies"]} == {"dynamodb": "ok", "secretsmanager": "ok"}
+    assert response.headers["X-Request-Id"]
+
+
+def test_client_request_id_is_echoed(api):
+    request_id = f"client-{uuid.uuid4()}"
+    response = get(f"{api}/health", headers={"X-Request-Id": request_id})
+    assert response.headers["X-Request-Id"] == request_id
+
+
+def test_health_is_503_while_dynamodb_table_is_gone(local_stack, api):
+    from infra.local.aws import create_table
+
+    dynamodb = local_stack.client("dynamodb")
+    dynamodb.delete_table(TableName=local_stack.names.table_name("ops"))
+    try:
+        response = get(f"{api}/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "degraded"
+        down = {d["name"]: d for d in body["dependencies"]}["dynamodb"]
+        assert down["status"] == "down"
+        assert down["problem"] == "ResourceNotFoundException"
+        assert local_stack.names.table_name("ops") not in response.text  # no internal names leak
+    finally:
+        create_table(SERVICE, local_stack.moto, local_stack.names, "ops")
+    assert get(f"{api}/health").status_code == 200
+
+
+def test_health_is_503_while_secret_is_unreachable(local_stack, api):
+    manager = local_stack.client("secretsmanager")
+    secret_id = local_stack.names.secret_id("app-keys")
+    saved = manager.get_secret_value(SecretId=secret_id)["SecretString"]
+    manager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+    try:
+        response = get(f"{api}/health")
+        assert response.status_code == 503
+        down = {d["name"]: d for d in response.json()["dependencies"]}["secretsmanager"]
+        assert down == {**down, "status": "down", "problem": "ResourceNotFoundException"}
+        assert saved not in response.text
+    finally:
+        manager.create_secret(
+            Name=secret_id, SecretString=saved, Tags=[{"Key": "bazaar:secret", "Value": "app-keys"}]
+        )
+    assert get(f"{api}/health").status_code == 200
+
+
+def test_unknown_route_is_404_in_the_envelope(api):
+    response = get(f"{api}/v1/no-such-thing")
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "NOT_FOUND"
+    assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_known_path_with_other_method_is_404(api):
+    response = requests.delete(f"{api}/health", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_body_over_api_gateway_limit_is_413_before_any_function_runs(api):
+    response = requests.post(f"{api}/health", data=b"x" * (SERVICE.api.gateway_max_body_bytes + 1), timeout=30)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_admin_diagnostics_needs_a_token(api):
+    response = get(f"{api}/v1/admin/diagnostics")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_admin_diagnostics_refuses_a_forged_token(api, tokens):
+    header, payload, _ = tokens("admin").split(".")
+    forged = f"{header}.{payload}.{'A' * 342}"
+    response = get(f"{api}/v1/admin/diagnostics", headers=bearer(forged))
+    assert response.status_code == 401
+
+
+def test_admin_diagnostics_refuses_other_roles(api, tokens):
+    for role in ("customer", "seller", "scout"):
+        response = get(f"{api}/v1/admin/diagnostics", headers=bearer(tokens(role)))
+        assert response.status_code == 403, role
+        assert response.json()["error"]["code"] == "FORBIDDEN"
+
+
+def test_admin_sees_diagnostics_with_the_last_heartbeat(api, tokens):
+    fired = requests.post(f"{api}/_local/schedules/heartbeat/run", timeout=30).json()
+    assert fired["ok"], fired
+
+    response = get(f"{api}/v1/admin/diagnostics", headers=bearer(tokens("admin")))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["stage"] == "local"
+    assert body["health"]["status"] == "ok"
+    assert body["scheduler"]["late"] is False
+    assert body["scheduler"]["last_heartbeat_at"].startswith(fired["at"][:16])
