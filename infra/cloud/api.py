@@ -37,7 +37,9 @@ def gateway_response_body(response: GatewayResponse) -> str:
     )
 
 
-def build_api(scope: Construct, service: Service, stage: str, functions: dict[str, lambda_.Function]) -> RestApi:
+def build_api(
+    scope: Construct, service: Service, stage: str, functions: dict[str, lambda_.Function]
+) -> RestApi:
     access_logs = logs.LogGroup(scope, "ApiAccessLogs", retention=ACCESS_LOG_RETENTION)
     api = apigateway.RestApi(
         scope,
@@ -104,7 +106,10 @@ def build_api(scope: Construct, service: Service, stage: str, functions: dict[st
                     # No caching: a logout (token revocation) must take effect at once.
                     results_cache_ttl=Duration.seconds(0),
                 )
-            auth = {"authorization_type": apigateway.AuthorizationType.CUSTOM, "authorizer": result.authorizer}
+            auth = {
+                "authorization_type": apigateway.AuthorizationType.CUSTOM,
+                "authorizer": result.authorizer,
+            }
         resource = api.root.resource_for_path(route.path)
         result.methods[(route.method, route.path)] = resource.add_method(
             route.method,

@@ -113,7 +113,8 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         queue = queues.first(props.get("EventSourceArn"))
         if queue is None:
             continue  # not an SQS trigger
-        triggers.add((queue, functions.first(props.get("FunctionName")) or "<no function>", int(props.get("BatchSize", 10))))
+        function = functions.first(props.get("FunctionName")) or "<no function>"
+        triggers.add((queue, function, int(props.get("BatchSize", 10))))
 
     schedules = set()
     for lid, rule in _of_type(resources, "AWS::Events::Rule"):
@@ -158,6 +159,7 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         secrets=frozenset(_Names(resources, "AWS::SecretsManager::Secret", tags.SECRET).by_id.values()),
         alarms=frozenset(_Names(resources, "AWS::CloudWatch::Alarm", tags.ALARM).by_id.values()),
         user_pool_groups=frozenset(
-            group["Properties"]["GroupName"] for _, group in _of_type(resources, "AWS::Cognito::UserPoolGroup")
+            group["Properties"]["GroupName"]
+            for _, group in _of_type(resources, "AWS::Cognito::UserPoolGroup")
         ),
     )

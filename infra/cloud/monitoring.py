@@ -104,25 +104,46 @@ def build_monitoring(
 
 
 def _dashboard(scope, service, functions, queues, api, alarms) -> cloudwatch.Dashboard:
-    dashboard = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=f"{Stack.of(scope).stack_name}")
+    dashboard = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=Stack.of(scope).stack_name)
     dashboard.add_widgets(
         cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms.values()), width=24)
     )
     for name, fn in functions.items():
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title=f"{name}: invocations and errors", left=[fn.metric_invocations(), fn.metric_errors()], right=[fn.metric_throttles()], width=12),
-            cloudwatch.GraphWidget(title=f"{name}: duration", left=[fn.metric_duration(statistic="p50"), fn.metric_duration(statistic="p99")], width=12),
+            cloudwatch.GraphWidget(
+                title=f"{name}: invocations, errors, throttles",
+                left=[fn.metric_invocations(), fn.metric_errors()],
+                right=[fn.metric_throttles()],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{name}: duration",
+                left=[fn.metric_duration(statistic="p50"), fn.metric_duration(statistic="p99")],
+                width=12,
+            ),
         )
     if api is not None:
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="API: 4xx and 5xx", left=[api.metric_client_error(), api.metric_server_error()], right=[api.metric_count()], width=12),
-            cloudwatch.GraphWidget(title="API: latency", left=[api.metric_latency(statistic="p50"), api.metric_latency(statistic="p99")], width=12),
+            cloudwatch.GraphWidget(
+                title="API: 4xx, 5xx and requests",
+                left=[api.metric_client_error(), api.metric_server_error()],
+                right=[api.metric_count()],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="API: latency",
+                left=[api.metric_latency(statistic="p50"), api.metric_latency(statistic="p99")],
+                width=12,
+            ),
         )
     for name, pair in queues.items():
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title=f"{name}: queue and DLQ depth",
-                left=[pair.queue.metric_approximate_number_of_messages_visible(), pair.queue.metric_approximate_age_of_oldest_message()],
+                left=[
+                    pair.queue.metric_approximate_number_of_messages_visible(),
+                    pair.queue.metric_approximate_age_of_oldest_message(),
+                ],
                 right=[pair.dlq.metric_approximate_number_of_messages_visible()],
                 width=24,
             )

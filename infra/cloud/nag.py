@@ -68,7 +68,8 @@ def acknowledge(stack: BazaarStack) -> None:
         api = stack.api
         _ack(
             api.api,
-            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
             "The account-level role API Gateway uses to write execution and access logs "
             "(cloud_watch_role=True). AWS documents this managed policy for exactly that role; "
             "it grants log writing only and no data access.",
