@@ -49,5 +49,5 @@ def handler(event, context):
         claims.user_id,
         "Allow",
         event["methodArn"],
-        {"user_id": claims.user_id, "email": claims.username, "roles": ",".join(sorted(claims.roles))},
+        {"user_id": claims.user_id, "roles": ",".join(sorted(claims.roles))},
     )

@@ -260,7 +260,7 @@ class Schedule:
 # Compute
 # --------------------------------------------------------------------------------------------
 
-_HANDLER = re.compile(r"^functions(\.[a-z_][a-z0-9_]*)+\.[a-z_][a-z0-9_]*$")
+_HANDLER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
@@ -284,7 +284,7 @@ class Function:
     def __post_init__(self) -> None:
         _check_name("function", self.name)
         where = f"function {self.name!r}"
-        _require(bool(_HANDLER.match(self.handler)), f"{where}: handler must be functions.<module>.<callable>")
+        _require(bool(_HANDLER.match(self.handler)), f"{where}: handler must be <package>.<module>.<callable>")
         _require(128 <= self.memory_mb <= 10240, f"{where}: memory must be 128..10240 MB")
         _require(1 <= self.timeout_seconds <= 900, f"{where}: timeout must be 1..900 seconds")
         if self.routes:

@@ -35,8 +35,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class Principal:
     """Who is calling, as the authorizer established it."""
 
-    user_id: str
-    email: str
+    user_id: str  # Cognito `sub`
     roles: frozenset[str]
 
     def has_any(self, roles: frozenset[str]) -> bool:
@@ -73,7 +72,7 @@ class HttpApi:
         if not user_id:
             return None
         roles = frozenset(r for r in str(authorizer.get("roles", "")).split(",") if r)
-        return Principal(user_id=user_id, email=str(authorizer.get("email", "")), roles=roles)
+        return Principal(user_id=user_id, roles=roles)
 
     # -- the Lambda entry -----------------------------------------------------------------
 
