@@ -1,0 +1,15 @@
+"""Service-wide settings every function receives as environment variables; typed and validated
+at cold start by bazaar.platform.settings.Settings (add a field there when you add one here)."""
+
+VERSION = "0.1.0"
+
+SETTINGS: dict[str, str] = {
+    "BAZAAR_VERSION": VERSION,
+    "LOG_LEVEL": "INFO",
+    "MAX_REQUEST_BODY_BYTES": str(64 * 1024),
+    "STOCK_LOCK_EXPIRY_MINUTES": "15",
+    "STOCK_CLEANUP_INTERVAL_MINUTES": "5",
+    "HEARTBEAT_INTERVAL_MINUTES": "5",
+    "ORDER_HISTORY_RETENTION_DAYS": "400",
+    "PLATFORM_FEE_BPS": "1000",
+}
