@@ -5,9 +5,14 @@ template is not deployed into it: see ../shared/local-aws.md §6)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets as random_secrets
-import threading
+import subprocess
+import sys
+import time
+import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
@@ -18,51 +23,42 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
-_dynamodb_lock = threading.RLock()
-_patched = False
-
-
-def _serialise_dynamodb() -> None:
-    """moto deep-copies a whole table per transaction with no lock; concurrent transactions then
-    fail with 500s or, rarely, half-apply (measured in local-aws.md). DynamoDB itself serialises
-    conflicting writes, so one lock around moto's DynamoDB handler changes nothing a client can
-    observe except that moto stops breaking atomicity."""
-    global _patched
-    if _patched:
-        return
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-
-    def call_action(self, *args, **kwargs):
-        with _dynamodb_lock:
-            return original(self, *args, **kwargs)
-
-    DynamoHandler.call_action = call_action
-    _patched = True
-
-
 class MotoServer:
+    """moto's server as a child process (see moto_process.py) on 127.0.0.1."""
+
     def __init__(self, port: int):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
-        self._server = None
+        self._process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        import logging
-
-        from moto.server import ThreadedMotoServer
-
-        _serialise_dynamodb()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
-        # Its default address is 0.0.0.0: never on a shared machine.
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
+    def start(self, timeout: float = 30) -> None:
+        root = Path(__file__).resolve().parents[2]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.moto_process", "--port", str(self.port)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "shared")])},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto exited with {self._process.returncode} (is port {self.port} free?)")
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"moto did not answer on {self.endpoint} within {timeout} s")
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
 
     def client(self, service: str):
         return boto3.client(

@@ -32,7 +32,7 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) 
         return None
     values: set[int] = set()
     for part in text.split(","):
-        if re.search(r"[LW#]", part):
+        if "#" in part or re.fullmatch(r"\d*L|\d+W|LW", part.upper()):
             raise UnsupportedExpression(f"cron field {text!r}: L, W and # are not emulated locally")
         base, _, step = part.partition("/")
         if base in ("*", ""):

@@ -62,8 +62,6 @@ class LocalStack:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        # moto's Step Functions integrations call back into moto on MOTO_PORT.
-        os.environ["MOTO_PORT"] = str(self.config.moto_port)
         self.moto.start()
         try:
             self.names = provision(self.service, self.moto)

@@ -1,0 +1,103 @@
+"""SQS event-source and schedule emulation driving Bazaar's real workers and jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from infra.local.stack import LocalConfig, LocalStack
+
+
+def _notification(notification_id: str, user_id: str = "usr_feedtest") -> str:
+    return json.dumps(
+        {
+            "notification_id": notification_id,
+            "user_id": user_id,
+            "kind": "order_paid",
+            "title": "Payment received",
+            "body": "We received ₹499.00 for order ord_1.",
+            "occurred_at": "2026-11-23T06:30:00Z",
+        }
+    )
+
+
+def _feed(stack, user_id: str) -> list[dict]:
+    table = stack.names.table_name("notifications")
+    return stack.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}},
+    )["Items"]
+
+
+def _wait_for(predicate, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_a_queued_notification_lands_in_the_feed_once_even_when_sent_twice(local_stack):
+    sqs = local_stack.client("sqs")
+    url = local_stack.names.queue_url("notifications")
+    user = "usr_twice"
+    sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))
+    sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))  # a redelivery
+
+    assert _wait_for(lambda: _feed(local_stack, user))
+    time.sleep(2)  # give the duplicate every chance to land
+    items = _feed(local_stack, user)
+    assert len(items) == 1
+    assert items[0]["notification_id"]["S"] == "ntf_0123456789AB"
+
+
+def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_path):
+    with LocalStack(LocalConfig.for_tests(tmp_path, seed_accounts=False)) as stack:
+        sqs = stack.client("sqs")
+        url = stack.names.queue_url("notifications")
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+        time.sleep(stack.config.poll_wait_seconds + 0.5)  # let the long poll that started earlier end
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": "bad", "MessageBody": json.dumps({"notification_id": "oops"})},
+                {"Id": "good", "MessageBody": _notification("ntf_GOOD00000001", "usr_dlq")},
+            ],
+        )
+        dlq = stack.names.queue_url("notifications-dlq")
+        moved = _wait_for(
+            lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []), seconds=60
+        )
+        assert [json.loads(m["Body"]) for m in moved] == [{"notification_id": "oops"}]
+        assert len(_feed(stack, "usr_dlq")) == 1
+
+
+def test_schedules_fire_on_their_own_with_a_faster_clock(tmp_path):
+    # 300x: the 5-minute heartbeat fires every second.
+    with LocalStack(LocalConfig.for_tests(tmp_path, clock_speed=300, seed_accounts=False)) as stack:
+        schedules = requests.get(f"{stack.url}/_local/schedules", timeout=10).json()
+        assert schedules["clock_speed"] == 300
+        assert {s["name"] for s in schedules["schedules"]} == {"heartbeat"}
+
+        def beats():
+            return stack.client("dynamodb").query(
+                TableName=stack.names.table_name("ops"),
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": "JOB#scheduler-heartbeat"}},
+            )["Items"]
+
+        assert len(_wait_for(lambda: len(beats()) >= 2 and beats(), seconds=30)) >= 2
+        runs = requests.get(f"{stack.url}/_local/schedules", timeout=10).json()["schedules"][0]["last_runs"]
+        assert runs and all(run["ok"] for run in runs)
+
+
+def test_firing_an_unknown_schedule_is_404(api):
+    response = requests.post(f"{api}/_local/schedules/nope/run", timeout=10)
+    assert response.status_code == 404
