@@ -20,12 +20,13 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up test test-fast synth bench bench-cold-start install clean
+.PHONY: help up test synth deploy bench bench-cold-start install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
 	@echo "make test    run the whole test suite"
 	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
+	@echo "make deploy  synth, then cdk deploy (needs AWS credentials)"
 	@echo "make bench   print the benchmarks' figures"
 
 $(VENV)/.installed: pyproject.toml infra/requirements.py
@@ -53,6 +54,10 @@ test: install
 synth: install
 	$(PY) layers/build.py
 	cdk synth --app "$(PY) app.py" --no-notices -q
+
+# Needs AWS credentials in the environment and a bootstrapped account (cdk bootstrap).
+deploy: synth
+	cdk deploy --app "$(PY) app.py" --no-notices $(CDK_ARGS)
 
 bench: bench-cold-start
 

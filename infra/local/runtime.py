@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -67,6 +68,8 @@ class _Spec:
 
 
 def _worker_main(conn: Connection, function: _Spec, environment: dict[str, str]) -> None:
+    # Ctrl-C reaches the whole process group; the stack, not each instance, decides to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(environment)
     for path in (str(ROOT / "shared"), str(ROOT)):
