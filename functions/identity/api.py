@@ -57,7 +57,7 @@ def refresh(body: RefreshIn) -> TokensOut:
 
 
 @app.post("/v1/auth/logout", summary="Sign out everywhere", responses={204: {"description": "Signed out"}})
-def logout() -> Response:
+def logout():
     services.logout(api.principal.user_id, users=identity.users, directory=identity.directory, now=utc_now)
     return Response(204, content_types.APPLICATION_JSON, "")
 

@@ -208,6 +208,14 @@ class LocalStack:
         self._log({"seeded_accounts": accounts, "file": str(path)})
         return accounts
 
+    def create_account(self, role: str, email: str, password: str, name: str = "Local user") -> str:
+        """A user of any role (admins included), made as the seeding makes them; returns its id."""
+        created = self._accounts_call({
+            "action": "create",
+            "accounts": [{"role": role, "email": email, "password": password, "name": name}],
+        })
+        return created[role]
+
     def sign_in(self, role: str) -> dict[str, str]:
         """Tokens for a seeded account, through the login use case (for stacks without the
         login route, such as the contract fixture). Clients use POST /v1/auth/login."""
