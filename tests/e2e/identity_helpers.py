@@ -14,8 +14,8 @@ def unique_email(label: str = "user") -> str:
     return f"{label}-{uuid.uuid4().hex[:12]}@example.in"
 
 
-def post(url: str, body=None, token: str | None = None, **kwargs) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def post(url: str, body=None, token: str | None = None, headers: dict | None = None, **kwargs) -> requests.Response:
+    headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
     return requests.post(url, json=body, headers=headers, timeout=30, **kwargs)
 
 
