@@ -205,7 +205,6 @@ class LocalStack:
         path = self.config.state_dir / "local-accounts.json"
         path.write_text(json.dumps(accounts, indent=2))
         path.chmod(0o600)
-        self._log({"seeded_accounts": accounts, "file": str(path)})
         return accounts
 
     def create_account(self, role: str, email: str, password: str, name: str = "Local user") -> str:
