@@ -23,23 +23,24 @@ def api(local_stack) -> str:
 
 
 @pytest.fixture(scope="session")
-def tokens(local_stack):
-    """Access tokens for the seeded account of each role, from Cognito (moto) itself."""
-    cognito = local_stack.client("cognito-idp")
+def tokens(local_stack, api):
+    """Access tokens for the seeded account of each role, signed in through POST /v1/auth/login
+    (only sessions begun there are accepted). Never log these accounts out: the tokens are shared
+    by the whole session; tests that log out or suspend register their own users."""
     cache: dict[str, str] = {}
 
     def token(role: str) -> str:
         if role not in cache:
-            account = local_stack.accounts[role]
-            result = cognito.initiate_auth(
-                ClientId=local_stack.names.client_id,
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": account["email"], "PASSWORD": account["password"]},
-            )
-            cache[role] = result["AuthenticationResult"]["AccessToken"]
+            cache[role] = login(api, **local_stack.accounts[role])["access_token"]
         return cache[role]
 
     return token
+
+
+def login(api: str, email: str, password: str) -> dict:
+    response = requests.post(f"{api}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,21 +1,35 @@
-"""API Gateway REQUEST authorizer, the same in both twins: verifies the Cognito access token and
-the route's roles (from the description), and hands the caller's identity to the integration."""
+"""API Gateway REQUEST authorizer, the same in both twins: verifies the Cognito access token,
+checks that its session is still open (no logout, no suspension since it began) and that the
+user's current role may call the route (from the description), and hands the caller's Bazaar
+user id and role to the integration."""
 
 import os
 
-import requests
-
-from bazaar.identity.tokens import InvalidToken, TokenVerifier
+from bazaar.identity import services
+from bazaar.identity.adapters.dynamodb import DynamoDbUsers
+from bazaar.identity.domain import SessionRejected
+from bazaar.identity.tokens import InvalidToken, pool_verifier
 from bazaar.platform.observability import logger
 from bazaar.platform.settings import load_settings
 
 settings = load_settings(os.environ)
-_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-verifier = TokenVerifier(
-    issuer=f"https://cognito-idp.{_region}.amazonaws.com/{settings.user_pool_id}",
-    client_id=settings.user_pool_client_id or "",
-    fetch_jwks=lambda: requests.get(settings.user_pool_jwks_url, timeout=3).json(),
+verifier = pool_verifier(
+    os.environ["AWS_REGION"], settings.user_pool_id or "", settings.user_pool_client_id or "",
+    settings.user_pool_jwks_url or "",
 )
+users = DynamoDbUsers(settings.table("identity"))
+# A sub maps to one user id for ever, so the mapping may be remembered; the user and session
+# (which do change) are read on every request.
+_user_ids: dict[str, str] = {}
+
+
+def _user_id_for_sub(sub: str) -> str | None:
+    if sub not in _user_ids:
+        user_id = users.user_id_for_sub(sub)
+        if user_id is None:
+            return None
+        _user_ids[sub] = user_id
+    return _user_ids[sub]
 
 
 def _policy(principal: str, effect: str, method_arn: str, context: dict | None = None) -> dict:
@@ -37,17 +51,18 @@ def handler(event, context):
         raise Exception("Unauthorized")  # API Gateway's contract for a 401
     try:
         claims = verifier.verify(token.strip())
-    except InvalidToken as error:
+        user, roles = services.authorize(claims, users=users, user_id_for_sub=_user_id_for_sub)
+    except (InvalidToken, SessionRejected) as error:
         logger.info("token refused", extra={"reason": str(error)})
         raise Exception("Unauthorized") from None
     route = f"{event.get('httpMethod')} {event.get('resource')}"
     allowed = settings.route_roles.get(route)
-    if allowed is None or not (claims.roles & frozenset(allowed)):
-        logger.info("role refused", extra={"route": route, "user_id": claims.user_id})
-        return _policy(claims.user_id, "Deny", event["methodArn"])
+    if allowed is None or not (roles & frozenset(allowed)):
+        logger.info("role refused", extra={"route": route, "user_id": user.user_id})
+        return _policy(user.user_id, "Deny", event["methodArn"])
     return _policy(
-        claims.user_id,
+        user.user_id,
         "Allow",
         event["methodArn"],
-        {"user_id": claims.user_id, "roles": ",".join(sorted(claims.roles))},
+        {"user_id": user.user_id, "roles": ",".join(sorted(roles))},
     )

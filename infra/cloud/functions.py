@@ -63,6 +63,9 @@ class CloudNames:
     def user_pool_client_id(self) -> str:
         return self._identity.client.user_pool_client_id
 
+    def user_pool_arn(self) -> str:
+        return self._identity.user_pool.user_pool_arn
+
     def user_pool_jwks_url(self) -> str:
         return (
             f"https://cognito-idp.{self._stack.region}.amazonaws.com/"
@@ -158,6 +161,14 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
         shared.queues[queue].queue.grant_send_messages(function)
     for secret in fn.secrets:
         shared.secrets[secret].grant_read(function)
+    if fn.user_pool_actions:
+        # Exactly the Cognito admin actions the description lists for this function, on this pool.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[f"cognito-idp:{action}" for action in sorted(fn.user_pool_actions)],
+                resources=[shared.physical.user_pool_arn()],
+            )
+        )
     for trigger in fn.queue_triggers:
         function.add_event_source(
             event_sources.SqsEventSource(

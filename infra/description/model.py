@@ -280,10 +280,23 @@ class Function:
     queue_triggers: tuple[QueueTrigger, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     uses_user_pool: bool = False
+    # Cognito admin actions (without the `cognito-idp:` prefix) the function calls on the pool;
+    # the cloud twin grants exactly these, on the pool's ARN.
+    user_pool_actions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
         where = f"function {self.name!r}"
+        _require(
+            not self.user_pool_actions or self.uses_user_pool,
+            f"{where}: declares user pool actions but not uses_user_pool=True",
+        )
+        for action in self.user_pool_actions:
+            _require(
+                bool(re.fullmatch(r"Admin[A-Za-z]+", action)),
+                f"{where}: user pool action {action!r} must be a Cognito Admin* action name "
+                "(public actions such as InitiateAuth need no permission)",
+            )
         _require(bool(_HANDLER.match(self.handler)), f"{where}: handler must be <package>.<module>.<callable>")
         _require(128 <= self.memory_mb <= 10240, f"{where}: memory must be 128..10240 MB")
         _require(1 <= self.timeout_seconds <= 900, f"{where}: timeout must be 1..900 seconds")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infra.description import SERVICE
 from infra.description.model import Role, Service
+from infra.local import accounts as local_accounts
 from infra.local import openapi
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
@@ -58,6 +59,7 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.server: GatewayServer | None = None
         self.accounts: dict[str, dict[str, str]] = {}
+        self._accounts_runtime: FunctionRuntime | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -98,6 +100,9 @@ class LocalStack:
         for runtime in self.runtimes.values():
             runtime.stop()
         self.runtimes = {}
+        if self._accounts_runtime is not None:
+            self._accounts_runtime.stop()
+            self._accounts_runtime = None
         self.moto.stop()
 
     def __enter__(self) -> LocalStack:
@@ -182,29 +187,47 @@ class LocalStack:
             self.pollers.append(poller)
 
     def _seed_accounts(self) -> dict[str, dict[str, str]]:
-        """One account per role with a password made for this run, written where scripts and
-        tests can read it (git-ignored)."""
-        cognito = self.moto.client("cognito-idp")
-        accounts = {}
-        for role in Role:
-            email = f"{role.value}@bazaar.local"
-            password = _strong_password()
-            cognito.admin_create_user(
-                UserPoolId=self.names.pool_id,
-                Username=email,
-                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-                MessageAction="SUPPRESS",
-            )
-            cognito.admin_set_user_password(
-                UserPoolId=self.names.pool_id, Username=email, Password=password, Permanent=True
-            )
-            cognito.admin_add_user_to_group(UserPoolId=self.names.pool_id, Username=email, GroupName=role.value)
-            accounts[role.value] = {"email": email, "password": password}
+        """One account per role with a password made for this run, created as sign-up creates
+        accounts (Cognito user + Bazaar user), printed, and written where scripts and tests can
+        read it (git-ignored)."""
+        accounts = {
+            role.value: {"email": f"{role.value}@bazaar.local", "password": _strong_password()} for role in Role
+        }
+        self._accounts_call({
+            "action": "create",
+            "accounts": [
+                {"role": role, "name": f"Local {role}", **account} for role, account in accounts.items()
+            ],
+        })
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.config.state_dir / "local-accounts.json"
         path.write_text(json.dumps(accounts, indent=2))
         path.chmod(0o600)
         return accounts
+
+    def create_account(self, role: str, email: str, password: str, name: str = "Local user") -> str:
+        """A user of any role (admins included), made as the seeding makes them; returns its id."""
+        created = self._accounts_call({
+            "action": "create",
+            "accounts": [{"role": role, "email": email, "password": password, "name": name}],
+        })
+        return created[role]
+
+    def sign_in(self, role: str) -> dict[str, str]:
+        """Tokens for a seeded account, through the login use case (for stacks without the
+        login route, such as the contract fixture). Clients use POST /v1/auth/login."""
+        account = self.accounts[role]
+        return self._accounts_call({"action": "sign_in", **account})
+
+    def _accounts_call(self, event: dict):
+        if self._accounts_runtime is None:
+            self._accounts_runtime = FunctionRuntime(
+                local_accounts.FUNCTION, self.function_environment(local_accounts.FUNCTION), 1
+            )
+        result = self._accounts_runtime.invoke(event)
+        if result.failed:
+            raise RuntimeError(f"local accounts: {result.error.get('errorMessage')}")
+        return result.payload
 
     def _log(self, entry: dict) -> None:
         print(json.dumps({"local_stack": entry}), file=sys.stderr, flush=True)

@@ -24,12 +24,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seller_token(stack):
-    account = stack.accounts["seller"]
-    return stack.client("cognito-idp").initiate_auth(
-        ClientId=stack.names.client_id,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": account["email"], "PASSWORD": account["password"]},
-    )["AuthenticationResult"]["AccessToken"]
+    return stack.sign_in("seller")["access_token"]
 
 
 def _echo(response: requests.Response) -> dict:
@@ -110,7 +105,12 @@ def test_authorizer_context_reaches_the_integration(stack, seller_token):
         UserPoolId=stack.names.pool_id, Username=stack.accounts["seller"]["email"]
     )
     sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-    assert authorizer["user_id"] == authorizer["principalId"] == sub
+    pointer = stack.client("dynamodb").get_item(
+        TableName=stack.names.table_name("identity"), Key={"pk": {"S": f"SUB#{sub}"}, "sk": {"S": "SUB"}}
+    )["Item"]
+    # The integration gets Bazaar's user id for the token's sub, never the sub itself.
+    assert authorizer["user_id"] == authorizer["principalId"] == pointer["user_id"]["S"]
+    assert authorizer["user_id"].startswith("usr_")
 
 
 def test_wrong_role_is_refused_by_the_gateway(stack, seller_token):
@@ -120,11 +120,7 @@ def test_wrong_role_is_refused_by_the_gateway(stack, seller_token):
 
 
 def test_validated_body_and_unknown_fields(stack):
-    customer = stack.accounts["customer"]
-    token = stack.client("cognito-idp").initiate_auth(
-        ClientId=stack.names.client_id, AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": customer["email"], "PASSWORD": customer["password"]},
-    )["AuthenticationResult"]["AccessToken"]
+    token = stack.sign_in("customer")["access_token"]
 
     ok = requests.post(f"{stack.url}/items", json={"name": "pen", "quantity": 2}, headers=bearer(token), timeout=30)
     assert ok.status_code == 200, ok.text

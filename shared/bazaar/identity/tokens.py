@@ -67,3 +67,14 @@ class TokenVerifier:
             return self._keys[kid]
         except KeyError:
             raise InvalidToken("unknown signing key") from None
+
+
+def pool_verifier(region: str, user_pool_id: str, client_id: str, jwks_url: str) -> TokenVerifier:
+    """The verifier for one user pool and app client, fetching the pool's public keys."""
+    import requests
+
+    return TokenVerifier(
+        issuer=f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}",
+        client_id=client_id,
+        fetch_jwks=lambda: requests.get(jwks_url, timeout=3).json(),
+    )

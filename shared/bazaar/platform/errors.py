@@ -24,10 +24,15 @@ CATALOGUE = _catalogue(
     ErrorKind("VALIDATION_FAILED", 400, "A field is missing, unknown or invalid; see details."),
     ErrorKind("MALFORMED_JSON", 400, "The body is not valid JSON."),
     ErrorKind("BAD_REQUEST", 400, "The request could not be accepted."),
+    ErrorKind("PASSWORD_POLICY", 400, "The password breaks the policy; details name each rule broken."),
+    ErrorKind("REFERRAL_CODE_INVALID", 400, "The referral code does not belong to an active scout."),
     ErrorKind("UNAUTHORIZED", 401, "No token, or an invalid, expired or revoked one."),
+    ErrorKind("INVALID_CREDENTIALS", 401, "The email or password is incorrect (never says which)."),
     ErrorKind("FORBIDDEN", 403, "The caller's role may not call this route."),
+    ErrorKind("ACCOUNT_SUSPENDED", 403, "The account is suspended."),
     ErrorKind("NOT_FOUND", 404, "No such route, or no such resource visible to the caller."),
     ErrorKind("CONFLICT", 409, "The request conflicts with the resource's current state."),
+    ErrorKind("EMAIL_ALREADY_REGISTERED", 409, "An account with this email already exists."),
     ErrorKind("PAYLOAD_TOO_LARGE", 413, "The request body is over the limit."),
     ErrorKind("IDEMPOTENCY_KEY_REUSED", 422, "The Idempotency-Key was used before with another body."),
     ErrorKind("THROTTLED", 429, "Too many requests; retry after Retry-After seconds."),
@@ -42,6 +47,8 @@ class BazaarError(Exception):
     turns it into the envelope with the catalogue's status."""
 
     code = "BAD_REQUEST"
+    # Response headers the client needs to act on the error (e.g. Retry-After on a 429).
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
         super().__init__(message)

@@ -35,7 +35,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class Principal:
     """Who is calling, as the authorizer established it."""
 
-    user_id: str  # Cognito `sub`
+    user_id: str  # Bazaar's user id (`usr_...`), resolved from the token by the authorizer
     roles: frozenset[str]
 
     def has_any(self, roles: frozenset[str]) -> bool:
@@ -68,7 +68,7 @@ class HttpApi:
     @property
     def principal(self) -> Principal | None:
         authorizer = (self.app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-        user_id = authorizer.get("user_id") or authorizer.get("principalId")
+        user_id = authorizer.get("user_id")
         if not user_id:
             return None
         roles = frozenset(r for r in str(authorizer.get("roles", "")).split(",") if r)
@@ -128,11 +128,15 @@ class HttpApi:
 
     # -- errors ---------------------------------------------------------------------------
 
-    def _error(self, status: int, code: str, message: str, details: list[dict] | None = None) -> Response:
+    def _error(
+        self, status: int, code: str, message: str, details: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         return Response(
             status_code=int(status),
             content_type=content_types.APPLICATION_JSON,
             body=error_body(code, message, self.request_id, details),
+            headers=dict(headers or {}),
         )
 
     def _register_error_handlers(self) -> None:
@@ -141,7 +145,7 @@ class HttpApi:
         @app.exception_handler(BazaarError)
         def _domain_error(error: BazaarError) -> Response:
             logger.info("request refused", extra={"code": error.code, "reason": error.message})
-            return self._error(error.status, error.code, error.message, error.details)
+            return self._error(error.status, error.code, error.message, error.details, error.headers)
 
         @app.exception_handler(RequestValidationError)
         def _invalid_request(error: RequestValidationError) -> Response:

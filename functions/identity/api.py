@@ -1,0 +1,83 @@
+"""Identity API: register, login, refresh, logout, /v1/me and a scout's referral."""
+
+import os
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from bazaar.identity import services, wiring
+from bazaar.identity.adapters.dynamodb import DynamoDbFailedLogins
+from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, ReferralSource, Role, referral_link
+from bazaar.identity.schemas import LoginIn, ReferralOut, RefreshIn, RegisterIn, TokensOut, UserOut
+from bazaar.platform.clock import utc_now
+from bazaar.platform.errors import NotFound
+from bazaar.platform.http import HttpApi
+from bazaar.platform.observability import logger, metrics, tracer
+from bazaar.platform.settings import load_settings
+
+settings = load_settings(os.environ)
+api = HttpApi(settings)
+app = api.app
+identity = wiring.build(settings, os.environ["AWS_REGION"])
+failed_logins = DynamoDbFailedLogins(settings.table("identity"))
+password_policy = PasswordPolicy()
+throttle_policy = LoginThrottlePolicy()
+referral_link_base = os.environ["REFERRAL_LINK_BASE"]
+
+
+@app.post("/v1/auth/register", summary="Create a customer, seller or scout account",
+          responses={201: {"description": "Created"}})
+def register(body: RegisterIn) -> Response[UserOut]:
+    user = services.register(
+        services.NewAccount(
+            email=body.email, password=body.password, name=body.name, role=Role(body.role),
+            referral_code=body.referral_code,
+            referral_source=ReferralSource(body.referral_source) if body.referral_source else None,
+        ),
+        users=identity.users, directory=identity.directory, policy=password_policy, now=utc_now,
+    )
+    return Response(201, content_types.APPLICATION_JSON, UserOut.of(user).model_dump(mode="json"))
+
+
+@app.post("/v1/auth/login", summary="Sign in")
+def login(body: LoginIn) -> TokensOut:
+    source_ip = app.current_event.request_context.identity.source_ip or "unknown"
+    tokens = services.login(
+        body.email, body.password, source_ip,
+        users=identity.users, directory=identity.directory, failures=failed_logins,
+        verify=identity.verifier.verify, policy=throttle_policy, session_days=wiring.SESSION_DAYS, now=utc_now,
+    )
+    return TokensOut.of(tokens)
+
+
+@app.post("/v1/auth/refresh", summary="Refresh the access and id tokens")
+def refresh(body: RefreshIn) -> TokensOut:
+    tokens = services.refresh(body.refresh_token, users=identity.users, directory=identity.directory,
+                              verify=identity.verifier.verify)
+    return TokensOut.of(tokens, with_refresh=False)
+
+
+@app.post("/v1/auth/logout", summary="Sign out everywhere", responses={204: {"description": "Signed out"}})
+def logout():
+    services.logout(api.principal.user_id, users=identity.users, directory=identity.directory, now=utc_now)
+    return Response(204, content_types.APPLICATION_JSON, "")
+
+
+@app.get("/v1/me", summary="The caller's own account")
+def me() -> UserOut:
+    return UserOut.of(services.me(api.principal.user_id, users=identity.users))
+
+
+@app.get("/v1/scouts/me/referral", summary="The scout's referral code and shareable link")
+def referral() -> ReferralOut:
+    user = services.me(api.principal.user_id, users=identity.users)
+    if user.referral_code is None:
+        raise NotFound("No referral code for this account.")
+    return ReferralOut(referral_code=user.referral_code,
+                       referral_link=referral_link(referral_link_base, user.referral_code))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return api.handle(event, context)

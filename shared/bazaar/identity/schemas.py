@@ -1,0 +1,128 @@
+"""API shapes of the identity context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bazaar.identity.domain import EMAIL_PATTERN, REFERRAL_CODE_PATTERN, AuditEntry, Tokens, User
+from bazaar.platform.ids import id_pattern
+
+RoleName = Literal["customer", "seller", "scout", "admin"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # no mass assignment: unknown fields are refused
+
+
+class RegisterIn(_In):
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["customer", "seller", "scout"]
+    referral_code: str | None = Field(default=None, pattern=REFERRAL_CODE_PATTERN)
+    # How the new user came by the code: typed in, or through the scout's shareable link.
+    referral_source: Literal["code", "link"] | None = None
+
+
+class LoginIn(_In):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(_In):
+    refresh_token: str = Field(min_length=1, max_length=8192)
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    id_token: str
+    refresh_token: str | None = None
+    expires_in: int
+    token_type: Literal["Bearer"] = "Bearer"
+
+    @classmethod
+    def of(cls, tokens: Tokens, with_refresh: bool = True) -> TokensOut:
+        return cls(
+            access_token=tokens.access_token,
+            id_token=tokens.id_token,
+            refresh_token=tokens.refresh_token if with_refresh else None,
+            expires_in=tokens.expires_in,
+        )
+
+
+class UserOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: RoleName
+    status: Literal["active", "suspended"]
+    created_at: datetime
+    recruiter_id: str | None = None
+    referral_source: Literal["code", "link"] | None = None
+    referral_code: str | None = None  # scouts only
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            user_id=user.user_id,
+            email=user.email,
+            name=user.name,
+            role=user.role.value,
+            status=user.status.value,
+            created_at=user.created_at.replace(microsecond=0),
+            recruiter_id=user.recruiter_id,
+            referral_source=user.referral_source.value if user.referral_source else None,
+            referral_code=user.referral_code,
+        )
+
+
+class ReferralOut(BaseModel):
+    referral_code: str
+    referral_link: str
+
+
+class UserListOut(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class RoleChangeIn(_In):
+    role: RoleName
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReasonIn(_In):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RecruiterIn(_In):
+    recruiter_id: str | None = Field(pattern=id_pattern("usr"))  # null clears it
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AuditEntryOut(BaseModel):
+    audit_id: str
+    at: datetime
+    actor_id: str
+    action: str
+    target_id: str
+    before: dict
+    after: dict
+    request_id: str
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(
+            audit_id=entry.audit_id, at=entry.at, actor_id=entry.actor_id, action=entry.action.value,
+            target_id=entry.target_id, before=entry.before, after=entry.after, request_id=entry.request_id,
+            reason=entry.reason,
+        )
+
+
+class AuditListOut(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None

@@ -1,0 +1,33 @@
+"""Building the identity context's adapters from settings: one place, used by the functions and
+by the local stack's seeding, so seeded accounts are made exactly as sign-ups are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bazaar.identity.adapters.cognito import CognitoDirectory
+from bazaar.identity.adapters.dynamodb import DynamoDbUsers
+from bazaar.identity.tokens import TokenVerifier, pool_verifier
+from bazaar.platform import aws
+from bazaar.platform.settings import Settings
+
+# The app client's refresh-token life (infra/description UserPool.refresh_token_days): a session
+# record is kept that long.
+SESSION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Identity:
+    users: DynamoDbUsers
+    directory: CognitoDirectory
+    verifier: TokenVerifier
+
+
+def build(settings: Settings, region: str, *, with_audit: bool = False) -> Identity:
+    return Identity(
+        users=DynamoDbUsers(settings.table("identity"), settings.table("audit") if with_audit else None),
+        directory=CognitoDirectory(aws.client("cognito-idp"), settings.user_pool_id or "",
+                                   settings.user_pool_client_id or ""),
+        verifier=pool_verifier(region, settings.user_pool_id or "", settings.user_pool_client_id or "",
+                               settings.user_pool_jwks_url or ""),
+    )
