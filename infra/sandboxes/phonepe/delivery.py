@@ -6,6 +6,7 @@ error or non-2xx) twice, 0.5 s apart, and records every attempt in a log tests c
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,13 +30,17 @@ class Webhook:
 
 
 class Deliverer:
+    """Sends webhooks one after another, in the order they happened (one sender thread), unless
+    a scenario says otherwise."""
+
     def __init__(self, state: SandboxState):
         self.state = state
         self.log: list[Webhook] = []
         self.held: list[Webhook] = []
-        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._session = requests.Session()
+        self._queue: queue.Queue[Webhook | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._run, name="phonepe-webhooks", daemon=True)
+        self._sender.start()
 
     def send(self, webhook: Webhook) -> None:
         with self._lock:
@@ -50,43 +55,40 @@ class Deliverer:
             with self._lock:
                 self.held.append(webhook)
             return
-        self._dispatch(webhook)
+        self._queue.put(webhook)
 
     def release(self, order: str) -> int:
-        """Sends the held webhooks (`reverse`: newest first), one after another."""
+        """Sends the held webhooks (`reverse`: newest first)."""
         with self._lock:
             held, self.held = self.held, []
         if order == "reverse":
             held.reverse()
         for webhook in held:
-            self._deliver_copies(webhook)
+            self._queue.put(webhook)
         return len(held)
 
-    def wait_idle(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+    def wait_idle(self) -> None:
+        self._queue.join()
 
     def stop(self) -> None:
-        self.wait_idle(timeout=10)
-        self._session.close()
+        self._queue.put(None)
+        self._sender.join(timeout=10)
 
     # -- internals ----------------------------------------------------------------------
 
-    def _dispatch(self, webhook: Webhook) -> None:
-        thread = threading.Thread(target=self._deliver_later, args=(webhook,), name="phonepe-webhook", daemon=True)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def _deliver_later(self, webhook: Webhook) -> None:
-        with self.state.lock:
-            delay = self.state.scenarios.webhook_delay_seconds
-        if delay:
-            time.sleep(delay)
-        self._deliver_copies(webhook)
+    def _run(self) -> None:
+        while True:
+            webhook = self._queue.get()
+            try:
+                if webhook is None:
+                    return
+                with self.state.lock:
+                    delay = self.state.scenarios.webhook_delay_seconds
+                if delay:
+                    time.sleep(delay)
+                self._deliver_copies(webhook)
+            finally:
+                self._queue.task_done()
 
     def _deliver_copies(self, webhook: Webhook) -> None:
         with self.state.lock:

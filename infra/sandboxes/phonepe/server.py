@@ -89,6 +89,8 @@ def _v1_error(status: int, code: str, message: str) -> Reply:
 class PhonePeSandbox:
     """Start it, give the app its URL, stop it. Thread-safe; one merchant."""
 
+    name = "phonepe"
+
     def __init__(self, credentials: Credentials, *, port: int = 0, token_ttl_seconds: int = 300,
                  webhook_url: str | None = None, log: Callable[[dict], None] | None = None):
         self.state = SandboxState(credentials, token_ttl_seconds)
@@ -104,6 +106,11 @@ class PhonePeSandbox:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The app settings that point a PhonePe client here (both API hosts are this one)."""
+        return {"PHONEPE_BASE_URL": self.url, "PHONEPE_OAUTH_BASE_URL": self.url}
 
     @property
     def credentials(self) -> Credentials:
@@ -398,8 +405,11 @@ class PhonePeSandbox:
         refund = self.state.refund(merchant_refund_id)
         if refund is None:
             raise LookupError(merchant_refund_id)
-        for event in self.state.settle_refund(refund, outcome):
-            self._announce_refund(refund, event)
+        # One step at a time, so each webhook carries the state of its own step.
+        steps = ["confirmed", outcome] if outcome == "completed" and refund.state == "PENDING" else [outcome]
+        for step in steps:
+            for event in self.state.settle_refund(refund, step):
+                self._announce_refund(refund, event)
         return refund
 
     def _announce_order(self, order: Order, events: list[str]) -> None:
