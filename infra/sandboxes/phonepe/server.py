@@ -25,7 +25,7 @@ Choices where PhonePe's behaviour is UNCONFIRMED (providers.md), each written do
 - v1 checksum mismatch: HTTP 401 {"success": false, "code": "AUTHORIZATION_FAILED"}; unknown
   transaction: HTTP 404 TRANSACTION_NOT_FOUND.
 - 429: v2 {"code": "TOO_MANY_REQUESTS"}, v1 {"success": false, "code": "TOO_MANY_REQUESTS"},
-  with Retry-After: 1.
+  with Retry-After (1 s unless a test sets retry_after_seconds).
 """
 
 from __future__ import annotations
@@ -146,9 +146,9 @@ class PhonePeSandbox:
             if found and method == route_method:
                 self.state.count(f"{method} {pattern.pattern}")
                 if self.state.take("throttle_next"):
-                    if api == "v1":
-                        return Reply(429, _v1_error(429, "TOO_MANY_REQUESTS", "Too many requests").body, (("Retry-After", "1"),))
-                    return Reply(429, _v2_error(429, "TOO_MANY_REQUESTS", "Too many requests").body, (("Retry-After", "1"),))
+                    error = _v1_error if api == "v1" else _v2_error
+                    retry_after = str(self.state.scenarios.retry_after_seconds)
+                    return Reply(429, error(429, "TOO_MANY_REQUESTS", "Too many requests").body, (("Retry-After", retry_after),))
                 return handler(self, found, query, headers, body)
         return _v2_error(404, "NOT_FOUND", f"No API at {method} {path}")
 

@@ -107,7 +107,8 @@ class Refund:
 class Scenarios:
     """Switches a test flips through POST /_sandbox/scenarios; counters count down per call."""
 
-    throttle_next: int = 0  # the next N API calls answer 429
+    throttle_next: int = 0  # the next N API calls answer 429 ...
+    retry_after_seconds: int = 1  # ... with this Retry-After
     status_failures: int = 0  # the next N status calls fail ...
     status_failure_mode: str = "internal_error"  # ... with PhonePe's INTERNAL_SERVER_ERROR, or "gateway_error" (bare 502)
     pay_timeouts: int = 0  # the next N pay calls create the order, then stall ...
