@@ -16,13 +16,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000, help="the API gateway's port (127.0.0.1)")
     parser.add_argument("--moto-port", type=int, default=5100, help="moto's port, the AWS endpoint")
+    parser.add_argument("--phonepe-port", type=int, default=8100, help="the PhonePe sandbox's port (127.0.0.1)")
     parser.add_argument("--clock-speed", type=float, default=1.0,
                         help="run schedules this many times faster (e.g. 60: a 5-minute rate fires every 5 s)")
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args()
 
-    config = LocalConfig(api_port=args.port, moto_port=args.moto_port, clock_speed=args.clock_speed,
-                         log_requests=not args.quiet)
+    config = LocalConfig(api_port=args.port, moto_port=args.moto_port, phonepe_port=args.phonepe_port,
+                         clock_speed=args.clock_speed, log_requests=not args.quiet)
     stack = LocalStack(config)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -38,7 +39,9 @@ def main() -> None:
             f"  Topology          {url}/_local/topology\n"
             f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
             f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
-            f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
+            + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
+                      for s in stack.sandboxes)
+            + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
             + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
             + "Press Ctrl-C to stop.\n",
             flush=True,

@@ -23,6 +23,7 @@ from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import ROOT, FunctionRuntime
 from infra.local.scheduler import Scheduler
+from infra.sandboxes import Sandbox, local_sandboxes
 
 
 def free_port() -> int:
@@ -35,6 +36,7 @@ def free_port() -> int:
 class LocalConfig:
     api_port: int = 8000
     moto_port: int = 5100
+    phonepe_port: int = 8100
     clock_speed: float = 1.0
     max_concurrency: int = 4
     poll_wait_seconds: int = 1
@@ -44,7 +46,8 @@ class LocalConfig:
 
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
-        return cls(api_port=free_port(), moto_port=free_port(), state_dir=state_dir, **overrides)
+        ports = {"api_port": free_port(), "moto_port": free_port(), "phonepe_port": free_port()}
+        return cls(state_dir=state_dir, **{**ports, **overrides})
 
 
 class LocalStack:
@@ -60,6 +63,7 @@ class LocalStack:
         self.server: GatewayServer | None = None
         self.accounts: dict[str, dict[str, str]] = {}
         self._accounts_runtime: FunctionRuntime | None = None
+        self.sandboxes: list[Sandbox] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -67,6 +71,13 @@ class LocalStack:
         self.moto.start()
         try:
             self.names = provision(self.service, self.moto)
+            # Provider sandboxes come up before any function, so a function's first call finds them.
+            self.sandboxes = local_sandboxes(
+                self.service, self._read_secret, api_url=f"http://127.0.0.1:{self.config.api_port}",
+                phonepe_port=self.config.phonepe_port, log=self._log,
+            )
+            for sandbox in self.sandboxes:
+                sandbox.start()
             self.runtimes = {
                 f.name: FunctionRuntime(f, self.function_environment(f), self.config.max_concurrency)
                 for f in self.service.functions
@@ -103,6 +114,9 @@ class LocalStack:
         if self._accounts_runtime is not None:
             self._accounts_runtime.stop()
             self._accounts_runtime = None
+        for sandbox in self.sandboxes:
+            sandbox.stop()
+        self.sandboxes = []
         self.moto.stop()
 
     def __enter__(self) -> LocalStack:
@@ -125,6 +139,9 @@ class LocalStack:
     def client(self, service: str):
         return self.moto.client(service)
 
+    def sandbox(self, name: str) -> Sandbox:
+        return next(s for s in self.sandboxes if s.name == name)
+
     def function_environment(self, function) -> dict[str, str]:
         assert self.names is not None
         return {
@@ -144,8 +161,15 @@ class LocalStack:
             # No X-Ray daemon here: traces are a cloud-twin feature.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "BAZAAR_STAGE": "local",
-            **self.service.function_environment(function, self.names),
+            **self._with_sandboxes(self.service.function_environment(function, self.names)),
         }
+
+    def _with_sandboxes(self, environment: dict[str, str]) -> dict[str, str]:
+        """A setting a running sandbox provides (PHONEPE_BASE_URL, ...) takes the sandbox's value,
+        for the functions that declare that setting; nothing else changes."""
+        for sandbox in self.sandboxes:
+            environment.update({k: v for k, v in sandbox.settings.items() if k in environment})
+        return environment
 
     def openapi_document(self) -> dict:
         return openapi.merge(
@@ -228,6 +252,10 @@ class LocalStack:
         if result.failed:
             raise RuntimeError(f"local accounts: {result.error.get('errorMessage')}")
         return result.payload
+
+    def _read_secret(self, name: str) -> dict:
+        manager = self.moto.client("secretsmanager")
+        return json.loads(manager.get_secret_value(SecretId=self.names.secret_id(name))["SecretString"])
 
     def _log(self, entry: dict) -> None:
         print(json.dumps({"local_stack": entry}), file=sys.stderr, flush=True)

@@ -356,31 +356,13 @@ def test_inventory_matches_the_description(cloud_template):
     assert actual == expected
 
 
-# -- a code path the description does not use yet ----------------------------------------------
+# -- webhooks ----------------------------------------------------------------------------------
 
 
-def test_webhooks_become_function_urls_with_outputs(tmp_path, stub_layer_dir):
-    """SERVICE declares no webhook yet; synthesize a copy that does (through the same nag
-    setup), so the function-URL path is known to work and to read back into parity."""
-    import dataclasses
-
-    import aws_cdk as cdk
-
-    from infra.cloud.stack import STACK_ID, build_app
-    from infra.description.model import Function, Webhook
-
-    hook = Function(
-        name="payments-webhook",
-        handler="functions.payments.webhook.handler",
-        description="Provider webhook used only by this test.",
-        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe"),),
-    )
-    service = dataclasses.replace(SERVICE, functions=SERVICE.functions + (hook,))
-    app = cdk.App(outdir=str(tmp_path), context={runtime.CONTEXT_LAYER_DIR: str(stub_layer_dir)})
-    build_app(app, service)
-    template = app.synth().get_stack_artifact(STACK_ID).template
-
-    urls = _resources(template, "AWS::Lambda::Url")
+def test_webhooks_become_function_urls_with_outputs(cloud_template):
+    """The PhonePe webhook is a function URL with auth NONE (its handler verifies the caller),
+    announced as a stack output."""
+    assert [w.path for _, w in SERVICE.webhooks] == ["/webhooks/phonepe"]
+    urls = _resources(cloud_template, "AWS::Lambda::Url")
     assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"]
-    assert [k for k in template["Outputs"] if k.startswith("WebhookUrl")] != []
-    assert inventory_from_template(template) == describe(service)
+    assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == 1

@@ -37,6 +37,7 @@ CATALOGUE = _catalogue(
     ErrorKind("IDEMPOTENCY_KEY_REUSED", 422, "The Idempotency-Key was used before with another body."),
     ErrorKind("THROTTLED", 429, "Too many requests; retry after Retry-After seconds."),
     ErrorKind("INTERNAL_ERROR", 500, "Something went wrong on our side; quote the request_id."),
+    ErrorKind("PAYMENT_PROVIDER_ERROR", 502, "The payment provider refused the request; quote the request_id."),
     ErrorKind("DEPENDENCY_UNAVAILABLE", 503, "A dependency is down; retry later."),
     ErrorKind("UPSTREAM_TIMEOUT", 504, "The request took too long."),
 )

@@ -1,0 +1,76 @@
+"""Payments: PhonePe (v2 Standard Checkout by default, v1 by setting), its webhook, and the
+worker that re-confirms every webhook with PhonePe's status API."""
+
+from infra.description.model import Function, MetricAlarm, Queue, QueueTrigger, Secret, Webhook
+
+# Which PhonePe and where. The cloud twin starts on PhonePe's UAT host (no real money) until an
+# operator sets production hosts (PG: https://api.phonepe.com/apis/pg, OAuth:
+# https://api.phonepe.com/apis/identity-manager; v1: https://api.phonepe.com/apis/hermes).
+# The local twin replaces the two URLs with its PhonePe sandbox's address (infra/local/stack.py
+# overrides any function setting a running sandbox provides), so no code knows it is local.
+PHONEPE_SETTINGS = {
+    "PHONEPE_API_VERSION": "v2",
+    "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox",
+    "PHONEPE_OAUTH_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox",
+    "PHONEPE_TIMEOUT_SECONDS": "5",
+}
+
+SECRETS = (
+    Secret(
+        name="phonepe",
+        purpose="PhonePe merchant credentials: v2 OAuth client, v1 salt key, webhook username/password.",
+        fields=("client_id", "client_secret", "client_version", "merchant_id", "salt_key", "salt_index",
+                "webhook_username", "webhook_password"),
+        # Identifiers, not secrets: fixed locally so logs and the sandbox read the same; the rest
+        # is random per run and the local PhonePe sandbox is handed the same values.
+        local_values={"client_id": "BAZAAR_LOCAL_CLIENT", "client_version": "1", "merchant_id": "BAZAARLOCAL",
+                      "salt_index": "1", "webhook_username": "bazaar_local"},
+    ),
+)
+
+PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS = 30
+
+QUEUES = (
+    Queue(
+        name="payment-events",
+        purpose="Verified PhonePe webhooks waiting to be re-confirmed with the status API",
+        visibility_timeout_seconds=6 * PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
+        # A UPI payment can stay PENDING for 15-20 minutes; a claim PhonePe cannot confirm yet
+        # comes back every 3 minutes, so 10 receives cover that before the DLQ.
+        max_receive_count=10,
+    ),
+)
+
+FUNCTIONS = (
+    Function(
+        name="payments-phonepe-webhook",
+        handler="functions.payments.phonepe_webhook.handler",
+        description="PhonePe webhook: verify the caller, queue the event, answer 200 fast.",
+        memory_mb=256,
+        timeout_seconds=5,
+        secrets=("phonepe",),
+        sends_to=("payment-events",),
+        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe"),),
+    ),
+    Function(
+        name="payments-events-worker",
+        handler="functions.payments.payment_events_worker.handler",
+        description="Re-confirms queued PhonePe webhooks with the status API (amount and id checked).",
+        memory_mb=256,
+        timeout_seconds=PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
+        environment=PHONEPE_SETTINGS,
+        secrets=("phonepe",),
+        queue_triggers=(QueueTrigger(queue="payment-events", batch_size=10),),
+    ),
+)
+
+ALARMS = (
+    MetricAlarm(
+        name="payment-event-mismatch",
+        description="A PhonePe webhook's amount or order id differs from PhonePe's own status: "
+        "a forged webhook with leaked credentials, or a bug. Nothing was acted on; investigate.",
+        metric="PaymentEventMismatch",
+        threshold=1,
+        period_seconds=300,
+    ),
+)

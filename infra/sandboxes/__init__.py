@@ -1,0 +1,45 @@
+"""Provider sandboxes: local stand-ins for PhonePe (and, later, Shiprocket and the payout
+provider) that speak the providers' real wire protocols on 127.0.0.1.
+
+The local stack asks `local_sandboxes` which to run for a service: a sandbox runs when the service
+declares its provider's secret, and it is handed the values the app will read from that secret,
+so both ends share credentials exactly as a merchant and PhonePe do. Each sandbox names the
+function settings it replaces (`settings`: e.g. PHONEPE_BASE_URL -> its own URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from infra.description.model import Service
+
+
+class Sandbox(Protocol):
+    name: str
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Function settings this sandbox replaces while it runs (keys a function declares)."""
+
+    def start(self) -> Sandbox: ...
+
+    def stop(self) -> None: ...
+
+
+def local_sandboxes(
+    service: Service, read_secret: Callable[[str], dict], *, api_url: str, phonepe_port: int,
+    log: Callable[[dict], None],
+) -> list[Sandbox]:
+    sandboxes: list[Sandbox] = []
+    if any(secret.name == "phonepe" for secret in service.secrets):
+        from infra.sandboxes.phonepe import Credentials, PhonePeSandbox
+
+        webhook = next((w.path for _, w in service.webhooks if w.provider == "phonepe"), None)
+        sandboxes.append(PhonePeSandbox(
+            Credentials.from_secret(read_secret("phonepe")), port=phonepe_port,
+            webhook_url=f"{api_url}{webhook}" if webhook else None, log=log,
+        ))
+    return sandboxes

@@ -1,0 +1,53 @@
+"""PhonePe configuration: which API generation and host (settings, from the description) and the
+merchant's credentials (the `phonepe` secret in Secrets Manager). Validated at cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bazaar.platform.settings import ConfigurationError
+
+
+class PhonePeSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    api_version: Literal["v1", "v2"] = Field(alias="PHONEPE_API_VERSION")
+    base_url: str = Field(alias="PHONEPE_BASE_URL", pattern=r"^https?://[^\s]+[^/\s]$")
+    # v2 only: production serves OAuth from another host (identity-manager) than the PG APIs.
+    oauth_base_url: str = Field(alias="PHONEPE_OAUTH_BASE_URL", pattern=r"^https?://[^\s]+[^/\s]$")
+    # Short: a Lambda behind API Gateway has 29 s in all, and a timed-out create is retried with
+    # the same id and then checked with the status API.
+    timeout_seconds: float = Field(alias="PHONEPE_TIMEOUT_SECONDS", default=5.0, gt=0, le=10)
+
+
+class PhonePeCredentials(BaseModel):
+    """The `phonepe` secret. v2 uses the client and webhook fields, v1 the salt fields; both sets
+    are kept so a merchant can switch generations (and v1 callbacks keep verifying) without a
+    secret migration."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    merchant_id: str = Field(min_length=1)
+    client_id: str = ""
+    client_secret: str = ""
+    client_version: str = ""
+    salt_key: str = ""
+    salt_index: str = ""
+    webhook_username: str = ""
+    webhook_password: str = ""
+
+    def __repr__(self) -> str:  # never let a secret reach a log line through repr
+        return f"PhonePeCredentials(merchant_id={self.merchant_id!r}, ...)"
+
+    __str__ = __repr__
+
+
+def load_phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:
+    try:
+        return PhonePeSettings.model_validate(dict(environ))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise ConfigurationError(f"invalid PhonePe configuration: {problems}") from None

@@ -1,0 +1,111 @@
+"""A PhonePe sandbox and a webhook receiver, each on a free 127.0.0.1 port, started and stopped
+by the fixtures below."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from infra.sandboxes.phonepe import Credentials, PhonePeSandbox
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """Records every POST it gets and answers 200: a merchant endpoint in miniature."""
+
+    def __init__(self):
+        self.calls: list[Received] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.calls.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[Received]:
+        """Waits until `count` calls arrived (or the timeout), then returns them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.calls) >= count:
+                    break
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.calls)
+
+
+def make_credentials() -> Credentials:
+    return Credentials(
+        merchant_id="BAZAARTEST", client_id="BAZAAR_TEST_CLIENT", client_secret=secrets.token_urlsafe(24),
+        client_version="1", salt_key=secrets.token_hex(18), salt_index="1",
+        webhook_username="bazaar_test", webhook_password=secrets.token_hex(8),
+    )
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    running = WebhookReceiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(receiver):
+    with PhonePeSandbox(make_credentials(), token_ttl_seconds=300, webhook_url=f"{receiver.url}/webhooks/phonepe") as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _fresh_scenarios(request):
+    """Every test starts with no scenario switched on and an empty receiver."""
+    if "sandbox" in request.fixturenames:
+        sandbox = request.getfixturevalue("sandbox")
+        requests.post(f"{sandbox.url}/_sandbox/reset", json={"keep_orders": True}, timeout=5)
+        sandbox.state.token_ttl_seconds = 300
+    if "receiver" in request.fixturenames:
+        request.getfixturevalue("receiver").clear()
+    yield
