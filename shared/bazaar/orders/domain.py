@@ -99,6 +99,9 @@ class Order:
     created_at: datetime
     updated_at: datetime
     lock_expires_at: datetime
+    # How many changes the order has had (its history entries); every transition is conditional
+    # on it as well as on the status, and it numbers the history entries in order.
+    version: int = 1
     history: tuple[HistoryEntry, ...] = field(default=(), compare=False)
 
     @property
@@ -157,7 +160,7 @@ class Transition:
         return HistoryEntry(self.at, self.from_status, self.to_status, self.reason)
 
     def applied(self) -> Order:
-        return replace(self.order, status=self.to_status, updated_at=self.at,
+        return replace(self.order, status=self.to_status, updated_at=self.at, version=self.order.version + 1,
                        history=(*self.order.history, self.entry))
 
 

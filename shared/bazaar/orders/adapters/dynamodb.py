@@ -4,7 +4,7 @@ with the stock moves from the catalogue's StockWrites.
 Items:
 - `ORDER#<id>` / `ORDER`: the order. `lock_state = HELD` and `lock_expires_at` only while it
   holds stock locks (the sparse `by-lock-expiry` index is then exactly the set of held locks).
-- `ORDER#<id>` / `HISTORY#<at>#<n>`: one per status change, never updated."""
+- `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from bazaar.platform.dynamo import (
     to_value,
     with_conflict_retries,
 )
-from bazaar.platform.ids import new_id
 
 HELD = "HELD"
 _CUSTOMER_KEYS = ("pk", "sk", "customer_id", "order_id")
@@ -41,15 +40,16 @@ def _order_key(order_id: str) -> dict:
     return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
 
 
-def _history_put(table: str, order_id: str, entry: HistoryEntry) -> dict:
+def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry) -> dict:
     return {
         "Put": {
             "TableName": table,
             "Item": to_item(
                 {
                     "pk": f"ORDER#{order_id}",
-                    # The random suffix keeps two changes in the same millisecond apart.
-                    "sk": f"HISTORY#{_moment(entry.at)}#{new_id('his')}",
+                    # Numbered by the order's version, not by time: two functions' clocks may
+                    # disagree, the sequence of conditional writes cannot.
+                    "sk": f"HISTORY#{version:06d}",
                     "at": _moment(entry.at),
                     "from_status": entry.from_status.value if entry.from_status else None,
                     "to_status": entry.to_status.value,
@@ -80,6 +80,7 @@ def _order_item(order: Order) -> dict:
             "updated_at": _moment(order.updated_at),
             "lock_expires_at": _moment(order.lock_expires_at),
             "lock_state": HELD if order.holds_locks else None,
+            "version": order.version,
         }
     )
 
@@ -98,6 +99,7 @@ def _order(values: dict, history: tuple[HistoryEntry, ...] = ()) -> Order:
         created_at=datetime.fromisoformat(values["created_at"]),
         updated_at=datetime.fromisoformat(values["updated_at"]),
         lock_expires_at=datetime.fromisoformat(values["lock_expires_at"]),
+        version=values.get("version", 1),
         history=history,
     )
 
@@ -127,7 +129,7 @@ class DynamoDbOrderBook:
             self._stock.hold(order.customer_id, order.units, hold_cap),
             {"Put": {"TableName": self._table, "Item": _order_item(order),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            _history_put(self._table, order.order_id, order.history[-1]),
+            _history_put(self._table, order.order_id, order.version, order.history[-1]),
         ]
         try:
             with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
@@ -155,18 +157,20 @@ class DynamoDbOrderBook:
         names = {"#status": "status"}
         values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
                   ":at": to_value(_moment(transition.at))}
-        condition = "#status = :from"
+        condition = "#status = :from AND version = :version"
+        values[":version"] = to_value(order.version)
+        values[":next"] = to_value(order.version + 1)
         if transition.only_if_lock_expired_by is not None:
             condition += " AND lock_expires_at <= :expired_by"
             values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
-        update = "SET #status = :to, updated_at = :at"
+        update = "SET #status = :to, updated_at = :at, version = :next"
         if transition.releases_hold:
             update += " REMOVE lock_state"
         items = [
             {"Update": {"TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
                         "ConditionExpression": condition, "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values}},
-            _history_put(self._table, order.order_id, transition.entry),
+            _history_put(self._table, order.order_id, order.version + 1, transition.entry),
         ]
         moves = []
         if transition.stock_move is not None:
