@@ -211,3 +211,41 @@ def test_order_list_pages_and_refuses_tampered_cursor(local_stack, api, seller_t
     # Another customer's cursor is not valid on my list.
     other = new_account_token(local_stack, "customer")[0]
     assert get(f"{api}/v1/orders?cursor={first['next_cursor']}", headers=bearer(other)).status_code == 400
+
+
+# -- the stock cleanup schedule, its manual trigger and its status -----------------------------
+
+
+def test_schedule_and_admin_trigger_record_runs_and_the_next_time(api, tokens):
+    from datetime import datetime, timedelta
+
+    fired = requests.post(f"{api}/_local/schedules/stock-cleanup/run", timeout=60).json()
+    assert fired["ok"], fired
+    manual = requests.post(f"{api}/v1/admin/stock-cleanup", headers=bearer(tokens("admin")), timeout=60)
+    assert manual.status_code == 200 and manual.json()["manual"] is True and manual.json()["errors"] == 0
+
+    status = get(f"{api}/v1/admin/stock-cleanup", headers=bearer(tokens("admin"))).json()
+
+    assert status["interval_seconds"] == 300
+    assert status["runs"][0]["manual"] is True
+    scheduled = next(r for r in status["runs"] if not r["manual"])
+    assert set(scheduled) >= {"started_at", "duration_ms", "locks_released", "errors"}
+    started = datetime.fromisoformat(scheduled["started_at"].replace("Z", "+00:00"))
+    assert status["next_scheduled_at"] == (started + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for role in ("customer", "seller"):
+        assert requests.post(f"{api}/v1/admin/stock-cleanup", headers=bearer(tokens(role)), timeout=30).status_code == 403
+
+
+def test_diagnostics_count_held_locks(local_stack, api, seller_token, customer, tokens):
+    product = create_product(api, seller_token, [2])
+    checkout(api, customer[0], [(product, 0, 1)])
+    locks = get(f"{api}/v1/admin/diagnostics", headers=bearer(tokens("admin"))).json()["stock_locks"]
+    assert locks["active"] >= 1 and locks["expired_unreleased"] == 0
+
+
+def test_local_twin_matches_the_description(local_stack):
+    from infra.description import SERVICE
+    from infra.local.inventory import local_inventory
+    from infra.parity import describe, differences
+
+    assert differences(describe(SERVICE), local_inventory(local_stack), "local") == []
