@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import services
 from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
-from bazaar.ops.schemas import DiagnosticsOut, HealthOut
+from bazaar.ops.schemas import DiagnosticsOut, HealthOut, StockLocksOut
+from bazaar.orders.adapters.dynamodb import DynamoDbLockCensus
 from bazaar.platform import aws
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
@@ -21,6 +22,7 @@ probes = (
     SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys")),
 )
 job_runs = DynamoDbJobRuns(settings.table("ops"))
+lock_census = DynamoDbLockCensus(aws.client("dynamodb"), settings.table("orders"))
 
 
 @app.get("/health", summary="Service health", responses={503: {"description": "A dependency is down"}})
@@ -37,7 +39,13 @@ def health() -> Response[HealthOut]:
 def diagnostics() -> DiagnosticsOut:
     report = services.check_health(settings.version, probes)
     heartbeat = services.heartbeat_status(job_runs, timedelta(minutes=settings.heartbeat_interval_minutes))
-    return DiagnosticsOut.of(settings.version, settings.stage, report, heartbeat, datetime.now(UTC))
+    now = datetime.now(UTC)
+    locks = lock_census.count(now)
+    return DiagnosticsOut.of(
+        settings.version, settings.stage, report, heartbeat, now,
+        StockLocksOut(active=locks.active, expired_unreleased=locks.expired_unreleased,
+                      oldest_expired_at=locks.oldest_expired_at),
+    )
 
 
 @logger.inject_lambda_context(log_event=False)

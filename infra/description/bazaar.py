@@ -4,11 +4,11 @@ new context in CONTEXTS below. Nothing about topology is written anywhere else."
 
 from __future__ import annotations
 
-from infra.description.contexts import identity, notifications, ops, payments
+from infra.description.contexts import catalog, checkout, identity, notifications, ops, orders, payments
 from infra.description.model import Api, GatewayResponse, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
-CONTEXTS = (ops, identity, notifications, payments)
+CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments)
 
 
 def _gather(kind: str) -> tuple:

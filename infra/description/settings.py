@@ -9,6 +9,9 @@ SETTINGS: dict[str, str] = {
     "MAX_REQUEST_BODY_BYTES": str(64 * 1024),
     "STOCK_LOCK_EXPIRY_MINUTES": "15",
     "STOCK_CLEANUP_INTERVAL_MINUTES": "5",
+    # How many units one customer may hold locked at once across unpaid orders, so one account
+    # or bot cannot lock a whole product.
+    "MAX_LOCKED_UNITS_PER_CUSTOMER": "20",
     "HEARTBEAT_INTERVAL_MINUTES": "5",
     "ORDER_HISTORY_RETENTION_DAYS": "400",
     "PLATFORM_FEE_BPS": "1000",

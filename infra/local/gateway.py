@@ -218,14 +218,19 @@ def _arn_matches(resource: Any, arn: str) -> bool:
     return any(re.fullmatch(re.escape(r).replace(r"\*", ".*"), arn) for r in resources if isinstance(r, str))
 
 
+class _ListeningServer(ThreadingHTTPServer):
+    # A class attribute: the constructor calls listen() with it, so setting it on the instance
+    # afterwards would leave the default backlog of 5 and reset bursts of concurrent clients.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class GatewayServer:
     """Serves a Gateway over HTTP on 127.0.0.1."""
 
     def __init__(self, gateway: Gateway, port: int):
         handler = _handler_class(gateway)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 1024
+        self.httpd = _ListeningServer(("127.0.0.1", port), handler)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-gateway", daemon=True)
 

@@ -84,4 +84,4 @@ def test_a_bad_setting_stops_start_up_and_is_named():
 def test_an_undeclared_table_is_refused_with_a_clear_message():
     settings = load_settings(_environment())
     with pytest.raises(UndeclaredResourceError, match="does not declare it"):
-        settings.table("orders")
+        settings.table("stock")  # ops-api reads orders (lock counts), never stock

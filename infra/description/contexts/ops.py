@@ -24,7 +24,8 @@ FUNCTIONS = (
         description="Health and admin diagnostics.",
         memory_mb=512,
         timeout_seconds=10,
-        tables={"ops": Access.READ, "notifications": Access.READ},
+        # orders: the stock lock counts in diagnostics (a COUNT query on its lock index).
+        tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ},
         secrets=("app-keys",),
         routes=(
             Route("GET", "/health", PUBLIC, "Service health: version and dependency reachability"),

@@ -42,6 +42,12 @@ class SchedulerOut(BaseModel):
     late: bool
 
 
+class StockLocksOut(BaseModel):
+    active: int
+    expired_unreleased: int
+    oldest_expired_at: datetime | None
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -49,10 +55,13 @@ class DiagnosticsOut(BaseModel):
     stage: str
     health: HealthOut
     scheduler: SchedulerOut
+    stock_locks: StockLocksOut | None = None
 
     @classmethod
-    def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime):
+    def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,
+           stock_locks: StockLocksOut | None = None):
         return cls(
+            stock_locks=stock_locks,
             version=version,
             stage=stage,
             health=HealthOut.of(health),

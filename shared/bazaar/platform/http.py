@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bazaar.platform.aws import round_trips
 from bazaar.platform.errors import CATALOGUE, BazaarError
 from bazaar.platform.observability import logger
 from bazaar.platform.settings import Settings
@@ -79,10 +80,13 @@ class HttpApi:
     def handle(self, event: dict, context: LambdaContext) -> dict:
         request_id = _request_id(event)
         logger.set_correlation_id(request_id)
+        round_trips.reset()
         refusal = self._refuse_unreadable_body(event, request_id)
         response = refusal if refusal is not None else self.app.resolve(event, context)
         headers = response.setdefault("headers", {}) or {}
         headers["X-Request-Id"] = request_id
+        if self.settings.count_aws_calls:
+            headers["X-Bazaar-Aws-Calls"] = round_trips.header()
         response["headers"] = headers
         if response.get("multiValueHeaders"):
             response["multiValueHeaders"]["X-Request-Id"] = [request_id]

@@ -31,6 +31,9 @@ class Settings(BaseModel):
     max_request_body_bytes: int = Field(alias="MAX_REQUEST_BODY_BYTES", ge=1024, le=6 * 1024 * 1024)
     stock_lock_expiry_minutes: int = Field(alias="STOCK_LOCK_EXPIRY_MINUTES", ge=1, le=120)
     stock_cleanup_interval_minutes: int = Field(alias="STOCK_CLEANUP_INTERVAL_MINUTES", ge=1, le=60)
+    max_locked_units_per_customer: int = Field(alias="MAX_LOCKED_UNITS_PER_CUSTOMER", default=20, ge=1, le=10000)
+    # Benchmarks only: count AWS round trips per invocation and report them in a response header.
+    count_aws_calls: bool = Field(alias="BAZAAR_COUNT_AWS_CALLS", default=False)
     heartbeat_interval_minutes: int = Field(alias="HEARTBEAT_INTERVAL_MINUTES", ge=1, le=60)
     order_history_retention_days: int = Field(alias="ORDER_HISTORY_RETENTION_DAYS", ge=1, le=3650)
     platform_fee_bps: int = Field(alias="PLATFORM_FEE_BPS", ge=0, le=5000)

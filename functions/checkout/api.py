@@ -1,0 +1,66 @@
+"""Checkout API: POST /v1/checkout (customer, Idempotency-Key required)."""
+
+import os
+from datetime import timedelta
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
+
+from bazaar.catalog.adapters.dynamodb import DynamoDbProducts
+from bazaar.checkout import services
+from bazaar.checkout.adapters.payments import NoPaymentProviderYet
+from bazaar.checkout.domain import LockPolicy
+from bazaar.checkout.schemas import CheckoutIn, CheckoutOut
+from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.platform import aws
+from bazaar.platform.clock import utc_now
+from bazaar.platform.http import HttpApi
+from bazaar.platform.idempotency import KEY_PATTERN, IdempotentRequests
+from bazaar.platform.ids import new_id
+from bazaar.platform.observability import logger, metrics, tracer
+from bazaar.platform.settings import load_settings
+
+settings = load_settings(os.environ)
+api = HttpApi(settings)
+app = api.app
+dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
+products = DynamoDbProducts(dynamodb, settings.table("catalog"), settings.table("stock"))
+orders = DynamoDbOrderBook(dynamodb, settings.table("orders"), settings.table("stock"))
+payments = NoPaymentProviderYet()  # the payments issue replaces this with its PhonePe adapter
+policy = LockPolicy(expiry=timedelta(minutes=settings.stock_lock_expiry_minutes),
+                    hold_cap=settings.max_locked_units_per_customer)
+idempotent = IdempotentRequests("checkout", settings.table("idempotency"), dynamodb)
+
+
+@app.post(
+    "/v1/checkout",
+    summary="Lock the cart's stock and create an order awaiting payment",
+    responses={
+        201: {"description": "The order, its total and when its stock locks expire"},
+        409: {"description": "OUT_OF_STOCK (details name the variants), LOCK_LIMIT_REACHED or IDEMPOTENCY_KEY_IN_USE"},
+        422: {"description": "IDEMPOTENCY_KEY_REUSED: the key was used with another body"},
+    },
+)
+def checkout(
+    cart: CheckoutIn,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)],
+) -> Response[CheckoutOut]:
+    customer_id = api.principal.user_id
+    body = idempotent.run(
+        caller=customer_id,
+        key=idempotency_key,
+        body=cart.model_dump(mode="json"),
+        perform=lambda: CheckoutOut.of(
+            services.checkout(cart.command(customer_id), products, orders, payments, policy, utc_now(), new_id)
+        ).model_dump(mode="json"),
+    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    idempotent.register_lambda_context(context)
+    return api.handle(event, context)

@@ -1,0 +1,67 @@
+from infra.description.model import Access, Function, MetricAlarm, Role, Route, Schedule
+from infra.description.settings import SETTINGS
+
+ADMIN = frozenset({Role.ADMIN})
+_CLEANUP_TABLES = {"orders": Access.READ_WRITE, "stock": Access.READ_WRITE, "ops": Access.READ_WRITE}
+
+FUNCTIONS = (
+    Function(
+        name="checkout-api",
+        handler="functions.checkout.api.handler",
+        description="Checkout: locks the cart's stock and creates the order awaiting payment, idempotently.",
+        memory_mb=512,
+        timeout_seconds=15,
+        tables={
+            "catalog": Access.READ,
+            "stock": Access.READ_WRITE,
+            "orders": Access.READ_WRITE,
+            "idempotency": Access.READ_WRITE,
+        },
+        routes=(
+            Route("POST", "/v1/checkout", frozenset({Role.CUSTOMER}),
+                  "Lock the cart's stock and create an order awaiting payment (Idempotency-Key required)"),
+        ),
+    ),
+    Function(
+        name="checkout-stock-cleanup",
+        handler="functions.checkout.stock_cleanup_job.handler",
+        description="Releases expired stock locks and expires their unpaid orders.",
+        memory_mb=512,
+        timeout_seconds=120,
+        tables=_CLEANUP_TABLES,
+        schedules=(
+            Schedule(
+                name="stock-cleanup",
+                expression=f"rate({SETTINGS['STOCK_CLEANUP_INTERVAL_MINUTES']} minutes)",
+                description="Gives expired stock locks back and moves their orders to EXPIRED.",
+            ),
+        ),
+    ),
+    Function(
+        name="checkout-admin-api",
+        handler="functions.checkout.admin_api.handler",
+        description="Admin: run the stock cleanup now and see its recent runs and next scheduled time.",
+        memory_mb=512,
+        timeout_seconds=29,
+        tables=_CLEANUP_TABLES,
+        routes=(
+            Route("POST", "/v1/admin/stock-cleanup", ADMIN, "Run the stock cleanup now"),
+            Route("GET", "/v1/admin/stock-cleanup", ADMIN, "Recent stock cleanup runs and the next scheduled one"),
+        ),
+    ),
+)
+
+ALARMS = (
+    MetricAlarm(
+        name="stock-locks-unreleased",
+        description="Expired stock locks have stayed unreleased for over 10 minutes: stock is held "
+        "back from sale (the cleanup is failing or not running).",
+        metric="UnreleasedExpiredLockAgeSeconds",
+        statistic="Maximum",
+        threshold=600,
+        comparison=">",
+        period_seconds=900,
+        # The cleanup emits this every run (0 when all is well); silence means it is not running.
+        treat_missing_as_breaching=True,
+    ),
+)

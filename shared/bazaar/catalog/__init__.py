@@ -1,0 +1,1 @@
+"""Catalogue: sellers' products and variants, and each variant's stock."""

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from bazaar.checkout.domain import CleanupReport
+from bazaar.ops.domain import JobRun
+from bazaar.platform.observability import logger, metrics
+
+
+def publish_cleanup(run: JobRun, report: CleanupReport) -> None:
+    """What the `stock-locks-unreleased` alarm watches: the age of the oldest expired lock still
+    held after the run (0 when all are back). Emitted every run, so silence is itself a signal."""
+    metrics.add_metric(name="UnreleasedExpiredLockAgeSeconds", unit=MetricUnit.Seconds,
+                       value=report.unreleased_age_seconds(run.started_at))
+    metrics.add_metric(name="StockLocksReleased", unit=MetricUnit.Count, value=report.units_released)
+    metrics.add_metric(name="StockCleanupErrors", unit=MetricUnit.Count, value=report.errors)
+    logger.info("stock cleanup", extra={"summary": run.summary, "duration_ms": run.duration_ms})

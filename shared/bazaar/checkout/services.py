@@ -1,0 +1,195 @@
+"""Use cases of checkout: lock a cart's stock into an order awaiting payment; deduct it when the
+payment is confirmed; give expired locks back. Payment confirmation and cleanup race safely:
+both are conditional writes on the order's status, so exactly one wins."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bazaar.catalog.domain import LockLimitReached, OutOfStock
+from bazaar.catalog.ports import Products
+from bazaar.checkout.domain import CartLine, CleanupReport, LockPolicy, UnknownItem, merge_lines
+from bazaar.checkout.ports import PaymentStart, PaymentStarter
+from bazaar.money import Paise
+from bazaar.ops.domain import JobRun
+from bazaar.ops.ports import JobRuns
+from bazaar.orders.domain import (
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderNotFound,
+    OrderStatus,
+    PaymentAmountMismatch,
+    ShippingAddress,
+    StaleOrder,
+    payment_targets,
+)
+from bazaar.orders.ports import OrderBook
+from bazaar.orders.services import ATTEMPTS
+from bazaar.platform.errors import Conflict
+from bazaar.platform.observability import logger
+
+STOCK_CLEANUP_JOB = "stock-cleanup"
+
+
+@dataclass(frozen=True)
+class CheckoutCommand:
+    customer_id: str
+    lines: tuple[CartLine, ...]
+    shipping_address: ShippingAddress
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    payment: PaymentStart
+
+
+def checkout(
+    command: CheckoutCommand,
+    products: Products,
+    orders: OrderBook,
+    payments: PaymentStarter,
+    policy: LockPolicy,
+    now: datetime,
+    new_id: Callable[[str], str],
+) -> CheckoutResult:
+    lines = merge_lines(command.lines)
+    catalogue = products.get_many([line.product_id for line in lines])
+    priced, unknown = [], []
+    for position, line in enumerate(lines):
+        product = catalogue.get(line.product_id)
+        variant = product.variant(line.variant_id) if product else None
+        if variant is None:
+            unknown.append(position)
+            continue
+        priced.append(OrderLine(product.product_id, variant.variant_id, variant.sku,
+                                f"{product.title} ({variant.title})", variant.price, line.quantity))
+    if unknown:
+        raise UnknownItem(unknown)
+    units = sum(line.quantity for line in priced)
+    if units > policy.hold_cap:
+        raise LockLimitReached(policy.hold_cap)
+    order = Order(
+        order_id=new_id("ord"),
+        customer_id=command.customer_id,
+        status=OrderStatus.PAYMENT_PENDING,
+        lines=tuple(priced),
+        shipping_address=command.shipping_address,
+        created_at=now,
+        updated_at=now,
+        lock_expires_at=policy.expires_at(now),
+        history=(HistoryEntry(now, None, OrderStatus.PAYMENT_PENDING, "checked out; stock locked"),),
+    )
+    orders.place(order, policy.hold_cap)  # all lines locked, or OutOfStock and nothing locked
+    return CheckoutResult(order, payments.start(order))
+
+
+def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: datetime) -> Order:
+    """Called by the payments issue once a payment is confirmed (and re-confirmed with the
+    provider). Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the
+    locks back: sold from available stock if it is still there, else NEEDS_REFUND. A repeat
+    changes nothing and returns the order as it is."""
+    for _ in range(ATTEMPTS):
+        order = orders.get(order_id)
+        if order is None:
+            raise OrderNotFound()
+        if amount != order.total:
+            raise PaymentAmountMismatch()
+        targets = payment_targets(order)
+        if not targets:
+            return order
+        try:
+            return _first_possible(order, targets, orders, now)
+        except StaleOrder:
+            continue  # cleanup or a cancel got there first: decide again on what it is now
+    raise Conflict("The order kept changing while the payment was being applied; try again.")
+
+
+def _first_possible(order: Order, targets: tuple[OrderStatus, ...], orders: OrderBook, now: datetime) -> Order:
+    for n, target in enumerate(targets):
+        reason = "payment confirmed" if n == 0 else "payment confirmed after its stock was sold to others"
+        try:
+            return orders.apply(order.transition(target, now, reason))
+        except OutOfStock:
+            if n == len(targets) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def release_expired_locks(orders: OrderBook, now: datetime, batch_size: int = 100) -> CleanupReport:
+    """Gives back every lock that expired by `now` and moves its order to EXPIRED. Each order is
+    one conditional write (still PAYMENT_PENDING and lock_expires_at <= now), so a payment or a
+    cancel that lands first simply wins, and running this twice (or twice at once) is harmless."""
+    expired = units = lost = errors = 0
+    seen: set[str] = set()
+    while True:
+        batch = [o for o in orders.holding_expired_locks(now, batch_size) if o.order_id not in seen]
+        if not batch:
+            break
+        for order in batch:
+            seen.add(order.order_id)
+            try:
+                orders.apply(order.transition(OrderStatus.EXPIRED, now, "stock lock expired",
+                                              only_if_lock_expired_by=now))
+                expired += 1
+                units += order.units
+            except StaleOrder:
+                lost += 1
+            except Exception:  # noqa: BLE001 - one bad order must not stop the others' release
+                logger.exception("could not release an expired lock", extra={"order_id": order.order_id})
+                errors += 1
+    census = orders.lock_census(now)
+    return CleanupReport(expired, units, lost, errors, census.oldest_expired_at)
+
+
+def run_stock_cleanup(
+    orders: OrderBook, job_runs: JobRuns, clock: Callable[[], datetime], *, manual: bool
+) -> tuple[JobRun, CleanupReport]:
+    """The cleanup as a recorded job run (scheduled or started by an admin)."""
+    started, timer = clock(), time.perf_counter()
+    try:
+        report = release_expired_locks(orders, started)
+        problem = f"{report.errors} orders could not be released" if report.errors else None
+    except Exception as error:  # noqa: BLE001 - recorded for operators, then re-raised
+        run = JobRun(STOCK_CLEANUP_JOB, started, _ms(timer), False, {"manual": int(manual)}, type(error).__name__)
+        job_runs.record(run)
+        raise
+    run = JobRun(
+        job=STOCK_CLEANUP_JOB,
+        started_at=started,
+        duration_ms=_ms(timer),
+        succeeded=report.errors == 0,
+        summary={
+            "orders_expired": report.orders_expired,
+            "locks_released": report.units_released,
+            "lost_races": report.lost_races,
+            "errors": report.errors,
+            "manual": int(manual),
+        },
+        error=problem,
+    )
+    job_runs.record(run)
+    return run, report
+
+
+@dataclass(frozen=True)
+class CleanupStatus:
+    runs: list[JobRun]
+    next_scheduled_at: datetime | None
+    interval: timedelta
+
+
+def stock_cleanup_status(job_runs: JobRuns, interval: timedelta, limit: int = 10) -> CleanupStatus:
+    runs = job_runs.latest(STOCK_CLEANUP_JOB, limit)
+    # EventBridge fires a rate schedule every `interval` after the last scheduled firing; manual
+    # runs do not move it.
+    last_scheduled = next((r for r in runs if not r.summary.get("manual")), None)
+    return CleanupStatus(runs, last_scheduled.started_at + interval if last_scheduled else None, interval)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,277 @@
+"""Orders and their history in the `orders` table; each transition is one TransactWriteItems
+with the stock moves from the catalogue's StockWrites.
+
+Items:
+- `ORDER#<id>` / `ORDER`: the order. `lock_state = HELD` and `lock_expires_at` only while it
+  holds stock locks (the sparse `by-lock-expiry` index is then exactly the set of held locks).
+- `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from bazaar.catalog.adapters.dynamodb import DynamoDbStock, StockWrites
+from bazaar.catalog.domain import LockLimitReached, OutOfStock, StockMove
+from bazaar.money import Paise
+from bazaar.orders.domain import HistoryEntry, Order, OrderLine, OrderStatus, ShippingAddress, StaleOrder, Transition
+from bazaar.orders.ports import LockCensus
+from bazaar.platform.dynamo import (
+    cancellation_codes,
+    error_code,
+    from_item,
+    query_page,
+    to_item,
+    to_value,
+    with_conflict_retries,
+)
+
+HELD = "HELD"
+_CUSTOMER_KEYS = ("pk", "sk", "customer_id", "order_id")
+
+
+def _moment(at: datetime) -> str:
+    # Fixed width, so string order is time order in keys and conditions.
+    return at.isoformat(timespec="milliseconds")
+
+
+def _order_key(order_id: str) -> dict:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
+
+
+def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry) -> dict:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": to_item(
+                {
+                    "pk": f"ORDER#{order_id}",
+                    # Numbered by the order's version, not by time: two functions' clocks may
+                    # disagree, the sequence of conditional writes cannot.
+                    "sk": f"HISTORY#{version:06d}",
+                    "at": _moment(entry.at),
+                    "from_status": entry.from_status.value if entry.from_status else None,
+                    "to_status": entry.to_status.value,
+                    "reason": entry.reason,
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def _order_item(order: Order) -> dict:
+    return to_item(
+        {
+            "pk": f"ORDER#{order.order_id}",
+            "sk": "ORDER",
+            "order_id": order.order_id,
+            "customer_id": order.customer_id,
+            "status": order.status.value,
+            "lines": [
+                {"product_id": l.product_id, "variant_id": l.variant_id, "sku": l.sku, "title": l.title,
+                 "unit_price_paise": l.unit_price.amount, "quantity": l.quantity}
+                for l in order.lines
+            ],
+            "total_paise": order.total.amount,
+            "shipping_address": vars(order.shipping_address),
+            "created_at": _moment(order.created_at),
+            "updated_at": _moment(order.updated_at),
+            "lock_expires_at": _moment(order.lock_expires_at),
+            "lock_state": HELD if order.holds_locks else None,
+            "version": order.version,
+        }
+    )
+
+
+def _order(values: dict, history: tuple[HistoryEntry, ...] = ()) -> Order:
+    return Order(
+        order_id=values["order_id"],
+        customer_id=values["customer_id"],
+        status=OrderStatus(values["status"]),
+        lines=tuple(
+            OrderLine(l["product_id"], l["variant_id"], l["sku"], l["title"], Paise(l["unit_price_paise"]),
+                      l["quantity"])
+            for l in values["lines"]
+        ),
+        shipping_address=ShippingAddress(**values["shipping_address"]),
+        created_at=datetime.fromisoformat(values["created_at"]),
+        updated_at=datetime.fromisoformat(values["updated_at"]),
+        lock_expires_at=datetime.fromisoformat(values["lock_expires_at"]),
+        version=values.get("version", 1),
+        history=history,
+    )
+
+
+def _entry(values: dict) -> HistoryEntry:
+    return HistoryEntry(
+        at=datetime.fromisoformat(values["at"]),
+        from_status=OrderStatus(values["from_status"]) if values.get("from_status") else None,
+        to_status=OrderStatus(values["to_status"]),
+        reason=values["reason"],
+    )
+
+
+class DynamoDbOrderBook:
+    def __init__(self, client, orders_table: str, stock_table: str):
+        self._client = client
+        self._table = orders_table
+        self._stock = StockWrites(stock_table)
+        self._levels_table = stock_table
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def place(self, order: Order, hold_cap: int) -> None:
+        moves = [self._stock.move(StockMove.LOCK, line.variant_id, line.quantity) for line in order.lines]
+        items = [
+            *moves,
+            self._stock.hold(order.customer_id, order.units, hold_cap),
+            {"Put": {"TableName": self._table, "Item": _order_item(order),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            _history_put(self._table, order.order_id, order.version, order.history[-1]),
+        ]
+        try:
+            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if error_code(error) != "TransactionCanceledException" or "ConditionalCheckFailed" not in codes:
+                raise
+            short = [line.variant_id for line, code in zip(order.lines, codes) if code == "ConditionalCheckFailed"]
+            if short:
+                raise OutOfStock(self._all_short(order, short)) from None
+            if codes[len(moves)] == "ConditionalCheckFailed":
+                raise LockLimitReached(hold_cap) from None
+            raise
+
+    def _all_short(self, order: Order, known: list[str]) -> list[str]:
+        # DynamoDB may report only some failed conditions; name every line that is short now.
+        levels = DynamoDbStock(self._client, self._levels_table).levels([l.variant_id for l in order.lines])
+        return sorted(set(known) | {
+            l.variant_id for l in order.lines
+            if l.variant_id not in levels or levels[l.variant_id].available < l.quantity
+        })
+
+    def apply(self, transition: Transition) -> Order:
+        order = transition.order
+        names = {"#status": "status"}
+        values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
+                  ":at": to_value(_moment(transition.at))}
+        condition = "#status = :from AND version = :version"
+        values[":version"] = to_value(order.version)
+        values[":next"] = to_value(order.version + 1)
+        if transition.only_if_lock_expired_by is not None:
+            condition += " AND lock_expires_at <= :expired_by"
+            values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
+        update = "SET #status = :to, updated_at = :at, version = :next"
+        if transition.releases_hold:
+            update += " REMOVE lock_state"
+        items = [
+            {"Update": {"TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
+                        "ConditionExpression": condition, "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values}},
+            _history_put(self._table, order.order_id, order.version + 1, transition.entry),
+        ]
+        moves = []
+        if transition.stock_move is not None:
+            moves = [self._stock.move(transition.stock_move, l.variant_id, l.quantity) for l in order.lines]
+        items += moves
+        if transition.releases_hold:
+            items.append(self._stock.unhold(order.customer_id, order.units))
+        try:
+            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise StaleOrder(order.order_id) from None
+            short = [l.variant_id for l, code in zip(order.lines, codes[2:2 + len(moves)])
+                     if code == "ConditionalCheckFailed"]
+            if short:
+                raise OutOfStock(short) from None
+            raise
+        return transition.applied()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, order_id: str) -> Order | None:
+        items: list[dict] = []
+        request = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
+                   "ExpressionAttributeValues": {":pk": to_value(f"ORDER#{order_id}")}, "ConsistentRead": True}
+        while True:
+            response = self._client.query(**request)
+            items += [from_item(i) for i in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        head = next((i for i in items if i["sk"] == "ORDER"), None)
+        if head is None:
+            return None
+        history = tuple(_entry(i) for i in sorted((i for i in items if i["sk"].startswith("HISTORY#")),
+                                                  key=lambda i: i["sk"]))
+        return _order(head, history)
+
+    def for_customer(self, customer_id: str, limit: int, after: dict | None):
+        items, position = query_page(
+            self._client,
+            key_attributes=_CUSTOMER_KEYS,
+            limit=limit,
+            start=after,
+            TableName=self._table,
+            IndexName="by-customer",
+            KeyConditionExpression="customer_id = :c",
+            ExpressionAttributeValues={":c": to_value(customer_id)},
+            ScanIndexForward=False,
+        )
+        return [_order(i) for i in items], position
+
+    @staticmethod
+    def customer_key_attributes() -> tuple[str, ...]:
+        return _CUSTOMER_KEYS
+
+    def holding_expired_locks(self, now: datetime, limit: int) -> list[Order]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName="by-lock-expiry",
+            KeyConditionExpression="lock_state = :held AND lock_expires_at <= :now",
+            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))},
+            Limit=limit,
+        )
+        return [_order(from_item(i)) for i in response.get("Items", [])]
+
+    def lock_census(self, now: datetime) -> LockCensus:
+        return DynamoDbLockCensus(self._client, self._table).count(now)
+
+
+class DynamoDbLockCensus:
+    """Counts held locks on the sparse lock index; read by the cleanup and admin diagnostics."""
+
+    def __init__(self, client, orders_table: str):
+        self._client = client
+        self._table = orders_table
+
+    def _count(self, condition: str, now: datetime) -> int:
+        total, request = 0, {
+            "TableName": self._table, "IndexName": "by-lock-expiry", "Select": "COUNT",
+            "KeyConditionExpression": f"lock_state = :held AND {condition}",
+            "ExpressionAttributeValues": {":held": to_value(HELD), ":now": to_value(_moment(now))},
+        }
+        while True:
+            response = self._client.query(**request)
+            total += response.get("Count", 0)
+            if not response.get("LastEvaluatedKey"):
+                return total
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def count(self, now: datetime) -> LockCensus:
+        oldest = self._client.query(
+            TableName=self._table, IndexName="by-lock-expiry", Limit=1,
+            KeyConditionExpression="lock_state = :held AND lock_expires_at <= :now",
+            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))},
+        ).get("Items", [])
+        return LockCensus(
+            active=self._count("lock_expires_at > :now", now),
+            expired_unreleased=self._count("lock_expires_at <= :now", now),
+            oldest_expired_at=datetime.fromisoformat(from_item(oldest[0])["lock_expires_at"]) if oldest else None,
+        )

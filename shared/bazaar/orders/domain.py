@@ -1,0 +1,194 @@
+"""Orders and THE order state machine. Pure Python.
+
+`TRANSITIONS` is the one place that says which status may follow which, and what each change
+does to the order's stock. Later issues extend it (payments: PAYMENT_FAILED handling; shipping:
+SHIPMENT_*, SHIPPED..DELIVERED, REFUNDED, PARTIALLY_REFUNDED) by adding statuses and rows here,
+nowhere else. Every transition is stored as ONE conditional write (condition: the status is still
+the one it was read in) that also appends a history entry and moves the stock, so a duplicate or
+late event finds the status changed and changes nothing. A status with no outgoing row is
+terminal and can never regress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from bazaar.catalog.domain import StockMove
+from bazaar.money import Paise
+from bazaar.platform.errors import BazaarError, NotFound
+
+
+class OrderStatus(StrEnum):
+    PAYMENT_PENDING = "PAYMENT_PENDING"  # stock locked until lock_expires_at, awaiting payment
+    PAID = "PAID"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    EXPIRED = "EXPIRED"  # the customer did not pay in time; stock given back
+    CANCELLED = "CANCELLED"  # the customer cancelled before paying; stock given back
+    NEEDS_REFUND = "NEEDS_REFUND"  # paid, but the order cannot be fulfilled: money must go back
+
+
+S = OrderStatus
+
+# from-status -> {to-status: what happens to the order's units}. None: stock is untouched.
+TRANSITIONS: dict[OrderStatus, dict[OrderStatus, StockMove | None]] = {
+    S.PAYMENT_PENDING: {
+        S.PAID: StockMove.SELL_LOCKED,
+        S.PAYMENT_FAILED: StockMove.RELEASE,
+        S.EXPIRED: StockMove.RELEASE,
+        S.CANCELLED: StockMove.RELEASE,
+    },
+    # A payment confirmed after the locks were given back: sell from available stock if it is
+    # still there (the transition is conditional on it), else the money must be refunded.
+    S.EXPIRED: {S.PAID: StockMove.SELL_AVAILABLE, S.NEEDS_REFUND: None},
+    S.PAYMENT_FAILED: {S.PAID: StockMove.SELL_AVAILABLE, S.NEEDS_REFUND: None},
+    # The customer walked away on purpose: a late payment is refunded, never fulfilled.
+    S.CANCELLED: {S.NEEDS_REFUND: None},
+    S.PAID: {},
+    S.NEEDS_REFUND: {},
+}
+
+# Statuses in which the order holds stock locks (and counts against the customer's lock cap).
+HOLDS_LOCKS = frozenset({S.PAYMENT_PENDING})
+
+
+def is_terminal(status: OrderStatus) -> bool:
+    return not TRANSITIONS.get(status)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: str
+    variant_id: str
+    sku: str
+    title: str
+    unit_price: Paise
+    quantity: int
+
+    @property
+    def total(self) -> Paise:
+        return self.unit_price.times(self.quantity)
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    phone: str
+    line1: str
+    city: str
+    state: str
+    pincode: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    customer_id: str
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    shipping_address: ShippingAddress
+    created_at: datetime
+    updated_at: datetime
+    lock_expires_at: datetime
+    # How many changes the order has had (its history entries); every transition is conditional
+    # on it as well as on the status, and it numbers the history entries in order.
+    version: int = 1
+    history: tuple[HistoryEntry, ...] = field(default=(), compare=False)
+
+    @property
+    def total(self) -> Paise:
+        return sum((line.total for line in self.lines), Paise.zero())
+
+    @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def holds_locks(self) -> bool:
+        return self.status in HOLDS_LOCKS
+
+    def visible_to(self, user_id: str, is_admin: bool) -> bool:
+        return is_admin or self.customer_id == user_id
+
+    def lock_expired(self, now: datetime) -> bool:
+        return self.lock_expires_at <= now
+
+    def transition(self, to: OrderStatus, at: datetime, reason: str,
+                   *, only_if_lock_expired_by: datetime | None = None) -> Transition:
+        allowed = TRANSITIONS.get(self.status, {})
+        if to not in allowed:
+            raise InvalidTransition(self.status, to)
+        return Transition(
+            order=self,
+            to_status=to,
+            stock_move=allowed[to],
+            releases_hold=self.status in HOLDS_LOCKS and to not in HOLDS_LOCKS,
+            at=at,
+            reason=reason,
+            only_if_lock_expired_by=only_if_lock_expired_by,
+        )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One status change, as it must be written: conditional on `order.status` still being the
+    current status (and, for expiry, on the lock having expired by the given time)."""
+
+    order: Order
+    to_status: OrderStatus
+    stock_move: StockMove | None
+    releases_hold: bool
+    at: datetime
+    reason: str
+    only_if_lock_expired_by: datetime | None = None
+
+    @property
+    def from_status(self) -> OrderStatus:
+        return self.order.status
+
+    @property
+    def entry(self) -> HistoryEntry:
+        return HistoryEntry(self.at, self.from_status, self.to_status, self.reason)
+
+    def applied(self) -> Order:
+        return replace(self.order, status=self.to_status, updated_at=self.at, version=self.order.version + 1,
+                       history=(*self.order.history, self.entry))
+
+
+def payment_targets(order: Order) -> tuple[OrderStatus, ...]:
+    """Where a confirmed payment takes the order, in order of preference. Empty: the payment is
+    already settled (PAID, NEEDS_REFUND or any later status), so a duplicate changes nothing."""
+    return tuple(t for t in (S.PAID, S.NEEDS_REFUND) if t in TRANSITIONS.get(order.status, {}))
+
+
+class OrderNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No such order.")
+
+
+class InvalidTransition(BazaarError):
+    code = "INVALID_STATE_TRANSITION"
+
+    def __init__(self, current: OrderStatus, wanted: OrderStatus) -> None:
+        self.current, self.wanted = current, wanted
+        super().__init__(f"An order in {current} cannot become {wanted}.")
+
+
+class StaleOrder(Exception):
+    """The order changed since it was read; the transition was not written. Read it again."""
+
+
+class PaymentAmountMismatch(BazaarError):
+    code = "PAYMENT_AMOUNT_MISMATCH"
+
+    def __init__(self) -> None:
+        super().__init__("The amount paid is not the order's total; nothing was changed.")

@@ -1,0 +1,94 @@
+"""API shapes of orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from bazaar.catalog.domain import plain_text
+from bazaar.orders.domain import Order, ShippingAddress
+from bazaar.platform.clock import rfc3339
+
+
+def _line(max_length: int, min_length: int = 1):
+    def clean(value: str) -> str:
+        text = plain_text(value)
+        if not min_length <= len(text) <= max_length:
+            raise ValueError(f"must have {min_length}-{max_length} characters of text")
+        return text
+
+    return Annotated[str, StringConstraints(max_length=max_length * 4), AfterValidator(clean)]
+
+
+class ShippingAddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: _line(100)
+    phone: Annotated[str, StringConstraints(pattern=r"^[6-9][0-9]{9}$")]  # an Indian mobile number
+    line1: _line(200)
+    line2: _line(200, min_length=0) = ""
+    city: _line(80)
+    state: _line(80)
+    pincode: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5}$")]
+
+    def address(self) -> ShippingAddress:
+        return ShippingAddress(**self.model_dump())
+
+
+class OrderLineOut(BaseModel):
+    product_id: str
+    variant_id: str
+    sku: str
+    title: str
+    unit_price_paise: int
+    quantity: int
+    total_paise: int
+
+
+class HistoryEntryOut(BaseModel):
+    at: str
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    customer_id: str
+    status: str
+    items: list[OrderLineOut]
+    total_paise: int
+    shipping_address: ShippingAddressIn
+    lock_expires_at: str
+    created_at: str
+    updated_at: str
+    history: list[HistoryEntryOut] | None = None
+
+    @classmethod
+    def of(cls, order: Order, with_history: bool = False) -> OrderOut:
+        return cls(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            status=order.status.value,
+            items=[
+                OrderLineOut(product_id=l.product_id, variant_id=l.variant_id, sku=l.sku, title=l.title,
+                             unit_price_paise=l.unit_price.amount, quantity=l.quantity, total_paise=l.total.amount)
+                for l in order.lines
+            ],
+            total_paise=order.total.amount,
+            shipping_address=ShippingAddressIn.model_construct(**vars(order.shipping_address)),
+            lock_expires_at=rfc3339(order.lock_expires_at),
+            created_at=rfc3339(order.created_at),
+            updated_at=rfc3339(order.updated_at),
+            history=[
+                HistoryEntryOut(at=rfc3339(h.at), from_status=h.from_status.value if h.from_status else None,
+                                to_status=h.to_status.value, reason=h.reason)
+                for h in order.history
+            ] if with_history else None,
+        )
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None

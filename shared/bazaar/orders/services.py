@@ -1,0 +1,54 @@
+"""Use cases on orders: a customer's list, one order, cancelling, and the one way any status
+change is made (read, decide through the transition table, write conditionally, re-read if
+somebody else changed the order first)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bazaar.orders.domain import Order, OrderNotFound, OrderStatus, StaleOrder, Transition
+from bazaar.orders.ports import OrderBook
+from bazaar.platform.errors import Conflict
+
+ATTEMPTS = 4
+
+
+def change_status(orders: OrderBook, order_id: str, decide: Callable[[Order], Transition | None]) -> Order:
+    """`decide` sees the current order and returns the transition to make, or None when the order
+    is already where the caller wants it (a repeat changes nothing)."""
+    for _ in range(ATTEMPTS):
+        order = orders.get(order_id)
+        if order is None:
+            raise OrderNotFound()
+        transition = decide(order)
+        if transition is None:
+            return order
+        try:
+            return orders.apply(transition)
+        except StaleOrder:
+            continue  # somebody changed it first: decide again on what it is now
+    raise Conflict("The order kept changing while we tried to update it; try again.")
+
+
+def view_order(order_id: str, viewer_id: str, is_admin: bool, orders: OrderBook) -> Order:
+    order = orders.get(order_id)
+    # Somebody else's order is reported exactly like a missing one.
+    if order is None or not order.visible_to(viewer_id, is_admin):
+        raise OrderNotFound()
+    return order
+
+
+def list_orders(customer_id: str, orders: OrderBook, limit: int, after: dict | None):
+    return orders.for_customer(customer_id, limit, after)
+
+
+def cancel_order(order_id: str, customer_id: str, orders: OrderBook, now: datetime) -> Order:
+    def decide(order: Order) -> Transition | None:
+        if order.customer_id != customer_id:
+            raise OrderNotFound()
+        if order.status == OrderStatus.CANCELLED:
+            return None
+        return order.transition(OrderStatus.CANCELLED, now, "cancelled by the customer")
+
+    return change_status(orders, order_id, decide)

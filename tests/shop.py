@@ -1,0 +1,80 @@
+"""Helpers for the catalogue, checkout and orders tests: fresh accounts per test (so one test's
+locks never count against another's cap), products made over HTTP, and the stock invariant read
+straight from the stock table."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from tests.conftest import bearer
+
+ADDRESS = {"name": "Asha Rao", "phone": "9876543210", "line1": "12 MG Road", "city": "Pune",
+           "state": "Maharashtra", "pincode": "411001"}
+
+
+def new_account_token(stack, role: str) -> tuple[str, str]:
+    """A new Cognito user in `role`; returns (access token, user id = sub)."""
+    cognito = stack.client("cognito-idp")
+    email = f"{role}-{uuid.uuid4().hex[:10]}@test.bazaar.local"
+    password = f"{uuid.uuid4().hex}aZ7!"
+    created = cognito.admin_create_user(
+        UserPoolId=stack.names.pool_id, Username=email, MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+    )
+    cognito.admin_set_user_password(UserPoolId=stack.names.pool_id, Username=email, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=stack.names.pool_id, Username=email, GroupName=role)
+    sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+    token = cognito.initiate_auth(
+        ClientId=stack.names.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )["AuthenticationResult"]["AccessToken"]
+    return token, sub
+
+
+def create_product(api: str, seller_token: str, stocks: list[int], category: str = "phones",
+                   price_paise: int = 149900, title: str = "Pixel Phone") -> dict:
+    response = requests.post(
+        f"{api}/v1/seller/products",
+        headers=bearer(seller_token),
+        json={
+            "title": title,
+            "description": "A phone.",
+            "category": category,
+            "variants": [
+                {"sku": f"SKU-{n}", "title": f"Colour {n}", "price_paise": price_paise, "stock": units}
+                for n, units in enumerate(stocks)
+            ],
+        },
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def checkout(api: str, token: str, lines: list[tuple[dict, int, int]], key: str | None = None) -> requests.Response:
+    """lines: (product, variant index, quantity)."""
+    body = {
+        "items": [{"product_id": p["product_id"], "variant_id": p["variants"][i]["variant_id"], "quantity": q}
+                  for p, i, q in lines],
+        "shipping_address": ADDRESS,
+    }
+    return requests.post(f"{api}/v1/checkout", json=body, timeout=60,
+                         headers={**bearer(token), "Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def stock_level(stack, variant_id: str) -> dict:
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.names.table_name("stock"),
+        Key={"pk": {"S": f"VARIANT#{variant_id}"}, "sk": {"S": "STOCK"}},
+        ConsistentRead=True,
+    )["Item"]
+    return {k: int(item[k]["N"]) for k in ("available", "locked", "sold", "received")}
+
+
+def assert_balanced(stack, variant_id: str) -> dict:
+    level = stock_level(stack, variant_id)
+    assert min(level.values()) >= 0, level
+    assert level["available"] + level["locked"] + level["sold"] == level["received"], level
+    return level
