@@ -8,29 +8,19 @@ import uuid
 
 import requests
 
-from tests.conftest import bearer
+from tests.conftest import bearer, login
 
 ADDRESS = {"name": "Asha Rao", "phone": "9876543210", "line1": "12 MG Road", "city": "Pune",
            "state": "Maharashtra", "pincode": "411001"}
 
 
 def new_account_token(stack, role: str) -> tuple[str, str]:
-    """A new Cognito user in `role`; returns (access token, user id = sub)."""
-    cognito = stack.client("cognito-idp")
+    """A new Bazaar user in `role`, made as the seeding makes them and signed in through
+    POST /v1/auth/login; returns (access token, user id)."""
     email = f"{role}-{uuid.uuid4().hex[:10]}@test.bazaar.local"
     password = f"{uuid.uuid4().hex}aZ7!"
-    created = cognito.admin_create_user(
-        UserPoolId=stack.names.pool_id, Username=email, MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-    )
-    cognito.admin_set_user_password(UserPoolId=stack.names.pool_id, Username=email, Password=password, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=stack.names.pool_id, Username=email, GroupName=role)
-    sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
-    token = cognito.initiate_auth(
-        ClientId=stack.names.client_id, AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password},
-    )["AuthenticationResult"]["AccessToken"]
-    return token, sub
+    user_id = stack.create_account(role, email, password)
+    return login(stack.url, email, password)["access_token"], user_id
 
 
 def create_product(api: str, seller_token: str, stocks: list[int], category: str = "phones",

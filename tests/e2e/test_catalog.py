@@ -124,7 +124,7 @@ def test_stock_is_received_and_written_off_never_below_zero(local_stack, api, se
 def listed(local_stack, api):
     """A seller with exactly 5 products in a category nobody else uses."""
     token, seller_id = new_account_token(local_stack, "seller")
-    category = f"cat-{seller_id[:8]}"
+    category = f"cat-{seller_id[-8:].lower()}"
     ids = [create_product(api, token, [1], category=category, title=f"Item {n}")["product_id"] for n in range(5)]
     return seller_id, category, ids
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 
 
@@ -84,7 +85,7 @@ def test_schedules_fire_on_their_own_with_a_faster_clock(tmp_path):
     with LocalStack(LocalConfig.for_tests(tmp_path, clock_speed=300, seed_accounts=False)) as stack:
         schedules = requests.get(f"{stack.url}/_local/schedules", timeout=10).json()
         assert schedules["clock_speed"] == 300
-        assert {s["name"] for s in schedules["schedules"]} == {"heartbeat"}
+        assert {s["name"] for s in schedules["schedules"]} == {s.name for _, s in SERVICE.schedules}
 
         def beats():
             return stack.client("dynamodb").query(
@@ -94,7 +95,9 @@ def test_schedules_fire_on_their_own_with_a_faster_clock(tmp_path):
             )["Items"]
 
         assert len(_wait_for(lambda: len(beats()) >= 2 and beats(), seconds=30)) >= 2
-        runs = requests.get(f"{stack.url}/_local/schedules", timeout=10).json()["schedules"][0]["last_runs"]
+        heartbeat = next(s for s in requests.get(f"{stack.url}/_local/schedules", timeout=10).json()["schedules"]
+                         if s["name"] == "heartbeat")
+        runs = heartbeat["last_runs"]
         assert runs and all(run["ok"] for run in runs)
 
 
