@@ -22,6 +22,13 @@ from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import ROOT, FunctionRuntime
 from infra.local.scheduler import Scheduler
+from infra.sandboxes.shiprocket.local import LocalShiprocket
+
+# Provider simulators (infra/sandboxes), each run when the description needs it. The shape each
+# one offers: name, url, wanted(service), start(service, read_secret) after AWS is provisioned and
+# before any function starts, function_environment(function) (its base-URL overrides),
+# connect(api_url) once the gateway listens, stop() after the functions have stopped.
+SANDBOXES = (LocalShiprocket,)
 
 
 def free_port() -> int:
@@ -58,6 +65,7 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.server: GatewayServer | None = None
         self.accounts: dict[str, dict[str, str]] = {}
+        self.sandboxes = [sandbox() for sandbox in SANDBOXES if sandbox.wanted(service)]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -67,6 +75,8 @@ class LocalStack:
         self.moto.start()
         try:
             self.names = provision(self.service, self.moto)
+            for sandbox in self.sandboxes:
+                sandbox.start(self.service, self._read_secret)
             self.runtimes = {
                 f.name: FunctionRuntime(f, self.function_environment(f), self.config.max_concurrency)
                 for f in self.service.functions
@@ -80,6 +90,8 @@ class LocalStack:
             self.gateway = Gateway(self.service, self.runtimes, self._control, access_log=self._access_log)
             self.server = GatewayServer(self.gateway, self.config.api_port)
             self.server.start()
+            for sandbox in self.sandboxes:
+                sandbox.connect(self.server.url)
             if self.config.seed_accounts:
                 self.accounts = self._seed_accounts()
         except BaseException:
@@ -100,6 +112,8 @@ class LocalStack:
         for runtime in self.runtimes.values():
             runtime.stop()
         self.runtimes = {}
+        for sandbox in self.sandboxes:
+            sandbox.stop()
         self.moto.stop()
 
     def __enter__(self) -> LocalStack:
@@ -142,7 +156,15 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "BAZAAR_STAGE": "local",
             **self.service.function_environment(function, self.names),
+            **{k: v for sandbox in self.sandboxes for k, v in sandbox.function_environment(function).items()},
         }
+
+    def sandbox(self, name: str):
+        return next(s for s in self.sandboxes if s.name == name)
+
+    def _read_secret(self, name: str) -> str:
+        manager = self.moto.client("secretsmanager")
+        return manager.get_secret_value(SecretId=self.names.secret_id(name))["SecretString"]
 
     def openapi_document(self) -> dict:
         return openapi.merge(
