@@ -360,8 +360,8 @@ def test_inventory_matches_the_description(cloud_template):
 
 
 def test_webhooks_become_function_urls_with_outputs(tmp_path, stub_layer_dir):
-    """SERVICE declares no webhook yet; synthesize a copy that does (through the same nag
-    setup), so the function-URL path is known to work and to read back into parity."""
+    """Synthesize SERVICE plus one more webhook (through the same nag setup): every webhook,
+    declared or added, becomes a function URL with auth NONE and reads back into parity."""
     import dataclasses
 
     import aws_cdk as cdk
@@ -381,6 +381,6 @@ def test_webhooks_become_function_urls_with_outputs(tmp_path, stub_layer_dir):
     template = app.synth().get_stack_artifact(STACK_ID).template
 
     urls = _resources(template, "AWS::Lambda::Url")
-    assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"]
+    assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"] * len(service.webhooks)
     assert [k for k in template["Outputs"] if k.startswith("WebhookUrl")] != []
     assert inventory_from_template(template) == describe(service)
