@@ -285,14 +285,15 @@ class Shiprocket:
 
 
 def _lifetime(token: str, now: float) -> float:
-    """Seconds the token has left, from its JWT `exp` if it carries one (read, not verified: it
-    only decides when we log in again), else the documented 10 days."""
+    """How long the token lives, from its JWT claims if it has them (read, not verified: they
+    only decide when we log in again), else the documented 10 days. `exp - iat` rather than
+    `exp - now`, so a skew between our clock and Shiprocket's does not matter."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        remaining = float(claims["exp"]) - now
-        return remaining if remaining > 0 else 0.0
-    except (IndexError, ValueError, KeyError, TypeError):
+        issued = float(claims.get("iat", now))
+        return max(0.0, float(claims["exp"]) - issued)
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError):
         return float(DOCUMENTED_TOKEN_LIFETIME_SECONDS)
 
 
