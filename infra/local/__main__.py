@@ -38,7 +38,7 @@ def main() -> None:
             f"  Topology          {url}/_local/topology\n"
             f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
             f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
-            + "".join(f"  Sandbox {s.name:<10}{s.url}   (control: {s.url}/_sandbox/state)\n" for s in stack.sandboxes)
+            + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control: {s.url}/_sandbox/state)\n" for s in stack.sandboxes)
             + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
             + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
             + "Press Ctrl-C to stop.\n",
