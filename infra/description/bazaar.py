@@ -4,11 +4,11 @@ new context in CONTEXTS below. Nothing about topology is written anywhere else."
 
 from __future__ import annotations
 
-from infra.description.contexts import catalog, checkout, identity, notifications, ops, orders, payments
+from infra.description.contexts import catalog, checkout, identity, notifications, ops, orders, payments, shipping
 from infra.description.model import Api, GatewayResponse, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
-CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments)
+CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping)
 
 
 def _gather(kind: str) -> tuple:

@@ -1,4 +1,4 @@
-"""Provider sandboxes: local stand-ins for PhonePe (and, later, Shiprocket and the payout
+"""Provider sandboxes: local stand-ins for PhonePe and Shiprocket (and, later, the payout
 provider) that speak the providers' real wire protocols on 127.0.0.1.
 
 The local stack asks `local_sandboxes` which to run for a service: a sandbox runs when the service
@@ -42,4 +42,9 @@ def local_sandboxes(
             Credentials.from_secret(read_secret("phonepe")), port=phonepe_port,
             webhook_url=f"{api_url}{webhook}" if webhook else None, log=log,
         ))
+    if any(secret.name == "shiprocket" for secret in service.secrets):
+        from infra.sandboxes.shiprocket.local import LocalShiprocket
+
+        webhook = next((w.path for _, w in service.webhooks if w.provider == "shiprocket"), None)
+        sandboxes.append(LocalShiprocket(read_secret("shiprocket"), f"{api_url}{webhook}" if webhook else None))
     return sandboxes

@@ -360,9 +360,10 @@ def test_inventory_matches_the_description(cloud_template):
 
 
 def test_webhooks_become_function_urls_with_outputs(cloud_template):
-    """The PhonePe webhook is a function URL with auth NONE (its handler verifies the caller),
+    """Each provider webhook is a function URL with auth NONE (its handler verifies the caller),
     announced as a stack output."""
-    assert [w.path for _, w in SERVICE.webhooks] == ["/webhooks/phonepe"]
+    webhooks = [w.path for _, w in SERVICE.webhooks]
+    assert sorted(webhooks) == ["/webhooks/phonepe", "/webhooks/shiprocket"]
     urls = _resources(cloud_template, "AWS::Lambda::Url")
-    assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"]
-    assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == 1
+    assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"] * len(webhooks)
+    assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == len(webhooks)

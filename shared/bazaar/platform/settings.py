@@ -45,6 +45,8 @@ class Settings(BaseModel):
     user_pool_id: str | None = Field(alias="BAZAAR_USER_POOL_ID", default=None)
     user_pool_client_id: str | None = Field(alias="BAZAAR_USER_POOL_CLIENT_ID", default=None)
     user_pool_jwks_url: str | None = Field(alias="BAZAAR_USER_POOL_JWKS_URL", default=None)
+    # Set only for functions that call Shiprocket (infra/description/contexts/shipping.py).
+    shiprocket_base_url: str | None = Field(alias="SHIPROCKET_BASE_URL", default=None, pattern="^https?://")
 
     @field_validator("route_roles", mode="before")
     @classmethod

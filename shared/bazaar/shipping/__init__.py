@@ -1,0 +1,1 @@
+"""Shipping: parcels handed to Shiprocket (order, AWB, pickup) and their tracking scans."""
