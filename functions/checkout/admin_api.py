@@ -7,7 +7,7 @@ from bazaar.checkout import services
 from bazaar.checkout.adapters.metrics import publish_cleanup
 from bazaar.checkout.schemas import CleanupRunOut, CleanupStatusOut
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.http import HttpApi
@@ -17,7 +17,7 @@ from bazaar.platform.settings import load_settings
 settings = load_settings(os.environ)
 api = HttpApi(settings)
 app = api.app
-orders = DynamoDbOrderBook(aws.client("dynamodb"), settings.table("orders"), settings.table("stock"))
+orders = order_book(settings, aws.client("dynamodb"))
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 interval = timedelta(minutes=settings.stock_cleanup_interval_minutes)
 

@@ -1,4 +1,5 @@
-"""Checkout API: POST /v1/checkout (customer, Idempotency-Key required)."""
+"""Checkout API: POST /v1/checkout (customer, Idempotency-Key required): locks the stock, writes
+the order and opens its PhonePe payment, answering with the redirect URL."""
 
 import os
 from datetime import timedelta
@@ -9,10 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from bazaar.catalog.adapters.dynamodb import DynamoDbProducts
 from bazaar.checkout import services
-from bazaar.checkout.adapters.payments import NoPaymentProviderYet
+from bazaar.checkout.adapters.payments import PhonePePayments
 from bazaar.checkout.domain import LockPolicy
 from bazaar.checkout.schemas import CheckoutIn, CheckoutOut
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.orders.adapters.dynamodb import order_book
+from bazaar.payments import wiring
+from bazaar.payments.adapters import metrics as payment_metrics
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.http import HttpApi
@@ -26,8 +30,16 @@ api = HttpApi(settings)
 app = api.app
 dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
 products = DynamoDbProducts(dynamodb, settings.table("catalog"), settings.table("stock"))
-orders = DynamoDbOrderBook(dynamodb, settings.table("orders"), settings.table("stock"))
-payments = NoPaymentProviderYet()  # the payments issue replaces this with its PhonePe adapter
+orders = order_book(settings, dynamodb)
+phonepe = wiring.phonepe_settings(os.environ)
+payments = PhonePePayments(
+    provider=wiring.ProviderForCurrentCredentials(settings, phonepe),
+    records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
+    links=wiring.payment_links(phonepe),
+    plan=phonepe.status_check_plan(),
+    clock=utc_now,
+    on_started=lambda order: payment_metrics.payment_initiated(),
+)
 policy = LockPolicy(expiry=timedelta(minutes=settings.stock_lock_expiry_minutes),
                     hold_cap=settings.max_locked_units_per_customer)
 idempotent = IdempotentRequests("checkout", settings.table("idempotency"), dynamodb)
@@ -37,9 +49,11 @@ idempotent = IdempotentRequests("checkout", settings.table("idempotency"), dynam
     "/v1/checkout",
     summary="Lock the cart's stock and create an order awaiting payment",
     responses={
-        201: {"description": "The order, its total and when its stock locks expire"},
+        201: {"description": "The order, its total, when its stock locks expire and where to pay"},
         409: {"description": "OUT_OF_STOCK (details name the variants), LOCK_LIMIT_REACHED or IDEMPOTENCY_KEY_IN_USE"},
         422: {"description": "IDEMPOTENCY_KEY_REUSED: the key was used with another body"},
+        502: {"description": "PAYMENT_PROVIDER_ERROR: PhonePe refused the payment; the order was released"},
+        503: {"description": "DEPENDENCY_UNAVAILABLE: PhonePe could not be reached; the order was released"},
     },
 )
 def checkout(

@@ -5,14 +5,14 @@ import os
 from bazaar.checkout import services
 from bazaar.checkout.adapters.metrics import publish_cleanup
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import load_settings
 
 settings = load_settings(os.environ)
-orders = DynamoDbOrderBook(aws.client("dynamodb"), settings.table("orders"), settings.table("stock"))
+orders = order_book(settings, aws.client("dynamodb"))
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 
 

@@ -7,8 +7,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import services
 from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
-from bazaar.ops.schemas import DiagnosticsOut, HealthOut, StockLocksOut
-from bazaar.orders.adapters.dynamodb import DynamoDbLockCensus
+from bazaar.ops.schemas import DiagnosticsOut, HealthOut, NeedsRefundOut, PaymentsOut, StockLocksOut
+from bazaar.orders.adapters.dynamodb import DynamoDbLockCensus, DynamoDbOrdersInStatus
+from bazaar.orders.domain import OrderStatus
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
@@ -23,6 +25,9 @@ probes = (
 )
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 lock_census = DynamoDbLockCensus(aws.client("dynamodb"), settings.table("orders"))
+orders_in_status = DynamoDbOrdersInStatus(aws.client("dynamodb"), settings.table("orders"))
+payment_records = DynamoDbPaymentRecords(aws.client("dynamodb"), settings.table("orders"))
+LISTED = 50
 
 
 @app.get("/health", summary="Service health", responses={503: {"description": "A dependency is down"}})
@@ -41,10 +46,15 @@ def diagnostics() -> DiagnosticsOut:
     heartbeat = services.heartbeat_status(job_runs, timedelta(minutes=settings.heartbeat_interval_minutes))
     now = datetime.now(UTC)
     locks = lock_census.count(now)
+    refunds, refund_ids = orders_in_status.find(OrderStatus.NEEDS_REFUND, LISTED)
+    pending = payment_records.census(now, LISTED)
     return DiagnosticsOut.of(
         settings.version, settings.stage, report, heartbeat, now,
         StockLocksOut(active=locks.active, expired_unreleased=locks.expired_unreleased,
                       oldest_expired_at=locks.oldest_expired_at),
+        PaymentsOut(needs_refund=NeedsRefundOut(count=refunds, order_ids=refund_ids),
+                    pending_reconciliation=pending.open, overdue_checks=pending.overdue,
+                    pending_order_ids=list(pending.open_order_ids)),
     )
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from bazaar.orders import services
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
-from bazaar.orders.schemas import OrderOut, OrderPage
+from bazaar.orders.adapters.dynamodb import order_book
+from bazaar.orders.schemas import OrderEventsOut, OrderOut, OrderPage
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.cursors import cursor_codec
@@ -20,7 +20,7 @@ from bazaar.platform.settings import load_settings
 settings = load_settings(os.environ)
 api = HttpApi(settings)
 app = api.app
-orders = DynamoDbOrderBook(aws.client("dynamodb"), settings.table("orders"), settings.table("stock"))
+orders = order_book(settings, aws.client("dynamodb"))
 
 
 @app.get("/v1/orders", summary="Your orders, newest first")
@@ -42,6 +42,13 @@ def get_order(order_id: str) -> OrderOut:
     principal = api.principal
     order = services.view_order(order_id, principal.user_id, "admin" in principal.roles, orders)
     return OrderOut.of(order, with_history=True)
+
+
+@app.get("/v1/orders/<order_id>/events", summary="The order's status history, oldest first (owner or admin)")
+def order_events(order_id: str) -> OrderEventsOut:
+    principal = api.principal
+    return OrderEventsOut.of(order_id, services.order_events(order_id, principal.user_id, "admin" in principal.roles,
+                                                             orders))
 
 
 @app.post("/v1/orders/<order_id>/cancel", summary="Cancel your unpaid order; its stock is released")

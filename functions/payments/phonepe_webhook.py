@@ -64,7 +64,7 @@ def handler(event, context):
             "source_ip": source_ip, "payload_sha256": payload_digest(body), "payload_bytes": len(body),
             "reason": rejected.reason, "status": rejected.status,
         })
-        metrics.add_metric(name="PhonePeWebhookRejected", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         code = _CODES.get(rejected.status, "BAD_REQUEST")
         return _respond(rejected.status, {"error": {"code": code, "message": rejected.reason,
                                                     "request_id": request_id, "details": []}}, request_id)

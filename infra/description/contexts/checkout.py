@@ -1,4 +1,5 @@
 from infra.description.model import Access, Function, MetricAlarm, Role, Route, Schedule
+from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.settings import SETTINGS
 
 ADMIN = frozenset({Role.ADMIN})
@@ -17,6 +18,9 @@ FUNCTIONS = (
             "orders": Access.READ_WRITE,
             "idempotency": Access.READ_WRITE,
         },
+        # Checkout opens the order's PhonePe payment before it answers (the redirect URL).
+        environment=PHONEPE_SETTINGS,
+        secrets=("phonepe",),
         routes=(
             Route("POST", "/v1/checkout", frozenset({Role.CUSTOMER}),
                   "Lock the cart's stock and create an order awaiting payment (Idempotency-Key required)"),

@@ -24,7 +24,7 @@ FUNCTIONS = (
         description="Health and admin diagnostics.",
         memory_mb=512,
         timeout_seconds=10,
-        # orders: the stock lock counts in diagnostics (a COUNT query on its lock index).
+        # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
         tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ},
         secrets=("app-keys",),
         routes=(

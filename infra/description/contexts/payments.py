@@ -1,7 +1,7 @@
 """Payments: PhonePe (v2 Standard Checkout by default, v1 by setting), its webhook, and the
 worker that re-confirms every webhook with PhonePe's status API."""
 
-from infra.description.model import Function, MetricAlarm, Queue, QueueTrigger, Secret, Webhook
+from infra.description.model import Access, Function, MetricAlarm, Queue, QueueTrigger, Schedule, Secret, Webhook
 
 # Which PhonePe and where. The cloud twin starts on PhonePe's UAT host (no real money) until an
 # operator sets production hosts (PG: https://api.phonepe.com/apis/pg, OAuth:
@@ -13,7 +13,19 @@ PHONEPE_SETTINGS = {
     "PHONEPE_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox",
     "PHONEPE_OAUTH_BASE_URL": "https://api-preprod.phonepe.com/apis/pg-sandbox",
     "PHONEPE_TIMEOUT_SECONDS": "5",
+    # The shop page PhonePe sends the shopper back to (<url>/<order_id>), and our webhook's
+    # address for v1 callbacks (the cloud twin's is the webhook function's URL: set it after the
+    # first deploy; the local twin's sandbox supplies its own).
+    "PAYMENT_RETURN_URL": "https://shop.bazaar.example/orders",
+    "PHONEPE_CALLBACK_URL": "https://api.bazaar.example/webhooks/phonepe",
+    # PhonePe's mandated polling of a pending payment (providers.md §1.1 (a)): first check 20 s
+    # after the start; the payment's timeout is PhonePe's default order expiry (20 minutes).
+    "PHONEPE_FIRST_STATUS_CHECK_SECONDS": "20",
+    "PHONEPE_PAYMENT_TIMEOUT_SECONDS": "1200",
 }
+
+# Settling a payment moves the order and its stock, and records the payment next to the order.
+SETTLING_TABLES = {"orders": Access.READ_WRITE, "stock": Access.READ_WRITE}
 
 SECRETS = (
     Secret(
@@ -55,12 +67,36 @@ FUNCTIONS = (
     Function(
         name="payments-events-worker",
         handler="functions.payments.payment_events_worker.handler",
-        description="Re-confirms queued PhonePe webhooks with the status API (amount and id checked).",
+        description="Re-confirms queued PhonePe webhooks with the status API (amount and id checked) and "
+        "applies the verdict to the order once; a paid order is sent to shipping.",
         memory_mb=256,
         timeout_seconds=PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
         environment=PHONEPE_SETTINGS,
+        tables=SETTLING_TABLES,
         secrets=("phonepe",),
+        sends_to=("shipments",),
         queue_triggers=(QueueTrigger(queue="payment-events", batch_size=10),),
+    ),
+    Function(
+        name="payments-reconciliation",
+        handler="functions.payments.reconciliation_job.handler",
+        description="Asks PhonePe about every pending payment whose mandated status check is due and "
+        "settles it (paid, failed, or expired after its timeout); catches webhooks that never came.",
+        memory_mb=256,
+        timeout_seconds=60,
+        environment=PHONEPE_SETTINGS,
+        tables=SETTLING_TABLES,
+        secrets=("phonepe",),
+        sends_to=("shipments",),
+        schedules=(
+            Schedule(
+                name="payment-reconciliation",
+                # EventBridge's finest rate: each payment's own next_check_at carries PhonePe's
+                # denser early schedule; a run takes every check that has come due.
+                expression="rate(1 minute)",
+                description="Polls PhonePe for pending payments whose next mandated check is due.",
+            ),
+        ),
     ),
 )
 
@@ -71,6 +107,22 @@ ALARMS = (
         "a forged webhook with leaked credentials, or a bug. Nothing was acted on; investigate.",
         metric="PaymentEventMismatch",
         threshold=1,
+        period_seconds=300,
+    ),
+    MetricAlarm(
+        name="payment-amount-mismatch",
+        description="PhonePe reports a payment whose amount or order id is not our order's: the order "
+        "was not fulfilled and went to NEEDS_REFUND (see admin diagnostics).",
+        metric="PaymentAmountMismatch",
+        threshold=1,
+        period_seconds=300,
+    ),
+    MetricAlarm(
+        name="phonepe-webhook-rejections",
+        description="PhonePe webhooks are being refused (forged, for another merchant, malformed or too "
+        "large): an attack, or rotated webhook credentials that Bazaar's secret does not match.",
+        metric="WebhookRejected",
+        threshold=5,
         period_seconds=300,
     ),
 )

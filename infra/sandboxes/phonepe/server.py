@@ -110,7 +110,9 @@ class PhonePeSandbox:
     @property
     def settings(self) -> dict[str, str]:
         """The app settings that point a PhonePe client here (both API hosts are this one)."""
-        return {"PHONEPE_BASE_URL": self.url, "PHONEPE_OAUTH_BASE_URL": self.url}
+        # v1 payments name their callback URL: the local twin's webhook, when it has one.
+        callback = {"PHONEPE_CALLBACK_URL": self.webhook_url} if self.webhook_url else {}
+        return {"PHONEPE_BASE_URL": self.url, "PHONEPE_OAUTH_BASE_URL": self.url, **callback}
 
     @property
     def credentials(self) -> Credentials:

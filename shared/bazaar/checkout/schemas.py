@@ -37,7 +37,9 @@ class CheckoutIn(BaseModel):
 
 
 class PaymentOut(BaseModel):
-    redirect_url: str | None
+    redirect_url: str | None  # send the shopper here to pay; None: the payment is being checked
+    provider: str | None = None
+    merchant_order_id: str | None = None
 
 
 class CheckoutOut(BaseModel):
@@ -52,7 +54,8 @@ class CheckoutOut(BaseModel):
             order=OrderOut.of(result.order),
             total_paise=result.order.total.amount,
             lock_expires_at=rfc3339(result.order.lock_expires_at),
-            payment=PaymentOut(redirect_url=result.payment.redirect_url),
+            payment=PaymentOut(redirect_url=result.payment.redirect_url, provider=result.payment.provider,
+                               merchant_order_id=result.payment.merchant_order_id),
         )
 
 

@@ -28,7 +28,7 @@ from bazaar.orders.domain import (
     payment_targets,
 )
 from bazaar.orders.ports import OrderBook
-from bazaar.orders.services import ATTEMPTS
+from bazaar.orders.services import ATTEMPTS, change_status
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
@@ -85,7 +85,26 @@ def checkout(
         history=(HistoryEntry(now, None, OrderStatus.PAYMENT_PENDING, "checked out; stock locked"),),
     )
     orders.place(order, policy.hold_cap)  # all lines locked, or OutOfStock and nothing locked
-    return CheckoutResult(order, payments.start(order))
+    try:
+        payment = payments.start(order)
+    except Exception as failure:
+        # No orphan: the shopper cannot pay this order, so its stock goes back at once. A retry
+        # with the same Idempotency-Key then makes a new order (this one failed for good).
+        _release_unpayable(order, orders, now, f"payment could not be started ({type(failure).__name__})")
+        raise
+    return CheckoutResult(order, payment)
+
+
+def _release_unpayable(order: Order, orders: OrderBook, now: datetime, reason: str) -> None:
+    def decide(current: Order):
+        if current.status is not OrderStatus.PAYMENT_PENDING:
+            return None
+        return current.transition(OrderStatus.PAYMENT_FAILED, now, reason)
+
+    try:
+        change_status(orders, order.order_id, decide)
+    except Exception:  # noqa: BLE001 - the cleanup still releases it when its lock expires
+        logger.exception("could not release an order whose payment did not start", extra={"order_id": order.order_id})
 
 
 def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: datetime) -> Order:

@@ -48,6 +48,18 @@ class StockLocksOut(BaseModel):
     oldest_expired_at: datetime | None
 
 
+class NeedsRefundOut(BaseModel):
+    count: int
+    order_ids: list[str]  # the oldest first, at most 50
+
+
+class PaymentsOut(BaseModel):
+    needs_refund: NeedsRefundOut
+    pending_reconciliation: int  # payments PhonePe has not settled yet
+    overdue_checks: int  # of those, status checks due but not made (reconciliation behind)
+    pending_order_ids: list[str]  # earliest next check first, at most 50
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -56,12 +68,14 @@ class DiagnosticsOut(BaseModel):
     health: HealthOut
     scheduler: SchedulerOut
     stock_locks: StockLocksOut | None = None
+    payments: PaymentsOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,
-           stock_locks: StockLocksOut | None = None):
+           stock_locks: StockLocksOut | None = None, payments: PaymentsOut | None = None):
         return cls(
             stock_locks=stock_locks,
+            payments=payments,
             version=version,
             stage=stage,
             health=HealthOut.of(health),

@@ -37,6 +37,8 @@ TRANSITIONS: dict[OrderStatus, dict[OrderStatus, StockMove | None]] = {
         S.PAYMENT_FAILED: StockMove.RELEASE,
         S.EXPIRED: StockMove.RELEASE,
         S.CANCELLED: StockMove.RELEASE,
+        # PhonePe took another amount than the order's total: never fulfilled, the money goes back.
+        S.NEEDS_REFUND: StockMove.RELEASE,
     },
     # A payment confirmed after the locks were given back: sell from available stock if it is
     # still there (the transition is conditional on it), else the money must be refunded.
@@ -167,7 +169,9 @@ class Transition:
 def payment_targets(order: Order) -> tuple[OrderStatus, ...]:
     """Where a confirmed payment takes the order, in order of preference. Empty: the payment is
     already settled (PAID, NEEDS_REFUND or any later status), so a duplicate changes nothing."""
-    return tuple(t for t in (S.PAID, S.NEEDS_REFUND) if t in TRANSITIONS.get(order.status, {}))
+    # An order holding its locks always sells them: NEEDS_REFUND is for a wrong amount only.
+    preference = (S.PAID,) if order.holds_locks else (S.PAID, S.NEEDS_REFUND)
+    return tuple(t for t in preference if t in TRANSITIONS.get(order.status, {}))
 
 
 class OrderNotFound(NotFound):
@@ -181,6 +185,10 @@ class InvalidTransition(BazaarError):
     def __init__(self, current: OrderStatus, wanted: OrderStatus) -> None:
         self.current, self.wanted = current, wanted
         super().__init__(f"An order in {current} cannot become {wanted}.")
+
+
+# Statuses an operator must act on; admin diagnostics lists the orders in them.
+NEEDS_ATTENTION = (S.NEEDS_REFUND,)
 
 
 class StaleOrder(Exception):

@@ -53,6 +53,20 @@ class HistoryEntryOut(BaseModel):
     reason: str
 
 
+def _entry_out(h) -> HistoryEntryOut:
+    return HistoryEntryOut(at=rfc3339(h.at), from_status=h.from_status.value if h.from_status else None,
+                           to_status=h.to_status.value, reason=h.reason)
+
+
+class OrderEventsOut(BaseModel):
+    order_id: str
+    events: list[HistoryEntryOut]
+
+    @classmethod
+    def of(cls, order_id: str, history) -> OrderEventsOut:
+        return cls(order_id=order_id, events=[_entry_out(h) for h in history])
+
+
 class OrderOut(BaseModel):
     order_id: str
     customer_id: str
@@ -81,11 +95,7 @@ class OrderOut(BaseModel):
             lock_expires_at=rfc3339(order.lock_expires_at),
             created_at=rfc3339(order.created_at),
             updated_at=rfc3339(order.updated_at),
-            history=[
-                HistoryEntryOut(at=rfc3339(h.at), from_status=h.from_status.value if h.from_status else None,
-                                to_status=h.to_status.value, reason=h.reason)
-                for h in order.history
-            ] if with_history else None,
+            history=[_entry_out(h) for h in order.history] if with_history else None,
         )
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bazaar.orders.domain import Order, OrderNotFound, OrderStatus, StaleOrder, Transition
+from bazaar.orders.domain import InvalidTransition, Order, OrderNotFound, OrderStatus, StaleOrder, Transition
 from bazaar.orders.ports import OrderBook
 from bazaar.platform.errors import Conflict
+from bazaar.platform.observability import logger
 
 ATTEMPTS = 4
 
@@ -21,7 +22,13 @@ def change_status(orders: OrderBook, order_id: str, decide: Callable[[Order], Tr
         order = orders.get(order_id)
         if order is None:
             raise OrderNotFound()
-        transition = decide(order)
+        try:
+            transition = decide(order)
+        except InvalidTransition as refused:
+            logger.warning("order transition refused", extra={
+                "order_id": order_id, "from_status": refused.current.value, "to_status": refused.wanted.value,
+                "reason": refused.message})
+            raise
         if transition is None:
             return order
         try:
@@ -37,6 +44,11 @@ def view_order(order_id: str, viewer_id: str, is_admin: bool, orders: OrderBook)
     if order is None or not order.visible_to(viewer_id, is_admin):
         raise OrderNotFound()
     return order
+
+
+def order_events(order_id: str, viewer_id: str, is_admin: bool, orders: OrderBook):
+    """The order's history, oldest first (entries older than the retention have expired)."""
+    return view_order(order_id, viewer_id, is_admin, orders).history
 
 
 def list_orders(customer_id: str, orders: OrderBook, limit: int, after: dict | None):

@@ -4,10 +4,12 @@ merchant's credentials (the `phonepe` secret in Secrets Manager). Validated at c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bazaar.payments.domain import StatusCheckPlan
 from bazaar.platform.settings import ConfigurationError
 
 
@@ -21,6 +23,20 @@ class PhonePeSettings(BaseModel):
     # Short: a Lambda behind API Gateway has 29 s in all, and a timed-out create is retried with
     # the same id and then checked with the status API.
     timeout_seconds: float = Field(alias="PHONEPE_TIMEOUT_SECONDS", default=5.0, gt=0, le=10)
+    # Where PhonePe sends the shopper back (<url>/<order_id>) and, for v1, where it calls us back
+    # (our webhook: v2 webhooks go to the URL set on PhonePe's dashboard instead).
+    return_url: str = Field(alias="PAYMENT_RETURN_URL", default="https://shop.bazaar.example/orders",
+                            pattern=r"^https?://[^\s]+$")
+    callback_url: str = Field(alias="PHONEPE_CALLBACK_URL", default="https://api.bazaar.example/webhooks/phonepe",
+                              pattern=r"^https?://[^\s]+$")
+    # PhonePe's mandated status checks while a payment is pending (providers.md §1.1 (a)): the
+    # first 20-25 s after the start, the last at the payment's timeout (15 or 20 minutes).
+    first_status_check_seconds: int = Field(alias="PHONEPE_FIRST_STATUS_CHECK_SECONDS", default=20, ge=0, le=60)
+    payment_timeout_seconds: int = Field(alias="PHONEPE_PAYMENT_TIMEOUT_SECONDS", default=1200, ge=60, le=3600)
+
+    def status_check_plan(self) -> StatusCheckPlan:
+        return StatusCheckPlan(first_check=timedelta(seconds=self.first_status_check_seconds),
+                               timeout=timedelta(seconds=self.payment_timeout_seconds))
 
 
 class PhonePeCredentials(BaseModel):

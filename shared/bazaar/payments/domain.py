@@ -6,14 +6,16 @@ and merchant order id are checked against the claim before any state is allowed 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.platform.errors import BazaarError, DependencyUnavailable, NotFound
+from bazaar.platform.ids import id_pattern
 
 
 class PaymentState(StrEnum):
@@ -170,3 +172,100 @@ class PaymentProviderAuthFailed(PaymentProviderRejected):
 
 class PaymentNotFound(NotFound):
     """PhonePe knows no order / refund with this merchant id."""
+
+
+# -- Bazaar's own record of a payment ----------------------------------------------------------
+
+
+def merchant_order_id_for(order_id: str) -> str:
+    """The PhonePe merchant order id of an order's payment: the order id itself (`ord_` + 26
+    characters fits v1's 34 and v2's 63, in PhonePe's alphabet). One order, one id, forever: a
+    retry of the same intent can never open a second payment."""
+    return order_id
+
+
+def order_id_for(merchant_order_id: str | None) -> str | None:
+    """The order a merchant order id belongs to, or None if it cannot be one of ours."""
+    if merchant_order_id and _ORDER_ID.fullmatch(merchant_order_id):
+        return merchant_order_id
+    return None
+
+
+_ORDER_ID = re.compile(id_pattern("ord").strip("^$"))
+
+
+class CheckState(StrEnum):
+    OPEN = "OPEN"  # PhonePe has not settled it: reconciliation keeps asking
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"  # still PENDING at PhonePe after the payment's timeout: treated as failed
+    MISMATCH = "MISMATCH"  # PhonePe reports another amount or order: an operator decides
+
+
+@dataclass(frozen=True)
+class StatusCheckPlan:
+    """PhonePe's mandated polling while a payment is PENDING (providers.md §1.1, schedule (a)):
+    first check 20-25 s after the start, then every 3 s for 30 s, every 6 s for 60 s, every 10 s
+    for 60 s, every 30 s for 60 s, then every 60 s until the payment's timeout."""
+
+    first_check: timedelta = timedelta(seconds=20)
+    timeout: timedelta = timedelta(minutes=20)
+    # (every, for how long) after the first check.
+    steps: tuple[tuple[int, int], ...] = ((3, 30), (6, 60), (10, 60), (30, 60))
+    then_every: timedelta = timedelta(seconds=60)
+
+    def next_check(self, started_at: datetime, now: datetime) -> datetime:
+        """The first mandated check time strictly after `now` (the deadline at the latest)."""
+        at = started_at + self.first_check
+        if at > now:
+            return min(at, self.deadline(started_at))
+        for every, span in self.steps:
+            end = at + timedelta(seconds=span)
+            while at < end:
+                at += timedelta(seconds=every)
+                if at > now:
+                    return min(at, self.deadline(started_at))
+        while at <= now:
+            at += self.then_every
+        return min(at, self.deadline(started_at))
+
+    def deadline(self, started_at: datetime) -> datetime:
+        return started_at + self.timeout
+
+    def timed_out(self, started_at: datetime, now: datetime) -> bool:
+        return now >= self.deadline(started_at)
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """What Bazaar remembers about an order's payment (one per order), next to the order."""
+
+    order_id: str
+    provider: str
+    api_version: str
+    merchant_order_id: str
+    amount_paise: int
+    started_at: datetime
+    next_check_at: datetime | None  # None once settled
+    state: CheckState = CheckState.OPEN
+    checks: int = 0
+    shipment_requested_at: datetime | None = None
+    note: str | None = None  # why it settled as it did (mismatch details, timeout)
+
+    @property
+    def open(self) -> bool:
+        return self.state is CheckState.OPEN
+
+
+class Settlement(StrEnum):
+    """What applying PhonePe's verdict did to the order (each maps to a metric and a log line)."""
+
+    PAID = "paid"  # this call moved the order to PAID
+    ALREADY_SETTLED = "already_settled"  # a duplicate or late verdict: nothing changed
+    REFUND_NEEDED = "refund_needed"  # paid, but the order cannot be fulfilled: NEEDS_REFUND
+    FAILED = "failed"  # this call moved the order to PAYMENT_FAILED (locks released)
+    CLOSED = "closed"  # the payment failed; the order had already left PAYMENT_PENDING
+    EXPIRED = "expired"  # still pending after the timeout: treated as failed
+    STILL_PENDING = "still_pending"  # next check scheduled
+    MISMATCH = "mismatch"  # amount or id differ from ours: nothing fulfilled, flagged
+    UNKNOWN_ORDER = "unknown_order"  # not an order of ours: nothing changed

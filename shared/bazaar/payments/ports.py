@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from bazaar.payments.domain import PaymentCreated, PaymentEvent, PaymentStatus, RefundStatus
+from bazaar.payments.domain import (
+    CheckState, PaymentCreated, PaymentEvent, PaymentRecord, PaymentStatus, RefundStatus,
+)
 
 
 class PaymentProvider(Protocol):
@@ -32,3 +36,46 @@ class PaymentProvider(Protocol):
 class PaymentEventQueue(Protocol):
     def publish(self, event: PaymentEvent) -> None:
         """Hands a verified webhook to the worker (at least once)."""
+
+
+class PaymentRecords(Protocol):
+    """Bazaar's record of each order's payment (bazaar.payments.domain.PaymentRecord). Every write
+    is conditional, so two workers settling the same payment cannot both win."""
+
+    def open(self, record: PaymentRecord) -> PaymentRecord:
+        """Writes the record before PhonePe is called (so an unknown outcome is reconciled);
+        if it exists already (a retried checkout), returns the stored one unchanged."""
+
+    def get(self, order_id: str) -> PaymentRecord | None: ...
+
+    def reschedule(self, record: PaymentRecord, next_check_at: datetime) -> None:
+        """Moves an OPEN record's next status check (a no-op once it is settled)."""
+
+    def settle(self, record: PaymentRecord, state: CheckState, note: str | None = None) -> bool:
+        """Closes the record in `state` (it leaves reconciliation); False if it already was in
+        that state (somebody else settled it first)."""
+
+    def claim_shipment(self, order_id: str, now: datetime, lease: timedelta) -> bool:
+        """True for exactly one caller until the shipment is marked requested or the lease lapses."""
+
+    def shipment_requested(self, order_id: str, now: datetime) -> None: ...
+
+    def release_shipment(self, order_id: str) -> None:
+        """Gives the claim back after a failed send, so the retry may claim it again."""
+
+    def due(self, now: datetime, limit: int) -> list[PaymentRecord]:
+        """OPEN records whose next check is due by `now`, earliest first."""
+
+    def census(self, now: datetime, limit: int) -> PaymentCensus: ...
+
+
+@dataclass(frozen=True)
+class PaymentCensus:
+    open: int  # payments PhonePe has not settled yet
+    overdue: int  # of those, checks due but not yet made (reconciliation behind or failing)
+    open_order_ids: tuple[str, ...]
+
+
+class ShipmentRequests(Protocol):
+    def request(self, order_id: str) -> None:
+        """Asks shipping to ship a paid order (at least once; shipping is idempotent on it)."""

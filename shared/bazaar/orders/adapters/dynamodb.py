@@ -4,11 +4,15 @@ with the stock moves from the catalogue's StockWrites.
 Items:
 - `ORDER#<id>` / `ORDER`: the order. `lock_state = HELD` and `lock_expires_at` only while it
   holds stock locks (the sparse `by-lock-expiry` index is then exactly the set of held locks).
-- `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated."""
+- `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated; it carries
+  `expires_at` (epoch seconds) so DynamoDB's TTL deletes it after ORDER_HISTORY_RETENTION_DAYS.
+  The order item itself never has `expires_at`: the order outlives its history.
+The `by-status` index (status, updated_at) covers order items only (history items name their
+status `to_status`), so operators can list the orders in a status that needs them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -40,7 +44,8 @@ def _order_key(order_id: str) -> dict:
     return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
 
 
-def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry) -> dict:
+def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry,
+                 retention: timedelta | None) -> dict:
     return {
         "Put": {
             "TableName": table,
@@ -54,6 +59,7 @@ def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry) -
                     "from_status": entry.from_status.value if entry.from_status else None,
                     "to_status": entry.to_status.value,
                     "reason": entry.reason,
+                    "expires_at": int((entry.at + retention).timestamp()) if retention else None,
                 }
             ),
             "ConditionExpression": "attribute_not_exists(pk)",
@@ -113,8 +119,15 @@ def _entry(values: dict) -> HistoryEntry:
     )
 
 
+def order_book(settings, client) -> DynamoDbOrderBook:
+    """The order book as every function builds it: its tables and the history retention."""
+    return DynamoDbOrderBook(client, settings.table("orders"), settings.table("stock"),
+                             history_retention=timedelta(days=settings.order_history_retention_days))
+
+
 class DynamoDbOrderBook:
-    def __init__(self, client, orders_table: str, stock_table: str):
+    def __init__(self, client, orders_table: str, stock_table: str, *, history_retention: timedelta | None = None):
+        self._retention = history_retention
         self._client = client
         self._table = orders_table
         self._stock = StockWrites(stock_table)
@@ -129,7 +142,7 @@ class DynamoDbOrderBook:
             self._stock.hold(order.customer_id, order.units, hold_cap),
             {"Put": {"TableName": self._table, "Item": _order_item(order),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            _history_put(self._table, order.order_id, order.version, order.history[-1]),
+            _history_put(self._table, order.order_id, order.version, order.history[-1], self._retention),
         ]
         try:
             with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
@@ -170,7 +183,7 @@ class DynamoDbOrderBook:
             {"Update": {"TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
                         "ConditionExpression": condition, "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values}},
-            _history_put(self._table, order.order_id, order.version + 1, transition.entry),
+            _history_put(self._table, order.order_id, order.version + 1, transition.entry, self._retention),
         ]
         moves = []
         if transition.stock_move is not None:
@@ -275,3 +288,26 @@ class DynamoDbLockCensus:
             expired_unreleased=self._count("lock_expires_at <= :now", now),
             oldest_expired_at=datetime.fromisoformat(from_item(oldest[0])["lock_expires_at"]) if oldest else None,
         )
+
+
+class DynamoDbOrdersInStatus:
+    """Which orders sit in a status (the `by-status` index), for admin diagnostics."""
+
+    def __init__(self, client, orders_table: str):
+        self._client = client
+        self._table = orders_table
+
+    def find(self, status: OrderStatus, limit: int) -> tuple[int, list[str]]:
+        """(how many, the ids of the oldest `limit` of them)."""
+        total, ids = 0, []
+        request = {"TableName": self._table, "IndexName": "by-status", "KeyConditionExpression": "#s = :s",
+                   "ExpressionAttributeNames": {"#s": "status"},
+                   "ExpressionAttributeValues": {":s": to_value(status.value)},
+                   "ProjectionExpression": "order_id"}
+        while True:
+            response = self._client.query(**request)
+            total += response.get("Count", 0)
+            ids += [i["order_id"]["S"] for i in response.get("Items", [])][: max(0, limit - len(ids))]
+            if not response.get("LastEvaluatedKey"):
+                return total, ids
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

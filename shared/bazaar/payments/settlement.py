@@ -1,0 +1,240 @@
+"""Payments meet orders: opening an order's PhonePe payment at checkout, and applying PhonePe's
+verdict to the order exactly once, whether it arrives by webhook (re-confirmed with the status
+API), by reconciliation (PhonePe's mandated status polling) or many times over.
+
+What each effect is deduplicated on (business state, kept as long as the order; never a cache):
+- the order's move to PAID / PAYMENT_FAILED / NEEDS_REFUND: the order's status and version (one
+  conditional TransactWriteItems through the transition table; stock moves in it), so a
+  duplicate or late verdict finds the order already moved and changes nothing;
+- the shipment request: `shipment_requested_at` on the payment record, claimed first with a
+  short lease (one sender; a failed send gives the claim back and the caller is retried);
+- the success / failure metric: closing the payment record (`check_state = OPEN` removed by a
+  conditional update), which exactly one caller does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bazaar.checkout.services import confirm_payment
+from bazaar.money import Paise
+from bazaar.orders.domain import Order, OrderStatus, PaymentAmountMismatch, Transition
+from bazaar.orders.ports import OrderBook
+from bazaar.orders.services import change_status
+from bazaar.payments.domain import (
+    CheckState, PaymentCreated, PaymentEvent, PaymentNotFound, PaymentProviderRejected,
+    PaymentProviderUnavailable, PaymentRecord, PaymentState, PaymentStatus, Settlement, StatusCheckPlan, Verdict,
+    merchant_order_id_for, order_id_for,
+)
+from bazaar.payments.ports import PaymentProvider, PaymentRecords, ShipmentRequests
+from bazaar.payments.services import Confirmation, confirm_payment_event
+from bazaar.platform.observability import logger
+
+SHIPMENT_CLAIM_LEASE = timedelta(minutes=2)  # under the worker's 180 s visibility timeout
+
+
+@dataclass(frozen=True)
+class PaymentLinks:
+    shop_return_url: str  # the shopper comes back to <shop_return_url>/<order_id>
+    callback_url: str  # our webhook (v1 sends each payment's callback there)
+
+    def return_url(self, order_id: str) -> str:
+        return f"{self.shop_return_url.rstrip('/')}/{order_id}"
+
+
+@dataclass(frozen=True)
+class Settler:
+    """What applying a verdict needs."""
+
+    orders: OrderBook
+    records: PaymentRecords
+    shipments: ShipmentRequests
+    plan: StatusCheckPlan
+    clock: Callable[[], datetime]
+
+
+class NotYetConfirmed(Exception):
+    """PhonePe has no verdict on the event yet; it must be tried again later."""
+
+
+# -- checkout: open the payment ----------------------------------------------------------------
+
+
+def open_payment(order: Order, provider: PaymentProvider, records: PaymentRecords, links: PaymentLinks,
+                 plan: StatusCheckPlan, now: datetime) -> PaymentCreated:
+    """Records the payment (so reconciliation follows it whatever happens next), then asks
+    PhonePe for it under the order's one merchant order id. A definite refusal closes the record;
+    an unknown outcome (PaymentProviderUnavailable) leaves it open for reconciliation."""
+    record = records.open(PaymentRecord(
+        order_id=order.order_id, provider="phonepe", api_version=provider.api_version,
+        merchant_order_id=merchant_order_id_for(order.order_id), amount_paise=order.total.amount,
+        started_at=now, next_check_at=plan.next_check(now, now),
+    ))
+    try:
+        return provider.create_payment(record.merchant_order_id, record.amount_paise,
+                                       links.return_url(order.order_id), links.callback_url)
+    except PaymentProviderRejected as refused:
+        records.settle(record, CheckState.FAILED, note=f"PhonePe refused to start it: {refused.provider_code}")
+        raise
+
+
+# -- applying a verdict ------------------------------------------------------------------------
+
+
+def settle_with_status(record: PaymentRecord, status: PaymentStatus | None, settler: Settler) -> Settlement:
+    """Applies what PhonePe's status API says (None: PhonePe knows no such order) to the order."""
+    now = settler.clock()
+    if status is not None and status.merchant_order_id != record.merchant_order_id:
+        return _mismatch(record, f"PhonePe answered for {status.merchant_order_id}", settler)
+    if status is not None and status.confirmed and status.state is PaymentState.COMPLETED:
+        if status.amount_paise != record.amount_paise:
+            return _mismatch(record, f"PhonePe took {status.amount_paise} paise, the order is {record.amount_paise}",
+                             settler, refund=True)
+        return _paid(record, settler, now)
+    if status is not None and status.confirmed and status.state is PaymentState.FAILED:
+        return _failed(record, CheckState.FAILED, f"payment failed at PhonePe ({status.provider_code or 'FAILED'})",
+                       settler, now)
+    # PENDING, no verdict (INTERNAL_SERVER_ERROR) or unknown to PhonePe.
+    if settler.plan.timed_out(record.started_at, now) and (status is None or status.confirmed):
+        reason = "payment still pending at PhonePe after its timeout" if status else "PhonePe never opened the payment"
+        return _failed(record, CheckState.EXPIRED, reason, settler, now)
+    settler.records.reschedule(record, settler.plan.next_check(record.started_at, now))
+    return Settlement.STILL_PENDING
+
+
+def _paid(record: PaymentRecord, settler: Settler, now: datetime) -> Settlement:
+    try:
+        order = confirm_payment(record.order_id, Paise(record.amount_paise), settler.orders, now)
+    except PaymentAmountMismatch:  # the record and the order disagree: never fulfil
+        return _mismatch(record, "the payment record's amount is not the order's total", settler, refund=True)
+    if order.status is OrderStatus.PAID:
+        request_shipment_once(order.order_id, settler, now)
+    if not settler.records.settle(record, CheckState.COMPLETED):
+        return Settlement.ALREADY_SETTLED
+    return Settlement.PAID if order.status is OrderStatus.PAID else Settlement.REFUND_NEEDED
+
+
+def _failed(record: PaymentRecord, state: CheckState, reason: str, settler: Settler, now: datetime) -> Settlement:
+    def decide(order: Order) -> Transition | None:
+        if order.status is not OrderStatus.PAYMENT_PENDING:
+            return None  # expired, cancelled or already settled: its locks are back already
+        return order.transition(OrderStatus.PAYMENT_FAILED, now, reason)
+
+    change_status(settler.orders, record.order_id, decide)
+    if not settler.records.settle(record, state, note=reason):
+        return Settlement.ALREADY_SETTLED
+    return Settlement.FAILED if state is CheckState.FAILED else Settlement.EXPIRED
+
+
+def _mismatch(record: PaymentRecord, note: str, settler: Settler, *, refund: bool = False) -> Settlement:
+    """Nothing is fulfilled. If money was taken (refund=True) the order goes to NEEDS_REFUND so
+    an operator sees it; the record closes as MISMATCH either way."""
+    now = settler.clock()
+    if refund:
+        def decide(order: Order) -> Transition | None:
+            if OrderStatus.NEEDS_REFUND not in _allowed(order):
+                return None
+            return order.transition(OrderStatus.NEEDS_REFUND, now, f"payment mismatch: {note}")
+
+        change_status(settler.orders, record.order_id, decide)
+    logger.error("payment does not match the order; nothing fulfilled",
+                 extra={"order_id": record.order_id, "merchant_order_id": record.merchant_order_id, "note": note})
+    settler.records.settle(record, CheckState.MISMATCH, note=note)
+    return Settlement.MISMATCH
+
+
+def _allowed(order: Order):
+    from bazaar.orders.domain import TRANSITIONS
+
+    return TRANSITIONS.get(order.status, {})
+
+
+def request_shipment_once(order_id: str, settler: Settler, now: datetime) -> bool:
+    """Sends the paid order to shipping once: claim, send, mark. A failed send gives the claim
+    back and raises, so the caller (an SQS record or the next reconciliation) tries again."""
+    if not settler.records.claim_shipment(order_id, now, SHIPMENT_CLAIM_LEASE):
+        return False
+    try:
+        settler.shipments.request(order_id)
+    except Exception:
+        settler.records.release_shipment(order_id)
+        raise
+    settler.records.shipment_requested(order_id, now)
+    return True
+
+
+# -- the webhook path --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    confirmation: Confirmation
+    settlement: Settlement | None  # None: nothing to apply (informational, refunds)
+
+
+def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler: Settler) -> EventOutcome:
+    """A verified webhook: re-confirmed with PhonePe's status API, then applied to the order.
+    Raises NotYetConfirmed when PhonePe has no verdict yet (the queue brings it back)."""
+    confirmation = confirm_payment_event(event, provider)
+    if confirmation.verdict is Verdict.NOT_YET:
+        raise NotYetConfirmed(event.subject_id)
+    if confirmation.verdict is Verdict.INFORMATIONAL or event.kind.is_refund:
+        return EventOutcome(confirmation, None)  # refunds are settled by the refunds issue
+    order_id = order_id_for(event.merchant_order_id)
+    record = settler.records.get(order_id) if order_id else None
+    if record is None or record.merchant_order_id != event.merchant_order_id:
+        return EventOutcome(confirmation, Settlement.UNKNOWN_ORDER)
+    if confirmation.verdict is Verdict.MISMATCH:
+        # The claim disagrees with PhonePe's own status: act on neither; the alarm sees it and
+        # reconciliation keeps following PhonePe's status for the real outcome.
+        return EventOutcome(confirmation, Settlement.MISMATCH)
+    if record.state is CheckState.COMPLETED and record.shipment_requested_at is not None:
+        return EventOutcome(confirmation, Settlement.ALREADY_SETTLED)  # a duplicate: no writes at all
+    return EventOutcome(confirmation, settle_with_status(record, confirmation.status, settler))
+
+
+# -- reconciliation ----------------------------------------------------------------------------
+
+
+@dataclass
+class ReconciliationReport:
+    checked: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+
+    @property
+    def settled(self) -> int:
+        return sum(n for outcome, n in self.outcomes.items()
+                   if outcome not in (Settlement.STILL_PENDING, Settlement.ALREADY_SETTLED))
+
+
+def reconcile_payments(provider: PaymentProvider, settler: Settler, batch_size: int = 50,
+                       max_checks: int = 500) -> ReconciliationReport:
+    """Asks PhonePe about every open payment whose next mandated check is due, and applies the
+    answer. One payment's trouble (PhonePe down for it) never stops the others: it is asked
+    again at its next check."""
+    report, seen = ReconciliationReport(), set()
+    while report.checked < max_checks:
+        batch = [r for r in settler.records.due(settler.clock(), batch_size) if r.order_id not in seen]
+        if not batch:
+            break
+        for record in batch:
+            seen.add(record.order_id)
+            report.checked += 1
+            try:
+                try:
+                    status = provider.order_status(record.merchant_order_id)
+                except PaymentNotFound:
+                    status = None
+                outcome = settle_with_status(record, status, settler)
+            except PaymentProviderUnavailable:
+                settler.records.reschedule(record, settler.plan.next_check(record.started_at, settler.clock()))
+                report.errors += 1
+                continue
+            except Exception:  # noqa: BLE001 - one bad payment must not stop the others
+                logger.exception("could not reconcile a payment", extra={"order_id": record.order_id})
+                report.errors += 1
+                continue
+            report.outcomes[outcome.value] = report.outcomes.get(outcome.value, 0) + 1
+    return report

@@ -1,0 +1,53 @@
+"""Building the payment pieces a function needs from its settings (one place, every function)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bazaar.orders.adapters.dynamodb import order_book
+from bazaar.payments.adapters import phonepe_provider
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.payments.adapters.sqs import SqsShipmentRequests
+from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, load_phonepe_settings
+from bazaar.payments.ports import PaymentProvider
+from bazaar.payments.settlement import PaymentLinks, Settler
+from bazaar.platform import aws
+from bazaar.platform.clock import utc_now
+from bazaar.platform.secrets import load_secret
+from bazaar.platform.settings import Settings
+
+
+class ProviderForCurrentCredentials:
+    """The PhonePe client for the secret's current values, kept across warm invocations (its
+    OAuth token is cached in it) and rebuilt when the secret rotates."""
+
+    def __init__(self, settings: Settings, phonepe: PhonePeSettings):
+        self._settings, self._phonepe = settings, phonepe
+        self._credentials: PhonePeCredentials | None = None
+        self._provider: PaymentProvider | None = None
+
+    def __call__(self) -> PaymentProvider:
+        credentials = load_secret(self._settings, "phonepe", PhonePeCredentials)
+        if credentials != self._credentials or self._provider is None:
+            self._credentials, self._provider = credentials, phonepe_provider(self._phonepe, credentials)
+        return self._provider
+
+
+def phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:
+    return load_phonepe_settings(environ)
+
+
+def payment_links(phonepe: PhonePeSettings) -> PaymentLinks:
+    return PaymentLinks(shop_return_url=phonepe.return_url, callback_url=phonepe.callback_url)
+
+
+def settler(settings: Settings, phonepe: PhonePeSettings, dynamodb=None) -> Settler:
+    dynamodb = dynamodb or aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
+    return Settler(
+        orders=order_book(settings, dynamodb),
+        records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
+        shipments=SqsShipmentRequests(aws.client("sqs", count_round_trips=settings.count_aws_calls),
+                                      settings.queue_url("shipments")),
+        plan=phonepe.status_check_plan(),
+        clock=utc_now,
+    )
