@@ -37,7 +37,9 @@ def test_checkout_locks_stock_and_answers_order_total_and_expiry(local_stack, ap
         (product["variants"][0]["variant_id"], 3), (product["variants"][1]["variant_id"], 1)]
     assert body["total_paise"] == order["total_paise"] == 4 * 49900
     assert body["lock_expires_at"] == order["lock_expires_at"] and body["lock_expires_at"].endswith("Z")
-    assert body["payment"] == {"redirect_url": None}
+    # The PhonePe payment is open under the order's own id; the shopper is sent to its pay page.
+    assert body["payment"]["provider"] == "phonepe" and body["payment"]["merchant_order_id"] == order["order_id"]
+    assert body["payment"]["redirect_url"].startswith(local_stack.sandbox("phonepe").url + "/pay/")
     assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["locked"] == 3
     assert assert_balanced(local_stack, product["variants"][1]["variant_id"])["locked"] == 1
 

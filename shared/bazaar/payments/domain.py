@@ -214,6 +214,9 @@ class StatusCheckPlan:
     steps: tuple[tuple[int, int], ...] = ((3, 30), (6, 60), (10, 60), (30, 60))
     then_every: timedelta = timedelta(seconds=60)
 
+    def first_check_at(self, started_at: datetime) -> datetime:
+        return min(started_at + self.first_check, self.deadline(started_at))
+
     def next_check(self, started_at: datetime, now: datetime) -> datetime:
         """The first mandated check time strictly after `now` (the deadline at the latest)."""
         at = started_at + self.first_check

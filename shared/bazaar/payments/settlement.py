@@ -69,7 +69,7 @@ def open_payment(order: Order, provider: PaymentProvider, records: PaymentRecord
     record = records.open(PaymentRecord(
         order_id=order.order_id, provider="phonepe", api_version=provider.api_version,
         merchant_order_id=merchant_order_id_for(order.order_id), amount_paise=order.total.amount,
-        started_at=now, next_check_at=plan.next_check(now, now),
+        started_at=now, next_check_at=plan.first_check_at(now),
     ))
     try:
         return provider.create_payment(record.merchant_order_id, record.amount_paise,
