@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up test synth deploy bench bench-cold-start bench-checkout install clean
+.PHONY: help up test synth deploy bench bench-cold-start bench-checkout bench-payments install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
@@ -59,13 +59,16 @@ synth: install
 deploy: synth
 	cdk deploy --app "$(PY) app.py" --no-notices $(CDK_ARGS)
 
-bench: bench-cold-start bench-checkout
+bench: bench-cold-start bench-checkout bench-payments
 
 bench-cold-start: $(VENV)/.installed
 	$(PY) bench/cold_start.py
 
 bench-checkout: $(VENV)/.installed
 	$(PY) bench/checkout.py
+
+bench-payments: $(VENV)/.installed
+	$(PY) bench/payments.py
 
 clean:
 	rm -rf cdk.out layers/build .bazaar .pytest_cache

@@ -298,12 +298,19 @@ def test_a_genuine_webhook_whose_claim_phonepe_does_not_confirm_changes_nothing(
     authorization = hashlib.sha256(f"{secret['webhook_username']}:{secret['webhook_password']}".encode()).hexdigest()
     sqs, url = stack.client("sqs"), stack.names.queue_url("payment-events")
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
+    time.sleep(stack.config.poll_wait_seconds + 0.5)  # a long poll already waiting keeps the old timeout
     try:
+        worker = stack.runtimes["payments-events-worker"]
+        before = worker.invocations
         accepted = requests.post(f"{stack.url}/webhooks/phonepe", data=claim, timeout=10,
                                  headers={"Content-Type": "application/json", "Authorization": authorization})
         assert accepted.status_code == 200
-        # PhonePe says PENDING: the claim comes back (not yet confirmed) until the test lets it go.
-        time.sleep(3)
+        # PhonePe says PENDING: the claim is not confirmed and comes back (visibility 2 s) until
+        # the test lets it go; by the second look it has been judged twice and moved nothing.
+        deadline = time.monotonic() + 30
+        while worker.invocations < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert worker.invocations >= before + 2
         assert _order(stack, token, order_id)["status"] == "PAYMENT_PENDING"
         assert assert_balanced(stack, variant_id)["locked"] == 2
     finally:

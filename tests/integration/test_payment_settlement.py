@@ -1,0 +1,161 @@
+"""Applying PhonePe's verdicts to orders through the real DynamoDB adapters (moto), with a
+PhonePe stand-in whose status answers the test sets and a shipments queue stand-in that can
+fail. Orders are made over HTTP (checkout also writes the payment record); time passes by
+handing the settler a later clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bazaar.checkout import services as checkout_services
+from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.payments.domain import CheckState, PaymentState, PaymentStatus, Settlement, StatusCheckPlan
+from bazaar.payments.settlement import Settler, settle_with_status
+from tests.conftest import bearer, get
+from tests.shop import assert_balanced, checkout, create_product, new_account_token
+
+
+class Shipments:
+    def __init__(self):
+        self.sent: list[str] = []
+        self.failures = 0
+
+    def request(self, order_id: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("SQS is unreachable")
+        self.sent.append(order_id)
+
+
+@pytest.fixture(scope="module")
+def tables(local_stack):
+    client, names = local_stack.client("dynamodb"), local_stack.names
+    orders = DynamoDbOrderBook(client, names.table_name("orders"), names.table_name("stock"),
+                               history_retention=timedelta(days=400))
+    return orders, DynamoDbPaymentRecords(client, names.table_name("orders"))
+
+
+@pytest.fixture(scope="module")
+def seller(local_stack):
+    return new_account_token(local_stack, "seller")[0]
+
+
+def _settler(tables, shipments, at: datetime) -> Settler:
+    orders, records = tables
+    return Settler(orders=orders, records=records, shipments=shipments, plan=StatusCheckPlan(), clock=lambda: at)
+
+
+def _order(local_stack, seller, units=3, quantity=2):
+    product = create_product(local_stack.url, seller, [units])
+    token, _ = new_account_token(local_stack, "customer")
+    response = checkout(local_stack.url, token, [(product, 0, quantity)])
+    assert response.status_code == 201, response.text
+    return product, token, response.json()["order"]
+
+
+def _status(order: dict, state: PaymentState, amount: int | None = None) -> PaymentStatus:
+    return PaymentStatus(order["order_id"], state, order["total_paise"] if amount is None else amount)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_a_payment_completed_after_its_lock_expired_sells_from_available_stock(local_stack, seller, tables):
+    product, token, order = _order(local_stack, seller)
+    variant_id = product["variants"][0]["variant_id"]
+    orders, records = tables
+    checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
+    assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "EXPIRED"
+
+    shipments = Shipments()
+    settler = _settler(tables, shipments, _now() + timedelta(minutes=17))
+    record = records.get(order["order_id"])
+    assert record.open  # the payment is still followed after the order's lock expired
+    assert settle_with_status(record, _status(order, PaymentState.COMPLETED), settler) is Settlement.PAID
+    again = settle_with_status(records.get(order["order_id"]), _status(order, PaymentState.COMPLETED), settler)
+
+    assert again is Settlement.ALREADY_SETTLED and shipments.sent == [order["order_id"]]
+    shown = get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()
+    assert [h["to_status"] for h in shown["history"]] == ["PAYMENT_PENDING", "EXPIRED", "PAID"]
+    assert assert_balanced(local_stack, variant_id) == {"available": 1, "locked": 0, "sold": 2, "received": 3}
+    assert records.get(order["order_id"]).state is CheckState.COMPLETED
+
+
+def test_a_late_payment_whose_stock_was_sold_meanwhile_needs_a_refund(local_stack, seller, tables):
+    product, token, order = _order(local_stack, seller, units=2, quantity=2)
+    variant_id = product["variants"][0]["variant_id"]
+    orders, records = tables
+    checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
+    other_token, _ = new_account_token(local_stack, "customer")
+    other = checkout(local_stack.url, other_token, [(product, 0, 2)]).json()["order"]
+    shipments = Shipments()
+    settler = _settler(tables, shipments, _now() + timedelta(minutes=17))
+    settle_with_status(records.get(other["order_id"]), _status(other, PaymentState.COMPLETED), settler)
+
+    outcome = settle_with_status(records.get(order["order_id"]), _status(order, PaymentState.COMPLETED), settler)
+
+    assert outcome is Settlement.REFUND_NEEDED and shipments.sent == [other["order_id"]]
+    assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "NEEDS_REFUND"
+    assert assert_balanced(local_stack, variant_id) == {"available": 0, "locked": 0, "sold": 2, "received": 2}
+
+
+def test_phonepe_reporting_another_amount_is_never_fulfilled(local_stack, seller, tables):
+    product, token, order = _order(local_stack, seller)
+    variant_id = product["variants"][0]["variant_id"]
+    shipments = Shipments()
+    _, records = tables
+    wrong = _status(order, PaymentState.COMPLETED, amount=order["total_paise"] - 100)
+
+    outcome = settle_with_status(records.get(order["order_id"]), wrong, _settler(tables, shipments, _now()))
+
+    assert outcome is Settlement.MISMATCH and shipments.sent == []
+    shown = get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()
+    assert shown["status"] == "NEEDS_REFUND" and "payment mismatch" in shown["history"][-1]["reason"]
+    assert assert_balanced(local_stack, variant_id) == {"available": 3, "locked": 0, "sold": 0, "received": 3}
+    assert records.get(order["order_id"]).state is CheckState.MISMATCH
+
+
+def test_a_payment_still_pending_after_its_timeout_fails_the_order(local_stack, seller, tables):
+    product, token, order = _order(local_stack, seller)
+    variant_id = product["variants"][0]["variant_id"]
+    _, records = tables
+    record = records.get(order["order_id"])
+    shipments = Shipments()
+    pending = _status(order, PaymentState.PENDING)
+
+    early = settle_with_status(record, pending, _settler(tables, shipments, record.started_at + timedelta(seconds=21)))
+    assert early is Settlement.STILL_PENDING
+    assert records.get(order["order_id"]).next_check_at == record.started_at + timedelta(seconds=23)
+    unconfirmed = PaymentStatus(order["order_id"], PaymentState.PENDING, None, confirmed=False)
+    assert settle_with_status(record, unconfirmed, _settler(tables, shipments, record.started_at + timedelta(minutes=30))) \
+        is Settlement.STILL_PENDING  # no verdict is never "failed"
+
+    late = settle_with_status(record, pending, _settler(tables, shipments, record.started_at + timedelta(minutes=20)))
+
+    assert late is Settlement.EXPIRED
+    assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "PAYMENT_FAILED"
+    assert assert_balanced(local_stack, variant_id) == {"available": 3, "locked": 0, "sold": 0, "received": 3}
+    assert records.get(order["order_id"]).state is CheckState.EXPIRED and records.get(order["order_id"]).next_check_at is None
+
+
+def test_a_failed_shipment_send_is_retried_and_sent_once(local_stack, seller, tables):
+    product, token, order = _order(local_stack, seller)
+    _, records = tables
+    shipments = Shipments()
+    shipments.failures = 1
+    settler = _settler(tables, shipments, _now())
+    completed = _status(order, PaymentState.COMPLETED)
+
+    with pytest.raises(ConnectionError):
+        settle_with_status(records.get(order["order_id"]), completed, settler)
+    assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "PAID"
+    assert records.get(order["order_id"]).open  # not settled until the shipment is asked for
+
+    assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.PAID
+    assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.ALREADY_SETTLED
+    assert shipments.sent == [order["order_id"]]
+    assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["sold"] == 2
