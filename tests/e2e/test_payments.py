@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests

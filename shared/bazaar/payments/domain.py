@@ -266,8 +266,7 @@ class Settlement(StrEnum):
     PAID = "paid"  # this call moved the order to PAID
     ALREADY_SETTLED = "already_settled"  # a duplicate or late verdict: nothing changed
     REFUND_NEEDED = "refund_needed"  # paid, but the order cannot be fulfilled: NEEDS_REFUND
-    FAILED = "failed"  # this call moved the order to PAYMENT_FAILED (locks released)
-    CLOSED = "closed"  # the payment failed; the order had already left PAYMENT_PENDING
+    FAILED = "failed"  # PhonePe failed it: the order is PAYMENT_FAILED unless it had already left PAYMENT_PENDING
     EXPIRED = "expired"  # still pending after the timeout: treated as failed
     STILL_PENDING = "still_pending"  # next check scheduled
     MISMATCH = "mismatch"  # amount or id differ from ours: nothing fulfilled, flagged

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from bazaar.checkout.services import confirm_payment
 from bazaar.money import Paise
-from bazaar.orders.domain import Order, OrderStatus, PaymentAmountMismatch, Transition
+from bazaar.orders.domain import TRANSITIONS, Order, OrderStatus, PaymentAmountMismatch, Transition
 from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
 from bazaar.payments.domain import (
@@ -133,7 +133,7 @@ def _mismatch(record: PaymentRecord, note: str, settler: Settler, *, refund: boo
     now = settler.clock()
     if refund:
         def decide(order: Order) -> Transition | None:
-            if OrderStatus.NEEDS_REFUND not in _allowed(order):
+            if OrderStatus.NEEDS_REFUND not in TRANSITIONS.get(order.status, {}):
                 return None
             return order.transition(OrderStatus.NEEDS_REFUND, now, f"payment mismatch: {note}")
 
@@ -142,12 +142,6 @@ def _mismatch(record: PaymentRecord, note: str, settler: Settler, *, refund: boo
                  extra={"order_id": record.order_id, "merchant_order_id": record.merchant_order_id, "note": note})
     settler.records.settle(record, CheckState.MISMATCH, note=note)
     return Settlement.MISMATCH
-
-
-def _allowed(order: Order):
-    from bazaar.orders.domain import TRANSITIONS
-
-    return TRANSITIONS.get(order.status, {})
 
 
 def request_shipment_once(order_id: str, settler: Settler, now: datetime) -> bool:
