@@ -349,11 +349,15 @@ class DynamoDbAuditTrail:
             source, hash_key, rest = model.by_action, query.action.value, ()
         else:
             source, hash_key, rest = model, AUDIT_STREAM, ()
+        # Keys are "<iso time>#<id>": "~" sorts after "#", so a bound on the time covers the ids.
+        # DynamoDB refuses an empty string in a key condition, hence one-sided bounds alone.
         range_condition = None
-        if query.since or query.until:
-            low = _iso(query.since) if query.since else ""
-            high = (_iso(query.until) if query.until else "9999") + "~"
-            range_condition = model.at_key.between(low, high)
+        if query.since and query.until:
+            range_condition = model.at_key.between(_iso(query.since), _iso(query.until) + "~")
+        elif query.since:
+            range_condition = model.at_key >= _iso(query.since)
+        elif query.until:
+            range_condition = model.at_key <= _iso(query.until) + "~"
         condition = None
         for name in rest:
             value = getattr(query, name)
