@@ -56,7 +56,7 @@ def admin_order(api, tokens, order_id) -> dict:
 
 
 def admin_post(api, tokens, order_id, action, body=None, headers=None) -> requests.Response:
-    return requests.post(f"{api}/v1/admin/orders/{order_id}/{action}", json=body or {"reason": "test override"},
+    return requests.post(f"{api}/v1/admin/orders/{order_id}/{action}", json=body if body is not None else {"reason": "test override"},
                          headers={**bearer(tokens("admin")), **(headers or {})}, timeout=60)
 
 

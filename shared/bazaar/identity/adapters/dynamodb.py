@@ -145,7 +145,8 @@ def audit_put(audit_table: str, entry: AuditEntry) -> dict:
     """The audit entry as one Put of a low-level TransactWriteItems, for another context that
     writes its admin change with boto3 (orders): same item, same append-only condition."""
     return {"Put": {"TableName": audit_table, "Item": _audit_item(audit_model(audit_table), entry).serialize(),
-                    "ConditionExpression": "attribute_not_exists(stream)"}}
+                    "ConditionExpression": "attribute_not_exists(#stream)",
+                    "ExpressionAttributeNames": {"#stream": "stream"}}}
 
 
 class DynamoDbUsers:
