@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import services
 from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
-from bazaar.ops.schemas import DiagnosticsOut, HealthOut, StockLocksOut
-from bazaar.orders.adapters.dynamodb import DynamoDbLockCensus
+from bazaar.ops.schemas import DiagnosticsOut, FailedShipmentOut, HealthOut, ShipmentsOut, StockLocksOut
+from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLockCensus
 from bazaar.platform import aws
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
@@ -23,6 +23,7 @@ probes = (
 )
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 lock_census = DynamoDbLockCensus(aws.client("dynamodb"), settings.table("orders"))
+failed_shipments = DynamoDbFailedShipments(aws.client("dynamodb"), settings.table("orders"))
 
 
 @app.get("/health", summary="Service health", responses={503: {"description": "A dependency is down"}})
@@ -45,6 +46,9 @@ def diagnostics() -> DiagnosticsOut:
         settings.version, settings.stage, report, heartbeat, now,
         StockLocksOut(active=locks.active, expired_unreleased=locks.expired_unreleased,
                       oldest_expired_at=locks.oldest_expired_at),
+        ShipmentsOut(failed=failed_shipments.count(),
+                     oldest_failed=[FailedShipmentOut(order_id=o.order_id, since=o.updated_at)
+                                    for o in failed_shipments.oldest(20)]),
     )
 
 

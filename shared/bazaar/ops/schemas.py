@@ -48,6 +48,19 @@ class StockLocksOut(BaseModel):
     oldest_expired_at: datetime | None
 
 
+class FailedShipmentOut(BaseModel):
+    order_id: str
+    since: datetime
+
+
+class ShipmentsOut(BaseModel):
+    """Orders whose shipment job ran out of retries (its message is in the shipments DLQ); an
+    admin re-drives each with POST /v1/admin/orders/{id}/retry-shipment."""
+
+    failed: int
+    oldest_failed: list[FailedShipmentOut]
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -56,12 +69,14 @@ class DiagnosticsOut(BaseModel):
     health: HealthOut
     scheduler: SchedulerOut
     stock_locks: StockLocksOut | None = None
+    shipments: ShipmentsOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,
-           stock_locks: StockLocksOut | None = None):
+           stock_locks: StockLocksOut | None = None, shipments: ShipmentsOut | None = None):
         return cls(
             stock_locks=stock_locks,
+            shipments=shipments,
             version=version,
             stage=stage,
             health=HealthOut.of(health),
