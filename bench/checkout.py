@@ -29,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 from infra.description import SERVICE  # noqa: E402
 from infra.local.stack import LocalConfig, LocalStack  # noqa: E402
+from tests.conftest import login  # noqa: E402
 from tests.shop import ADDRESS, create_product, new_account_token, stock_level  # noqa: E402
 
 LOCK_MINUTES = 1
@@ -111,15 +112,14 @@ def main() -> None:
                   f"(min {min(calls_ok)}, max {max(calls_ok)}); "
                   f"{statistics.mean(calls_409):.2f} per refused one" if calls_409 else "")
 
-        admin = stack.client("cognito-idp").initiate_auth(
-            ClientId=stack.names.client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": stack.accounts["admin"]["email"],
-                            "PASSWORD": stack.accounts["admin"]["password"]},
-        )["AuthenticationResult"]["AccessToken"]
+        admin = login(api, **stack.accounts["admin"])["access_token"]
         print(f"waiting {LOCK_MINUTES * 60 + 5} s for the {LOCK_MINUTES}-minute locks to expire ...", flush=True)
         time.sleep(LOCK_MINUTES * 60 + 5)
-        run = requests.post(f"{api}/v1/admin/stock-cleanup", headers={"Authorization": f"Bearer {admin}"},
-                            timeout=120).json()
+        response = requests.post(f"{api}/v1/admin/stock-cleanup", headers={"Authorization": f"Bearer {admin}"},
+                                 timeout=120)
+        if response.status_code != 200:
+            raise SystemExit(f"cleanup refused: {response.status_code} {response.text}")
+        run = response.json()
         after = stock_level(stack, variant_id)
         print(f"cleanup run:            {run['orders_expired']} orders expired, {run['locks_released']} units "
               f"released in {run['duration_ms']} ms, errors {run['errors']}")

@@ -102,11 +102,11 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
     from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
     from bazaar.payments.adapters import phonepe_provider
     from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
-    from bazaar.payments.adapters.sqs import SqsShipmentRequests
     from bazaar.payments.config import PhonePeCredentials, load_phonepe_settings
     from bazaar.payments.domain import PaymentEvent, PaymentEventKind
     from bazaar.payments.settlement import Settler, apply_payment_event
     from bazaar.platform.aws import RoundTrips
+    from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
     names = stack.names
     secret = json.loads(stack.client("secretsmanager").get_secret_value(SecretId=names.secret_id("phonepe"))["SecretString"])
@@ -118,7 +118,7 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
         orders=DynamoDbOrderBook(dynamodb, names.table_name("orders"), names.table_name("stock"),
                                  history_retention=timedelta(days=400)),
         records=DynamoDbPaymentRecords(dynamodb, names.table_name("orders")),
-        shipments=SqsShipmentRequests(sqs, names.queue_url("shipments")),
+        shipments=SqsShipmentJobs(sqs, names.queue_url("shipments")),
         plan=phonepe.status_check_plan(), clock=lambda: datetime.now(UTC),
     )
     requests.post(f"{sandbox.url}/_sandbox/scenarios", json={"drop_webhooks": count}, timeout=5).raise_for_status()

@@ -7,8 +7,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import services
 from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
-from bazaar.ops.schemas import DiagnosticsOut, HealthOut, NeedsRefundOut, PaymentsOut, StockLocksOut
-from bazaar.orders.adapters.dynamodb import DynamoDbLockCensus, DynamoDbOrdersInStatus
+from bazaar.ops.schemas import (
+    DiagnosticsOut, FailedShipmentOut, HealthOut, NeedsRefundOut, PaymentsOut, ShipmentsOut, StockLocksOut,
+)
+from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLockCensus, DynamoDbOrdersInStatus
 from bazaar.orders.domain import OrderStatus
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
@@ -25,6 +27,7 @@ probes = (
 )
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 lock_census = DynamoDbLockCensus(aws.client("dynamodb"), settings.table("orders"))
+failed_shipments = DynamoDbFailedShipments(aws.client("dynamodb"), settings.table("orders"))
 orders_in_status = DynamoDbOrdersInStatus(aws.client("dynamodb"), settings.table("orders"))
 payment_records = DynamoDbPaymentRecords(aws.client("dynamodb"), settings.table("orders"))
 LISTED = 50
@@ -52,9 +55,12 @@ def diagnostics() -> DiagnosticsOut:
         settings.version, settings.stage, report, heartbeat, now,
         StockLocksOut(active=locks.active, expired_unreleased=locks.expired_unreleased,
                       oldest_expired_at=locks.oldest_expired_at),
-        PaymentsOut(needs_refund=NeedsRefundOut(count=refunds, order_ids=refund_ids),
-                    pending_reconciliation=pending.open, overdue_checks=pending.overdue,
-                    pending_order_ids=list(pending.open_order_ids)),
+        ShipmentsOut(failed=failed_shipments.count(),
+                     oldest_failed=[FailedShipmentOut(order_id=o.order_id, since=o.updated_at)
+                                    for o in failed_shipments.oldest(20)]),
+        payments=PaymentsOut(needs_refund=NeedsRefundOut(count=refunds, order_ids=refund_ids),
+                             pending_reconciliation=pending.open, overdue_checks=pending.overdue,
+                             pending_order_ids=list(pending.open_order_ids)),
     )
 
 

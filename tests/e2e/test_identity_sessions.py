@@ -219,3 +219,23 @@ def test_a_token_from_a_session_not_begun_through_login_is_refused(api, local_st
         AuthParameters={"USERNAME": user["email"], "PASSWORD": PASSWORD},
     )["AuthenticationResult"]["AccessToken"]
     assert get(f"{api}/v1/me", direct).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "\u00fa@example.com"),  # found by the fuzzer: Cognito refuses it, we answered 500
+        ("name", "Asha\u0019Rao"),  # control characters never reach other users' screens
+        ("name", "   "),
+    ],
+)
+def test_unusable_email_or_name_is_400_and_creates_nothing(api, field, value):
+    body = {"email": unique_email("customer"), "password": PASSWORD, "name": "Asha Rao", "role": "customer",
+            field: value}
+    response = post(f"{api}/v1/auth/register", body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_FAILED"
+    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    if field == "name":
+        assert post(f"{api}/v1/auth/login", {"email": body["email"], "password": PASSWORD}).status_code == 401

@@ -1,6 +1,5 @@
 """Shiprocket's side of the local twin, end to end: tracking webhooks through the local gateway
-into `tracking-events`, the tracking worker re-confirming with the sandbox's track API, and the
-shipments worker shipping an order from the `shipments` queue. Everything over HTTP and boto3."""
+into `tracking-events`. Shipping paid orders and applying scans to them: test_shipping_flow.py."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ import pytest
 import requests
 
 from infra.local.pollers import QueuePoller
-from tests.unit.test_shipping_services import a_request
 
 WEBHOOK = "/webhooks/shiprocket"
 
@@ -109,34 +107,6 @@ def test_valid_webhook_is_200_and_queued_for_the_worker(api, secret, sqs, tracki
     assert event["awb"] == "1410000001234" and event["channel_order_id"] == "ord_E2E"
     assert (event["label"], event["shipment_status_id"], event["order_status_id"]) == ("IN TRANSIT", 18, 20)
     assert len(event["payload_sha256"]) == 64 and event["received_at"]
-
-
-def test_shipments_worker_ships_a_queued_order_through_the_sandbox(local_stack, sandbox, sqs):
-    request = a_request("ord_E2E_SHIP")
-    sqs.send_message(QueueUrl=local_stack.names.queue_url("shipments"), MessageBody=request.model_dump_json())
-    shipped = wait_until(lambda: [o for o in sandbox.state("ord_E2E_SHIP")["orders"] if o["pickup_scheduled_date"]])
-    assert len(shipped) == 1 and shipped[0]["awb"]
-    assert wait_until(lambda: queue_is_empty(sqs, local_stack.names.queue_url("shipments")))
-
-
-def test_scans_flow_from_sandbox_to_webhook_to_worker_which_reconfirms(local_stack, sandbox, sqs):
-    # Given an order shipped by the shipments worker
-    sqs.send_message(QueueUrl=local_stack.names.queue_url("shipments"),
-                     MessageBody=a_request("ord_E2E_TRACK").model_dump_json())
-    order = wait_until(lambda: next((o for o in sandbox.state("ord_E2E_TRACK")["orders"]
-                                     if o["pickup_scheduled_date"]), None))
-    assert order, "the shipments worker did not ship the order"
-    # When the courier scans it up to OUT FOR DELIVERY (the sandbox posts each scan to the gateway)
-    walked = requests.post(f"{sandbox.url}/_sandbox/shipments/{order['shipment_id']}/advance",
-                           json={"to": "OUT FOR DELIVERY"}, timeout=120).json()
-    # Then every webhook was accepted with Shiprocket's x-api-key...
-    assert [d["status"] for d in walked["deliveries"]] == [200] * 6
-    # ...and the tracking worker asked the track API about that AWB for each of them
-    track_path = f"/courier/track/awb/{order['awb']}"
-    tracked = wait_until(lambda: len([c for c in sandbox.state()["calls"] if c["path"] == track_path]) >= 6)
-    assert tracked
-    # ...and succeeded: a failed record would stay in flight (not visible) until its retry.
-    assert wait_until(lambda: queue_is_empty(sqs, local_stack.names.queue_url("tracking-events")))
 
 
 def queue_is_empty(sqs, url) -> bool:

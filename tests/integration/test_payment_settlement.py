@@ -23,7 +23,7 @@ class Shipments:
         self.sent: list[str] = []
         self.failures = 0
 
-    def request(self, order_id: str) -> None:
+    def enqueue(self, order_id: str) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("SQS is unreachable")

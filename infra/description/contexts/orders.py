@@ -1,6 +1,9 @@
-from infra.description.model import Access, Function, Index, Key, Role, Route, Table
+from infra.description.contexts.payments import PHONEPE_SETTINGS
+from infra.description.contexts.shipping import SHIPROCKET_API
+from infra.description.model import Access, Function, Index, Key, Role, Route, Schedule, Table
 
 CUSTOMER = frozenset({Role.CUSTOMER})
+ADMIN = frozenset({Role.ADMIN})
 
 TABLES = (
     Table(
@@ -15,6 +18,10 @@ TABLES = (
             # Sparse: only orders that still hold stock locks carry `lock_state`, so the cleanup
             # reads exactly the locks that may have expired, oldest first.
             Index("by-lock-expiry", Key("lock_state"), Key("lock_expires_at")),
+            # Sparse: orders an admin must look at (SHIPMENT_FAILED), for diagnostics.
+            Index("by-attention", Key("attention"), Key("updated_at")),
+            # Sparse: refunds PhonePe has not settled yet, for the refund-status poll.
+            Index("by-open-refund", Key("refund_open"), Key("requested_at")),
             # Order items only: operators list the orders in a status that needs them (NEEDS_REFUND).
             Index("by-status", Key("status"), Key("updated_at")),
             # Sparse: only payments PhonePe has not settled carry `check_state`, so reconciliation
@@ -40,6 +47,45 @@ FUNCTIONS = (
             Route("POST", "/v1/orders/{order_id}/cancel", CUSTOMER, "Cancel your unpaid order and release its stock"),
             Route("GET", "/v1/orders/{order_id}/events", frozenset({Role.CUSTOMER, Role.ADMIN}),
                   "The order's status history, oldest first (its owner or an admin)"),
+        ),
+    ),
+    Function(
+        name="orders-admin-api",
+        handler="functions.orders.admin_api.handler",
+        description="Admin overrides after payment: retry or cancel the shipment, mark delivered, refund (audited).",
+        memory_mb=512,
+        timeout_seconds=29,
+        environment={**PHONEPE_SETTINGS, **SHIPROCKET_API},
+        # stock: only named (the order book's constructor); these transitions move no stock.
+        tables={"orders": Access.READ_WRITE, "stock": Access.READ, "audit": Access.READ_WRITE,
+                "idempotency": Access.READ_WRITE},
+        secrets=("phonepe", "shiprocket"),
+        sends_to=("shipments",),
+        routes=(
+            Route("GET", "/v1/admin/orders/{order_id}", ADMIN,
+                  "One order with its history, shipment and refunds (unsettled refunds are re-checked)"),
+            Route("POST", "/v1/admin/orders/{order_id}/retry-shipment", ADMIN,
+                  "Queue the shipment again, also after its job ended in the DLQ (audited, with a reason)"),
+            Route("POST", "/v1/admin/orders/{order_id}/cancel-shipment", ADMIN,
+                  "Cancel the order's Shiprocket shipment (audited, with a reason)"),
+            Route("POST", "/v1/admin/orders/{order_id}/mark-delivered", ADMIN,
+                  "Mark the order delivered (audited, with a reason)"),
+            Route("POST", "/v1/admin/orders/{order_id}/refund", ADMIN,
+                  "Refund in full or in part through PhonePe (Idempotency-Key; audited, with a reason)"),
+        ),
+    ),
+    Function(
+        name="orders-refund-status",
+        handler="functions.orders.refund_status_job.handler",
+        description="Asks PhonePe about unsettled refunds and moves their orders to (PARTIALLY_)REFUNDED.",
+        memory_mb=256,
+        timeout_seconds=60,
+        environment=PHONEPE_SETTINGS,
+        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
+        secrets=("phonepe",),
+        schedules=(
+            Schedule(name="refund-status", expression="rate(5 minutes)",
+                     description="Follows refunds PhonePe has not settled yet (the webhook may be lost)."),
         ),
     ),
 )

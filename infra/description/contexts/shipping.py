@@ -4,7 +4,7 @@ Two queues keep every provider call off request paths: `shipments` (ship a paid 
 Shiprocket order, assign an AWB, book the pickup) and `tracking-events` (scans Shiprocket pushed to
 our webhook, re-confirmed with its track API before anything moves)."""
 
-from infra.description.model import Function, Queue, QueueTrigger, Secret, Webhook
+from infra.description.model import Access, Function, Queue, QueueTrigger, Secret, Webhook
 
 # The only Shiprocket API host; Shiprocket has no sandbox (providers.md §2), so the local twin
 # swaps this variable for its simulator's address (infra/sandboxes/shiprocket).
@@ -24,12 +24,14 @@ SECRETS = (
 SHIPMENTS_WORKER_TIMEOUT = 60
 TRACKING_WORKER_TIMEOUT = 60
 
+SHIPMENTS = Queue(
+    name="shipments",
+    purpose="Paid orders to hand to Shiprocket (create order, assign AWB, book pickup)",
+    visibility_timeout_seconds=6 * SHIPMENTS_WORKER_TIMEOUT,
+)
+
 QUEUES = (
-    Queue(
-        name="shipments",
-        purpose="Paid orders to hand to Shiprocket (create order, assign AWB, book pickup)",
-        visibility_timeout_seconds=6 * SHIPMENTS_WORKER_TIMEOUT,
-    ),
+    SHIPMENTS,
     Queue(
         name="tracking-events",
         purpose="Shiprocket tracking scans received by the webhook, to re-confirm and apply",
@@ -51,10 +53,12 @@ FUNCTIONS = (
     Function(
         name="tracking-worker",
         handler="functions.shipping.tracking_worker.handler",
-        description="Re-confirms each queued scan with Shiprocket's track API and maps it to a shipment state.",
+        description="Re-confirms each queued scan with Shiprocket's track API and applies it to the AWB's order.",
         memory_mb=256,
         timeout_seconds=TRACKING_WORKER_TIMEOUT,
         environment=SHIPROCKET_API,
+        # stock: only named (the order book's constructor); scans move no stock.
+        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
         secrets=("shiprocket",),
         # Each record costs one track call (plus a login at most); 3 fit the timeout with room.
         queue_triggers=(QueueTrigger(queue="tracking-events", batch_size=3),),
@@ -62,10 +66,17 @@ FUNCTIONS = (
     Function(
         name="shipments-worker",
         handler="functions.shipping.shipments_worker.handler",
-        description="Ships one order through Shiprocket: find or create the order, assign the AWB, book the pickup.",
+        description="Ships one paid order through Shiprocket (find or create, AWB, pickup) and records it on the order.",
         memory_mb=256,
         timeout_seconds=SHIPMENTS_WORKER_TIMEOUT,
-        environment=SHIPROCKET_API,
+        environment={
+            **SHIPROCKET_API,
+            # Its last receive marks the order SHIPMENT_FAILED before the message goes to the DLQ.
+            "SHIPMENTS_MAX_RECEIVE_COUNT": str(SHIPMENTS.max_receive_count),
+            # Shiprocket requires an email on every order; customers hear from Bazaar, not from it.
+            "SHIPPING_CONTACT_EMAIL": "orders@bazaar.local",
+        },
+        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
         secrets=("shiprocket",),
         # Up to five provider calls per parcel: one record per invocation keeps each within the timeout.
         queue_triggers=(QueueTrigger(queue="shipments", batch_size=1),),

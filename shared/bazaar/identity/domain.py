@@ -101,7 +101,8 @@ class AdminChangeRefused(Conflict):
 
 # -- emails and passwords -----------------------------------------------------------------------
 
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+# ASCII local parts only (RFC 5322 atext and dots): what Cognito accepts as an email username.
+EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 
 
 def normalise_email(email: str) -> str:
@@ -243,6 +244,11 @@ class AuditAction(StrEnum):
     SUSPENDED = "user.suspended"
     REACTIVATED = "user.reactivated"
     RECRUITER_SET = "user.recruiter_set"
+    # Admin overrides on orders (issue 7), written by the orders context in the change's transaction.
+    ORDER_SHIPMENT_RETRIED = "order.shipment_retried"
+    ORDER_SHIPMENT_CANCELLED = "order.shipment_cancelled"
+    ORDER_MARKED_DELIVERED = "order.marked_delivered"
+    ORDER_REFUND_REQUESTED = "order.refund_requested"
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bazaar.identity.domain import EMAIL_PATTERN, REFERRAL_CODE_PATTERN, AuditEntry, Tokens, User
 from bazaar.platform.ids import id_pattern
@@ -17,10 +17,19 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")  # no mass assignment: unknown fields are refused
 
 
+def _printable_text(value: str) -> str:
+    """Names are shown to other people: no control characters, no unpaired surrogates."""
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValueError("must not contain control characters")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
 class RegisterIn(_In):
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
     password: str = Field(min_length=1, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, AfterValidator(_printable_text)] = Field(min_length=1, max_length=100)
     role: Literal["customer", "seller", "scout"]
     referral_code: str | None = Field(default=None, pattern=REFERRAL_CODE_PATTERN)
     # How the new user came by the code: typed in, or through the scout's shareable link.

@@ -60,6 +60,19 @@ class PaymentsOut(BaseModel):
     pending_order_ids: list[str]  # earliest next check first, at most 50
 
 
+class FailedShipmentOut(BaseModel):
+    order_id: str
+    since: datetime
+
+
+class ShipmentsOut(BaseModel):
+    """Orders whose shipment job ran out of retries (its message is in the shipments DLQ); an
+    admin re-drives each with POST /v1/admin/orders/{id}/retry-shipment."""
+
+    failed: int
+    oldest_failed: list[FailedShipmentOut]
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -69,12 +82,15 @@ class DiagnosticsOut(BaseModel):
     scheduler: SchedulerOut
     stock_locks: StockLocksOut | None = None
     payments: PaymentsOut | None = None
+    shipments: ShipmentsOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,
-           stock_locks: StockLocksOut | None = None, payments: PaymentsOut | None = None):
+           stock_locks: StockLocksOut | None = None, shipments: ShipmentsOut | None = None,
+           payments: PaymentsOut | None = None):
         return cls(
             stock_locks=stock_locks,
+            shipments=shipments,
             payments=payments,
             version=version,
             stage=stage,

@@ -26,6 +26,21 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"  # the customer did not pay in time; stock given back
     CANCELLED = "CANCELLED"  # the customer cancelled before paying; stock given back
     NEEDS_REFUND = "NEEDS_REFUND"  # paid, but the order cannot be fulfilled: money must go back
+    # After PAID (issue 7). SHIPPED..SHIPMENT_CANCELLED mirror the shipment states of
+    # bazaar.shipping.tracking (SHIPMENT_FOR_TRACKING maps them); the provider's scans move them.
+    SHIPMENT_CREATED = "SHIPMENT_CREATED"  # the courier aggregator has the order, an AWB and a pickup
+    SHIPMENT_FAILED = "SHIPMENT_FAILED"  # the shipment job ran out of retries (its message is in the DLQ)
+    SHIPPED = "SHIPPED"
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    NDR = "NDR"  # a delivery attempt failed; the courier may try again
+    DELIVERED = "DELIVERED"
+    RTO = "RTO"  # coming back to the seller
+    RTO_DELIVERED = "RTO_DELIVERED"
+    LOST = "LOST"
+    SHIPMENT_CANCELLED = "SHIPMENT_CANCELLED"  # the provider's order was cancelled; it never ships again
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
 
 
 S = OrderStatus
@@ -46,8 +61,33 @@ TRANSITIONS: dict[OrderStatus, dict[OrderStatus, StockMove | None]] = {
     S.PAYMENT_FAILED: {S.PAID: StockMove.SELL_AVAILABLE, S.NEEDS_REFUND: None},
     # The customer walked away on purpose: a late payment is refunded, never fulfilled.
     S.CANCELLED: {S.NEEDS_REFUND: None},
-    S.PAID: {},
-    S.NEEDS_REFUND: {},
+    # -- after PAID (issue 7) -------------------------------------------------------------
+    # Refunds first become possible where the goods are not (or no longer) on their way.
+    S.PAID: {S.SHIPMENT_CREATED: None, S.SHIPMENT_FAILED: None, S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    S.NEEDS_REFUND: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    # An admin retry (or a late success of the job) ships it after all.
+    S.SHIPMENT_FAILED: {S.SHIPMENT_CREATED: None, S.SHIPMENT_CANCELLED: None, S.PARTIALLY_REFUNDED: None,
+                        S.REFUNDED: None},
+    # Scans may skip steps (a courier's first scan can be IN TRANSIT); bazaar.shipping.tracking's
+    # rank decides which of these a scan may take, so a late scan never moves an order back.
+    S.SHIPMENT_CREATED: {S.SHIPPED: None, S.IN_TRANSIT: None, S.OUT_FOR_DELIVERY: None, S.NDR: None,
+                         S.DELIVERED: None, S.RTO: None, S.RTO_DELIVERED: None, S.LOST: None,
+                         S.SHIPMENT_CANCELLED: None},
+    S.SHIPPED: {S.IN_TRANSIT: None, S.OUT_FOR_DELIVERY: None, S.NDR: None, S.DELIVERED: None, S.RTO: None,
+                S.RTO_DELIVERED: None, S.LOST: None, S.SHIPMENT_CANCELLED: None},
+    S.IN_TRANSIT: {S.OUT_FOR_DELIVERY: None, S.NDR: None, S.DELIVERED: None, S.RTO: None, S.RTO_DELIVERED: None,
+                   S.LOST: None},
+    S.OUT_FOR_DELIVERY: {S.NDR: None, S.DELIVERED: None, S.RTO: None, S.RTO_DELIVERED: None, S.LOST: None},
+    S.NDR: {S.OUT_FOR_DELIVERY: None, S.DELIVERED: None, S.RTO: None, S.RTO_DELIVERED: None, S.LOST: None},
+    S.RTO: {S.RTO_DELIVERED: None, S.LOST: None},
+    S.DELIVERED: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    S.RTO_DELIVERED: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    S.LOST: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    S.SHIPMENT_CANCELLED: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    # A further partial refund completing keeps the order PARTIALLY_REFUNDED (with its own history
+    # entry); the one that brings the total back makes it REFUNDED, which is terminal.
+    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
+    S.REFUNDED: {},
 }
 
 # Statuses in which the order holds stock locks (and counts against the customer's lock cap).
@@ -84,6 +124,40 @@ class ShippingAddress:
 
 
 @dataclass(frozen=True)
+class ShipmentRecord:
+    """The provider's parcel for this order, once it has an AWB."""
+
+    provider_order_id: int
+    shipment_id: int
+    awb: str
+    courier_name: str | None = None
+    pickup_scheduled_date: str | None = None
+
+
+class RefundState(StrEnum):
+    REQUESTED = "REQUESTED"  # written before the provider is asked; a retry re-sends the same id
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def open(self) -> bool:
+        return self not in (RefundState.COMPLETED, RefundState.FAILED)
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    sequence: int
+    merchant_refund_id: str
+    amount: Paise
+    state: RefundState
+    reason: str
+    requested_by: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     from_status: OrderStatus | None
@@ -105,6 +179,10 @@ class Order:
     # on it as well as on the status, and it numbers the history entries in order.
     version: int = 1
     history: tuple[HistoryEntry, ...] = field(default=(), compare=False)
+    shipment: ShipmentRecord | None = None
+    refunds: tuple[RefundRecord, ...] = field(default=(), compare=False)
+    # Keys of the tracking scans already kept in the history: a repeated scan adds nothing.
+    scan_keys: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def total(self) -> Paise:
@@ -138,6 +216,12 @@ class Order:
             reason=reason,
             only_if_lock_expired_by=only_if_lock_expired_by,
         )
+
+    def note(self, at: datetime, reason: str) -> Transition:
+        """A history entry that leaves the status as it is (a tracking scan that moves nothing,
+        an admin re-driving a job), written as conditionally as a transition."""
+        return Transition(order=self, to_status=self.status, stock_move=None, releases_hold=False, at=at,
+                          reason=reason)
 
 
 @dataclass(frozen=True)
@@ -187,8 +271,6 @@ class InvalidTransition(BazaarError):
         super().__init__(f"An order in {current} cannot become {wanted}.")
 
 
-# Statuses an operator must act on; admin diagnostics lists the orders in them.
-NEEDS_ATTENTION = (S.NEEDS_REFUND,)
 
 
 class StaleOrder(Exception):

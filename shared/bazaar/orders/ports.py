@@ -32,3 +32,24 @@ class OrderBook(Protocol):
         """Orders still holding locks that expired by `now`, oldest lock first."""
 
     def lock_census(self, now: datetime) -> LockCensus: ...
+
+
+class AftersaleBook(OrderBook, Protocol):
+    """The order book as the after-PAID use cases need it (bazaar.orders.aftersale)."""
+
+    def apply(self, transition: Transition, amendment=None) -> Order:
+        """As OrderBook.apply, plus the amendment's writes in the same transaction."""
+
+    def order_for_awb(self, awb: str) -> str | None: ...
+
+    def needing_attention(self, limit: int) -> list[Order]:
+        """Orders in SHIPMENT_FAILED (what admin diagnostics lists)."""
+
+    def open_refunds(self, limit: int) -> list[tuple[str, str]]:
+        """(order id, merchant refund id) of refunds the provider has not settled yet."""
+
+
+class ShipmentJobs(Protocol):
+    """The `shipments` queue: one job per paid order to hand to the courier."""
+
+    def enqueue(self, order_id: str) -> None: ...

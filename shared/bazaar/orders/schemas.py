@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bazaar.catalog.domain import plain_text
 from bazaar.orders.domain import Order, ShippingAddress
@@ -67,6 +67,22 @@ class OrderEventsOut(BaseModel):
         return cls(order_id=order_id, events=[_entry_out(h) for h in history])
 
 
+class ShipmentOut(BaseModel):
+    awb: str
+    courier_name: str | None
+    provider_order_id: int
+    shipment_id: int
+    pickup_scheduled_date: str | None
+
+
+class RefundOut(BaseModel):
+    merchant_refund_id: str
+    amount_paise: int
+    state: str
+    reason: str
+    requested_at: str
+
+
 class OrderOut(BaseModel):
     order_id: str
     customer_id: str
@@ -78,6 +94,8 @@ class OrderOut(BaseModel):
     created_at: str
     updated_at: str
     history: list[HistoryEntryOut] | None = None
+    shipment: ShipmentOut | None = None
+    refunds: list[RefundOut] | None = None
 
     @classmethod
     def of(cls, order: Order, with_history: bool = False) -> OrderOut:
@@ -96,7 +114,25 @@ class OrderOut(BaseModel):
             created_at=rfc3339(order.created_at),
             updated_at=rfc3339(order.updated_at),
             history=[_entry_out(h) for h in order.history] if with_history else None,
+            shipment=ShipmentOut(**vars(order.shipment)) if order.shipment else None,
+            refunds=[
+                RefundOut(merchant_refund_id=r.merchant_refund_id, amount_paise=r.amount.amount, state=r.state.value,
+                          reason=r.reason, requested_at=rfc3339(r.requested_at))
+                for r in order.refunds
+            ] if with_history and order.refunds else None,
         )
+
+
+class AdminActionIn(BaseModel):
+    """Every admin override says why; the reason goes to the audit trail and the order's history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: _line(500, min_length=3)
+
+
+class RefundIn(AdminActionIn):
+    amount_paise: Annotated[int, Field(ge=1, le=10**12)]
 
 
 class OrderPage(BaseModel):

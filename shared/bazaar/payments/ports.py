@@ -75,7 +75,3 @@ class PaymentCensus:
     overdue: int  # of those, checks due but not yet made (reconciliation behind or failing)
     open_order_ids: tuple[str, ...]
 
-
-class ShipmentRequests(Protocol):
-    def request(self, order_id: str) -> None:
-        """Asks shipping to ship a paid order (at least once; shipping is idempotent on it)."""

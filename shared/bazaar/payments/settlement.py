@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 from bazaar.checkout.services import confirm_payment
 from bazaar.money import Paise
 from bazaar.orders.domain import TRANSITIONS, Order, OrderStatus, PaymentAmountMismatch, Transition
-from bazaar.orders.ports import OrderBook
+from bazaar.orders.ports import OrderBook, ShipmentJobs
 from bazaar.orders.services import change_status
 from bazaar.payments.domain import (
     CheckState, PaymentCreated, PaymentEvent, PaymentNotFound, PaymentProviderRejected,
     PaymentProviderUnavailable, PaymentRecord, PaymentState, PaymentStatus, Settlement, StatusCheckPlan, Verdict,
     merchant_order_id_for, order_id_for,
 )
-from bazaar.payments.ports import PaymentProvider, PaymentRecords, ShipmentRequests
+from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
 from bazaar.platform.observability import logger
 
@@ -49,7 +49,7 @@ class Settler:
 
     orders: OrderBook
     records: PaymentRecords
-    shipments: ShipmentRequests
+    shipments: ShipmentJobs
     plan: StatusCheckPlan
     clock: Callable[[], datetime]
 
@@ -150,7 +150,7 @@ def request_shipment_once(order_id: str, settler: Settler, now: datetime) -> boo
     if not settler.records.claim_shipment(order_id, now, SHIPMENT_CLAIM_LEASE):
         return False
     try:
-        settler.shipments.request(order_id)
+        settler.shipments.enqueue(order_id)
     except Exception:
         settler.records.release_shipment(order_id)
         raise

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.payments.adapters import phonepe_provider
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
-from bazaar.payments.adapters.sqs import SqsShipmentRequests
 from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, load_phonepe_settings
 from bazaar.payments.ports import PaymentProvider
 from bazaar.payments.settlement import PaymentLinks, Settler
@@ -15,6 +14,7 @@ from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
+from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
 
 class ProviderForCurrentCredentials:
@@ -46,7 +46,7 @@ def settler(settings: Settings, phonepe: PhonePeSettings, dynamodb=None) -> Sett
     return Settler(
         orders=order_book(settings, dynamodb),
         records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
-        shipments=SqsShipmentRequests(aws.client("sqs", count_round_trips=settings.count_aws_calls),
+        shipments=SqsShipmentJobs(aws.client("sqs", count_round_trips=settings.count_aws_calls),
                                       settings.queue_url("shipments")),
         plan=phonepe.status_check_plan(),
         clock=utc_now,

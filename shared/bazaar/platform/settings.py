@@ -47,6 +47,11 @@ class Settings(BaseModel):
     user_pool_jwks_url: str | None = Field(alias="BAZAAR_USER_POOL_JWKS_URL", default=None)
     # Set only for functions that call Shiprocket (infra/description/contexts/shipping.py).
     shiprocket_base_url: str | None = Field(alias="SHIPROCKET_BASE_URL", default=None, pattern="^https?://")
+    # The shipments worker: the queue's max receive count (from the description), so its last
+    # attempt marks the order SHIPMENT_FAILED before the message goes to the DLQ; and the shop's
+    # email Shiprocket requires on every order.
+    shipments_max_receive_count: int | None = Field(alias="SHIPMENTS_MAX_RECEIVE_COUNT", default=None, ge=1)
+    shipping_contact_email: str | None = Field(alias="SHIPPING_CONTACT_EMAIL", default=None, min_length=3)
 
     @field_validator("route_roles", mode="before")
     @classmethod

@@ -167,6 +167,7 @@ class TrackingConfirmation(BaseModel):
 
     awb: str
     channel_order_id: str | None
+    current: TrackingScan | None = None  # the provider's current status, as its track API says
     state: ShipmentState | None
     label: str | None
     known_label: bool

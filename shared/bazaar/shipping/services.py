@@ -96,6 +96,7 @@ def confirm_tracking(event: TrackingEvent, provider: ShippingProvider) -> Tracki
     return TrackingConfirmation(
         awb=event.awb,
         channel_order_id=event.channel_order_id,
+        current=current,
         state=classify(current) if current is not None else None,
         label=current.label if current is not None else None,
         known_label=known,

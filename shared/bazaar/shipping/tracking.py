@@ -204,7 +204,11 @@ def _row_for(scan: TrackingScan) -> Label | None:
 
 
 def is_known(scan: TrackingScan) -> bool:
-    """False for a status Shiprocket added that TABLE does not know yet: keep it, log it."""
+    """False for a status Shiprocket added that TABLE does not know yet: keep it, log it. A label
+    the table does not know makes the scan unknown even if its id is known: the id may be the
+    previous status's (the track API keeps `shipment_status` until it maps the new one)."""
+    if scan.label and normalise(scan.label) not in _BY_LABEL:
+        return False
     return _row_for(scan) is not None
 
 

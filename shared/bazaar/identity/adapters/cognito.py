@@ -7,7 +7,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from bazaar.identity.domain import EmailTaken, InvalidCredentials, PasswordPolicyViolated, Role, SessionRejected, Tokens
-from bazaar.platform.errors import DependencyUnavailable
+from bazaar.platform.errors import BazaarError, DependencyUnavailable
 
 _REFUSED_SIGN_IN = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
                     "PasswordResetRequiredException"}
@@ -34,6 +34,11 @@ class CognitoDirectory:
         except ClientError as error:
             if _code(error) in ("UsernameExistsException", "AliasExistsException"):
                 raise EmailTaken() from None
+            if _code(error) == "InvalidParameterException":
+                # Our pattern should have caught it; the pool's word is final, and it is the
+                # caller's input, not our failure.
+                raise BazaarError("The email address is not valid.", code="VALIDATION_FAILED",
+                                  details=[{"field": "email", "issue": "not a valid email address"}]) from None
             raise
         sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
         try:

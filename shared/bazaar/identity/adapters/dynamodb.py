@@ -125,6 +125,30 @@ def audit_model(table_name: str) -> type[Model]:
     return AuditItem
 
 
+def _audit_item(model: type[Model], entry: AuditEntry) -> Model:
+    return model(
+        stream=AUDIT_STREAM,
+        at_key=f"{_iso(entry.at)}#{entry.audit_id}",
+        audit_id=entry.audit_id,
+        at=_iso(entry.at),
+        actor_id=entry.actor_id,
+        action=entry.action.value,
+        target_id=entry.target_id,
+        before=entry.before,
+        after=entry.after,
+        request_id=entry.request_id,
+        reason=entry.reason,
+    )
+
+
+def audit_put(audit_table: str, entry: AuditEntry) -> dict:
+    """The audit entry as one Put of a low-level TransactWriteItems, for another context that
+    writes its admin change with boto3 (orders): same item, same append-only condition."""
+    return {"Put": {"TableName": audit_table, "Item": _audit_item(audit_model(audit_table), entry).serialize(),
+                    "ConditionExpression": "attribute_not_exists(#stream)",
+                    "ExpressionAttributeNames": {"#stream": "stream"}}}
+
+
 class DynamoDbUsers:
     def __init__(self, identity_table: str, audit_table: str | None = None):
         self._item = identity_model(identity_table)
@@ -216,19 +240,7 @@ class DynamoDbUsers:
             # Only when this change ends sessions (suspension): never write back a stale value
             # over a logout that happened since the user was read.
             actions.append(self._item.sessions_valid_after_ms.set(after.sessions_valid_after_ms))
-        audit = self._audit(
-            stream=AUDIT_STREAM,
-            at_key=f"{_iso(entry.at)}#{entry.audit_id}",
-            audit_id=entry.audit_id,
-            at=_iso(entry.at),
-            actor_id=entry.actor_id,
-            action=entry.action.value,
-            target_id=entry.target_id,
-            before=entry.before,
-            after=entry.after,
-            request_id=entry.request_id,
-            reason=entry.reason,
-        )
+        audit = _audit_item(self._audit, entry)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(profile, actions=actions, condition=self._item.version == change.before.version)
@@ -349,11 +361,15 @@ class DynamoDbAuditTrail:
             source, hash_key, rest = model.by_action, query.action.value, ()
         else:
             source, hash_key, rest = model, AUDIT_STREAM, ()
+        # Keys are "<iso time>#<id>": "~" sorts after "#", so a bound on the time covers the ids.
+        # DynamoDB refuses an empty string in a key condition, hence one-sided bounds alone.
         range_condition = None
-        if query.since or query.until:
-            low = _iso(query.since) if query.since else ""
-            high = (_iso(query.until) if query.until else "9999") + "~"
-            range_condition = model.at_key.between(low, high)
+        if query.since and query.until:
+            range_condition = model.at_key.between(_iso(query.since), _iso(query.until) + "~")
+        elif query.since:
+            range_condition = model.at_key >= _iso(query.since)
+        elif query.until:
+            range_condition = model.at_key <= _iso(query.until) + "~"
         condition = None
         for name in rest:
             value = getattr(query, name)

@@ -6,9 +6,15 @@ Items:
   holds stock locks (the sparse `by-lock-expiry` index is then exactly the set of held locks).
 - `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated; it carries
   `expires_at` (epoch seconds) so DynamoDB's TTL deletes it after ORDER_HISTORY_RETENTION_DAYS.
-  The order item itself never has `expires_at`: the order outlives its history.
+  Order, refund, AWB and payment items never have `expires_at`: the order outlives its history.
+- After PAID (issue 7): the order item gains `shipment` (the provider's ids and AWB), `attention`
+  (sparse `by-attention` index: orders an admin must look at, e.g. SHIPMENT_FAILED) and
+  `scan_keys`; `AWB#<awb>` / `AWB` maps an AWB to its order (written with SHIPMENT_CREATED);
+  `ORDER#<id>` / `REFUND#<nn>`: one per refund, `refund_open` set while it is not settled
+  (sparse `by-open-refund` index, what the refund-status poll reads).
+- `ORDER#<id>` / `PAYMENT`: the order's payment (bazaar.payments.adapters.dynamodb).
 The `by-status` index (status, updated_at) covers order items only (history items name their
-status `to_status`), so operators can list the orders in a status that needs them."""
+status `to_status`), so operators can list the orders in a status (NEEDS_REFUND)."""
 
 from __future__ import annotations
 
@@ -19,7 +25,18 @@ from botocore.exceptions import ClientError
 from bazaar.catalog.adapters.dynamodb import DynamoDbStock, StockWrites
 from bazaar.catalog.domain import LockLimitReached, OutOfStock, StockMove
 from bazaar.money import Paise
-from bazaar.orders.domain import HistoryEntry, Order, OrderLine, OrderStatus, ShippingAddress, StaleOrder, Transition
+from bazaar.orders.domain import (
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderStatus,
+    RefundRecord,
+    RefundState,
+    ShipmentRecord,
+    ShippingAddress,
+    StaleOrder,
+    Transition,
+)
 from bazaar.orders.ports import LockCensus
 from bazaar.platform.dynamo import (
     cancellation_codes,
@@ -32,6 +49,7 @@ from bazaar.platform.dynamo import (
 )
 
 HELD = "HELD"
+OPEN = "OPEN"
 _CUSTOMER_KEYS = ("pk", "sk", "customer_id", "order_id")
 
 
@@ -91,7 +109,8 @@ def _order_item(order: Order) -> dict:
     )
 
 
-def _order(values: dict, history: tuple[HistoryEntry, ...] = ()) -> Order:
+def _order(values: dict, history: tuple[HistoryEntry, ...] = (), refunds: tuple[RefundRecord, ...] = ()) -> Order:
+    shipment = values.get("shipment")
     return Order(
         order_id=values["order_id"],
         customer_id=values["customer_id"],
@@ -107,6 +126,17 @@ def _order(values: dict, history: tuple[HistoryEntry, ...] = ()) -> Order:
         lock_expires_at=datetime.fromisoformat(values["lock_expires_at"]),
         version=values.get("version", 1),
         history=history,
+        shipment=ShipmentRecord(**shipment) if shipment else None,
+        refunds=refunds,
+        scan_keys=frozenset(values.get("scan_keys") or ()),
+    )
+
+
+def _refund(values: dict) -> RefundRecord:
+    return RefundRecord(
+        sequence=values["sequence"], merchant_refund_id=values["merchant_refund_id"],
+        amount=Paise(values["amount_paise"]), state=RefundState(values["state"]), reason=values["reason"],
+        requested_by=values["requested_by"], requested_at=datetime.fromisoformat(values["requested_at"]),
     )
 
 
@@ -119,16 +149,48 @@ def _entry(values: dict) -> HistoryEntry:
     )
 
 
-def order_book(settings, client) -> DynamoDbOrderBook:
-    """The order book as every function builds it: its tables and the history retention."""
-    return DynamoDbOrderBook(client, settings.table("orders"), settings.table("stock"),
+def _refund_key(order_id: str, sequence: int) -> dict:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"REFUND#{sequence:02d}"}}
+
+
+def _refund_item(order_id: str, refund: RefundRecord) -> dict:
+    return to_item({
+        **{k: v["S"] for k, v in _refund_key(order_id, refund.sequence).items()},
+        "order_id": order_id, "sequence": refund.sequence, "merchant_refund_id": refund.merchant_refund_id,
+        "amount_paise": refund.amount.amount, "state": refund.state.value, "reason": refund.reason,
+        "requested_by": refund.requested_by, "requested_at": _moment(refund.requested_at),
+        "refund_open": OPEN if refund.state.open else None,
+    })
+
+
+def _amended(order: Order, amendment) -> Order:
+    from dataclasses import replace
+
+    if amendment.shipment is not None:
+        order = replace(order, shipment=amendment.shipment)
+    if amendment.scan_key is not None:
+        order = replace(order, scan_keys=order.scan_keys | {amendment.scan_key})
+    if amendment.new_refund is not None:
+        order = replace(order, refunds=(*order.refunds, amendment.new_refund))
+    if amendment.refund_update is not None:
+        before, state = amendment.refund_update
+        order = replace(order, refunds=tuple(replace(r, state=state) if r.sequence == before.sequence else r
+                                             for r in order.refunds))
+    return order
+
+
+def order_book(settings, client, audit_table: str | None = None) -> DynamoDbOrderBook:
+    """The order book as functions build it: its tables and the history retention."""
+    return DynamoDbOrderBook(client, settings.table("orders"), settings.table("stock"), audit_table,
                              history_retention=timedelta(days=settings.order_history_retention_days))
 
 
 class DynamoDbOrderBook:
-    def __init__(self, client, orders_table: str, stock_table: str, *, history_retention: timedelta | None = None):
+    def __init__(self, client, orders_table: str, stock_table: str, audit_table: str | None = None, *,
+                 history_retention: timedelta | None = None):
         self._retention = history_retention
         self._client = client
+        self._audit = audit_table
         self._table = orders_table
         self._stock = StockWrites(stock_table)
         self._levels_table = stock_table
@@ -165,7 +227,9 @@ class DynamoDbOrderBook:
             if l.variant_id not in levels or levels[l.variant_id].available < l.quantity
         })
 
-    def apply(self, transition: Transition) -> Order:
+    def apply(self, transition: Transition, amendment=None) -> Order:
+        """`amendment` (bazaar.orders.aftersale.Amendment): what else is written in the same
+        transaction; any of its conditions failing is reported as StaleOrder (read again)."""
         order = transition.order
         names = {"#status": "status"}
         values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
@@ -177,8 +241,12 @@ class DynamoDbOrderBook:
             condition += " AND lock_expires_at <= :expired_by"
             values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
         update = "SET #status = :to, updated_at = :at, version = :next"
-        if transition.releases_hold:
-            update += " REMOVE lock_state"
+        removals = ["lock_state"] if transition.releases_hold else []
+        extra: list[dict] = []
+        if amendment is not None:
+            update, extra = self._amend(order, transition, amendment, update, names, values, removals)
+        if removals:
+            update += " REMOVE " + ", ".join(removals)
         items = [
             {"Update": {"TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
                         "ConditionExpression": condition, "ExpressionAttributeNames": names,
@@ -189,6 +257,7 @@ class DynamoDbOrderBook:
         if transition.stock_move is not None:
             moves = [self._stock.move(transition.stock_move, l.variant_id, l.quantity) for l in order.lines]
         items += moves
+        items += extra
         if transition.releases_hold:
             items.append(self._stock.unhold(order.customer_id, order.units))
         try:
@@ -203,8 +272,71 @@ class DynamoDbOrderBook:
                      if code == "ConditionalCheckFailed"]
             if short:
                 raise OutOfStock(short) from None
+            if "ConditionalCheckFailed" in codes[2 + len(moves):]:
+                raise StaleOrder(order.order_id) from None  # a refund or audit condition: read again
             raise
-        return transition.applied()
+        applied = transition.applied()
+        if amendment is not None:
+            applied = _amended(applied, amendment)
+        return applied
+
+    def _amend(self, order: Order, transition: Transition, amendment, update: str, names: dict, values: dict,
+               removals: list[str]) -> tuple[str, list[dict]]:
+        from bazaar.identity.adapters.dynamodb import audit_put
+
+        extra: list[dict] = []
+        if amendment.shipment is not None:
+            values[":shipment"] = to_value(vars(amendment.shipment))
+            update += ", shipment = :shipment"
+            extra.append({"Put": {"TableName": self._table, "Item": to_item(
+                {"pk": f"AWB#{amendment.shipment.awb}", "sk": "AWB", "order_id": order.order_id}
+            )}})
+        if amendment.needs_attention is True:
+            values[":attention"] = to_value(transition.to_status.value)
+            update += ", attention = :attention"
+        elif amendment.needs_attention is False:
+            removals.append("attention")
+        if amendment.scan_key is not None:
+            names["#scans"] = "scan_keys"
+            values[":scan"] = to_value([amendment.scan_key])
+            values[":none"] = to_value([])
+            update += ", #scans = list_append(if_not_exists(#scans, :none), :scan)"
+        if amendment.new_refund is not None:
+            extra.append({"Put": {"TableName": self._table, "Item": _refund_item(order.order_id, amendment.new_refund),
+                                  "ConditionExpression": "attribute_not_exists(pk)"}})
+        if amendment.refund_update is not None:
+            before, state = amendment.refund_update
+            extra.append({"Update": {
+                "TableName": self._table, "Key": _refund_key(order.order_id, before.sequence),
+                "UpdateExpression": "SET #state = :state" + ("" if state.open else " REMOVE refund_open"),
+                "ConditionExpression": "#state = :was",
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": {":state": to_value(state.value), ":was": to_value(before.state.value)},
+            }})
+        if amendment.audit is not None:
+            extra.append(audit_put(self._audit_table(), amendment.audit))
+        return update, extra
+
+    def _audit_table(self) -> str:
+        if not self._audit:
+            raise RuntimeError("this order book was built without the audit table")
+        return self._audit
+
+    def order_for_awb(self, awb: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": to_value(f"AWB#{awb}"), "sk": to_value("AWB")},
+                                     ConsistentRead=True).get("Item")
+        return from_item(item)["order_id"] if item else None
+
+    def needing_attention(self, limit: int) -> list[Order]:
+        return DynamoDbFailedShipments(self._client, self._table).oldest(limit)
+
+    def open_refunds(self, limit: int) -> list[tuple[str, str]]:
+        """(order id, merchant refund id) of refunds not settled yet, oldest first."""
+        response = self._client.query(
+            TableName=self._table, IndexName="by-open-refund", KeyConditionExpression="refund_open = :o",
+            ExpressionAttributeValues={":o": to_value(OPEN)}, Limit=limit,
+        )
+        return [(i["order_id"], i["merchant_refund_id"]) for i in map(from_item, response.get("Items", []))]
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -223,7 +355,9 @@ class DynamoDbOrderBook:
             return None
         history = tuple(_entry(i) for i in sorted((i for i in items if i["sk"].startswith("HISTORY#")),
                                                   key=lambda i: i["sk"]))
-        return _order(head, history)
+        refunds = tuple(_refund(i) for i in sorted((i for i in items if i["sk"].startswith("REFUND#")),
+                                                   key=lambda i: i["sk"]))
+        return _order(head, history, refunds)
 
     def for_customer(self, customer_id: str, limit: int, after: dict | None):
         items, position = query_page(
@@ -288,6 +422,35 @@ class DynamoDbLockCensus:
             expired_unreleased=self._count("lock_expires_at <= :now", now),
             oldest_expired_at=datetime.fromisoformat(from_item(oldest[0])["lock_expires_at"]) if oldest else None,
         )
+
+
+class DynamoDbFailedShipments:
+    """Orders in SHIPMENT_FAILED, oldest first, from the sparse `by-attention` index; read by
+    admin diagnostics (which needs only the orders table)."""
+
+    def __init__(self, client, orders_table: str):
+        self._client = client
+        self._table = orders_table
+
+    def oldest(self, limit: int) -> list[Order]:
+        response = self._client.query(
+            TableName=self._table, IndexName="by-attention", KeyConditionExpression="attention = :a",
+            ExpressionAttributeValues={":a": to_value(OrderStatus.SHIPMENT_FAILED.value)}, Limit=limit,
+        )
+        return [_order(from_item(i)) for i in response.get("Items", [])]
+
+    def count(self) -> int:
+        total, request = 0, {
+            "TableName": self._table, "IndexName": "by-attention", "Select": "COUNT",
+            "KeyConditionExpression": "attention = :a",
+            "ExpressionAttributeValues": {":a": to_value(OrderStatus.SHIPMENT_FAILED.value)},
+        }
+        while True:
+            response = self._client.query(**request)
+            total += response.get("Count", 0)
+            if not response.get("LastEvaluatedKey"):
+                return total
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 class DynamoDbOrdersInStatus:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from bazaar.payments.domain import PaymentEvent
 
 
@@ -21,14 +19,3 @@ class SqsPaymentEvents:
                 "api_version": {"DataType": "String", "StringValue": event.api_version},
             },
         )
-
-
-class SqsShipmentRequests:
-    """Paid orders go to the `shipments` queue; the shipping context ships them."""
-
-    def __init__(self, client, queue_url: str):
-        self._client = client
-        self._queue_url = queue_url
-
-    def request(self, order_id: str) -> None:
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps({"order_id": order_id}))

@@ -1,0 +1,230 @@
+"""What happens to a paid order (issue 7), in business terms. Pure Python.
+
+Every change still goes through `TRANSITIONS` (orders/domain.py); this module says which change
+a shipment outcome, a tracking scan, an admin override or a refund asks for, and what else is
+written with it in the same transaction (an `Amendment`): the shipment's ids, a refund record,
+a scan's key, the audit entry of an admin's change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bazaar.identity.domain import AuditAction, AuditEntry
+from bazaar.money import Paise
+from bazaar.orders.domain import (
+    TRANSITIONS,
+    InvalidTransition,
+    Order,
+    OrderStatus,
+    RefundRecord,
+    RefundState,
+    ShipmentRecord,
+    Transition,
+)
+from bazaar.platform.errors import BazaarError, Conflict
+from bazaar.shipping.tracking import RANK, ShipmentState, TrackingScan, next_state, normalise
+
+S = OrderStatus
+
+# The one mapping from a shipment's state (bazaar.shipping.tracking) to the order's status.
+# The shipment's CANCELLED is the order's SHIPMENT_CANCELLED: the order's own CANCELLED means an
+# unpaid order the customer gave up.
+STATUS_FOR_SHIPMENT: dict[ShipmentState, OrderStatus] = {
+    ShipmentState.SHIPPED: S.SHIPPED,
+    ShipmentState.IN_TRANSIT: S.IN_TRANSIT,
+    ShipmentState.OUT_FOR_DELIVERY: S.OUT_FOR_DELIVERY,
+    ShipmentState.NDR: S.NDR,
+    ShipmentState.DELIVERED: S.DELIVERED,
+    ShipmentState.RTO: S.RTO,
+    ShipmentState.RTO_DELIVERED: S.RTO_DELIVERED,
+    ShipmentState.LOST: S.LOST,
+    ShipmentState.CANCELLED: S.SHIPMENT_CANCELLED,
+}
+SHIPMENT_FOR_STATUS = {status: state for state, status in STATUS_FOR_SHIPMENT.items()}
+assert set(STATUS_FOR_SHIPMENT) == set(RANK), "every shipment state needs an order status"
+
+# Where the shipment job may still create the provider's order.
+SHIPPABLE = frozenset(s for s, row in TRANSITIONS.items() if S.SHIPMENT_CREATED in row)
+REFUND_TARGETS = (S.PARTIALLY_REFUNDED, S.REFUNDED)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What is written with a transition, in its transaction."""
+
+    shipment: ShipmentRecord | None = None  # set on the order; also maps its AWB to the order
+    needs_attention: bool | None = None  # True: listed in diagnostics; False: taken off that list
+    scan_key: str | None = None
+    new_refund: RefundRecord | None = None  # added, conditional on the order's refund sequence
+    refund_update: tuple[RefundRecord, RefundState] | None = None  # (as read, new state), conditional
+    audit: AuditEntry | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    transition: Transition
+    amendment: Amendment = field(default_factory=Amendment)
+
+
+# -- shipping ------------------------------------------------------------------------------------
+
+
+def shipment_created(order: Order, shipment: ShipmentRecord, at: datetime) -> Change | None:
+    """The provider has the order with an AWB and a pickup. None: it was recorded already."""
+    if order.shipment is not None or order.status not in SHIPPABLE:
+        return None
+    reason = f"shipment created: AWB {shipment.awb}" + (f" with {shipment.courier_name}" if shipment.courier_name else "")
+    return Change(order.transition(S.SHIPMENT_CREATED, at, reason),
+                  Amendment(shipment=shipment, needs_attention=False))
+
+
+def shipment_failed(order: Order, at: datetime, why: str) -> Change | None:
+    """The job is out of retries. None: the order is already past it (shipped, or failed)."""
+    if S.SHIPMENT_FAILED not in TRANSITIONS.get(order.status, {}):
+        return None
+    return Change(order.transition(S.SHIPMENT_FAILED, at, f"shipment failed after all retries: {why}"[:500]),
+                  Amendment(needs_attention=True))
+
+
+def scan_key(label: str | None, status_id: int | None, latest_scan_at: datetime | None) -> str:
+    return f"{normalise(label) if label else '?'}|{status_id if status_id is not None else '?'}|" \
+           f"{latest_scan_at.isoformat() if latest_scan_at else '?'}"
+
+
+def apply_scan(order: Order, scan: TrackingScan, key: str, at: datetime, *, known: bool) -> Change | None:
+    """A scan the provider confirmed. It moves the order only forward (tracking.next_state on the
+    shipment's rank, then the transition table); any scan not seen before is kept in the history,
+    including one that moves nothing (late, duplicate in substance, unknown label)."""
+    if key in order.scan_keys:
+        return None
+    current = SHIPMENT_FOR_STATUS.get(order.status)
+    described = f"scan {scan.label or '?'}" + (f" (id {scan.shipment_status_id})" if scan.shipment_status_id else "")
+    if not known:
+        return Change(order.note(at, f"{described}: unknown status, kept; state unchanged"), Amendment(scan_key=key))
+    proposed = next_state(current, scan)
+    target = STATUS_FOR_SHIPMENT.get(proposed) if proposed is not None else None
+    if target is not None and target != order.status and target in TRANSITIONS.get(order.status, {}):
+        return Change(order.transition(target, at, described), Amendment(scan_key=key))
+    return Change(order.note(at, f"{described}: state unchanged"), Amendment(scan_key=key))
+
+
+# -- admin overrides -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Admin:
+    actor_id: str
+    request_id: str
+    reason: str
+
+
+def _audit(admin: Admin, action: AuditAction, order: Order, after: dict, at: datetime, new_id) -> AuditEntry:
+    return AuditEntry(audit_id=new_id("aud"), at=at, actor_id=admin.actor_id, action=action,
+                      target_id=order.order_id, before={"status": order.status.value}, after=after,
+                      request_id=admin.request_id, reason=admin.reason)
+
+
+def retry_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
+    """Re-drives the shipment job. The status stays until the job ships it; the request is kept
+    in the history and the audit trail."""
+    if order.status not in SHIPPABLE:
+        raise InvalidTransition(order.status, S.SHIPMENT_CREATED)
+    return Change(order.note(at, f"admin re-queued the shipment: {admin.reason}"),
+                  Amendment(audit=_audit(admin, AuditAction.ORDER_SHIPMENT_RETRIED, order,
+                                         {"status": order.status.value, "requeued": True}, at, new_id)))
+
+
+def cancel_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
+    if S.SHIPMENT_CANCELLED not in TRANSITIONS.get(order.status, {}):
+        raise InvalidTransition(order.status, S.SHIPMENT_CANCELLED)
+    return Change(order.transition(S.SHIPMENT_CANCELLED, at, f"admin cancelled the shipment: {admin.reason}"),
+                  Amendment(needs_attention=False,
+                            audit=_audit(admin, AuditAction.ORDER_SHIPMENT_CANCELLED, order,
+                                         {"status": S.SHIPMENT_CANCELLED.value}, at, new_id)))
+
+
+def mark_delivered(order: Order, admin: Admin, at: datetime, new_id) -> Change:
+    if S.DELIVERED not in TRANSITIONS.get(order.status, {}):
+        raise InvalidTransition(order.status, S.DELIVERED)
+    return Change(order.transition(S.DELIVERED, at, f"admin marked it delivered: {admin.reason}"),
+                  Amendment(audit=_audit(admin, AuditAction.ORDER_MARKED_DELIVERED, order,
+                                         {"status": S.DELIVERED.value}, at, new_id)))
+
+
+# -- refunds ---------------------------------------------------------------------------------------
+
+
+class RefundExceedsPaid(BazaarError):
+    code = "REFUND_EXCEEDS_PAID"
+
+    def __init__(self, asked: Paise, refundable: Paise) -> None:
+        super().__init__(f"At most {refundable.amount} paise can still be refunded; {asked.amount} were asked.",
+                         details=[{"field": "amount_paise", "refundable_paise": refundable.amount}])
+
+
+class RefundInProgress(BazaarError):
+    code = "REFUND_IN_PROGRESS"
+
+    def __init__(self, refund: RefundRecord) -> None:
+        super().__init__(f"Refund {refund.merchant_refund_id} of {refund.amount.amount} paise is still being "
+                         "submitted; retry that one (same amount) first.")
+
+
+def merchant_refund_id(order_id: str, sequence: int) -> str:
+    """Deterministic, so a retry of the same refund sends PhonePe the same id (and PhonePe refuses
+    a second refund under it). 1-63 of PhonePe's id characters."""
+    return f"{order_id}-R{sequence:02d}"
+
+
+def committed(order: Order) -> Paise:
+    """What is refunded or on its way back: every refund that has not definitely failed."""
+    return sum((r.amount for r in order.refunds if r.state is not RefundState.FAILED), Paise.zero())
+
+
+def refunded(order: Order) -> Paise:
+    return sum((r.amount for r in order.refunds if r.state is RefundState.COMPLETED), Paise.zero())
+
+
+def request_refund(order: Order, amount: Paise, admin: Admin, at: datetime, new_id) -> Change | RefundRecord:
+    """A new refund to submit, or (returned as is) the one still unsubmitted with the same amount,
+    which the caller sends again under its id."""
+    if not any(t in TRANSITIONS.get(order.status, {}) for t in REFUND_TARGETS):
+        raise InvalidTransition(order.status, S.REFUNDED)
+    unsent = [r for r in order.refunds if r.state is RefundState.REQUESTED]
+    if unsent:
+        if unsent[0].amount == amount:
+            return unsent[0]
+        raise RefundInProgress(unsent[0])
+    if amount.amount <= 0:
+        raise BazaarError("A refund must be at least 1 paise.", code="VALIDATION_FAILED")
+    refundable = order.total - committed(order)
+    if amount > refundable:
+        raise RefundExceedsPaid(amount, refundable)
+    sequence = len(order.refunds) + 1
+    record = RefundRecord(sequence=sequence, merchant_refund_id=merchant_refund_id(order.order_id, sequence),
+                          amount=amount, state=RefundState.REQUESTED, reason=admin.reason,
+                          requested_by=admin.actor_id, requested_at=at)
+    audit = _audit(admin, AuditAction.ORDER_REFUND_REQUESTED, order,
+                   {"status": order.status.value, "merchant_refund_id": record.merchant_refund_id,
+                    "amount_paise": amount.amount, "refunded_before_paise": committed(order).amount}, at, new_id)
+    return Change(order.note(at, f"admin asked for a refund of {amount.amount} paise "
+                                 f"({record.merchant_refund_id}): {admin.reason}"),
+                  Amendment(new_refund=record, audit=audit))
+
+
+def refund_progressed(order: Order, merchant_refund_id_: str, state: RefundState, at: datetime) -> Change | None:
+    """The provider's word on a refund. A completed refund moves the order to PARTIALLY_REFUNDED or
+    REFUNDED; other news only updates the refund. None: nothing new (a repeat)."""
+    refund = next((r for r in order.refunds if r.merchant_refund_id == merchant_refund_id_), None)
+    if refund is None:
+        raise Conflict(f"Order {order.order_id} has no refund {merchant_refund_id_}.")
+    if refund.state == state or not refund.state.open:
+        return None  # terminal refunds never change again
+    update = Amendment(refund_update=(refund, state))
+    label = f"refund {refund.merchant_refund_id} of {refund.amount.amount} paise {state.value.lower()}"
+    if state is RefundState.COMPLETED:
+        target = S.REFUNDED if refunded(order) + refund.amount >= order.total else S.PARTIALLY_REFUNDED
+        if target in TRANSITIONS.get(order.status, {}):
+            return Change(order.transition(target, at, label), update)
+    return Change(order.note(at, label), update)
