@@ -94,7 +94,8 @@ def refund(
     answer = idempotent.run(
         caller=admin.actor_id, key=idempotency_key, body={"order_id": order_id, **body.model_dump(mode="json")},
         perform=lambda: OrderOut.of(
-            fulfilment.refund(order_id, Paise(body.amount_paise), admin, orders, payments(), utc_now, new_id),
+            fulfilment.refund(order_id, Paise(body.amount_paise), admin, orders, payments(), utc_now, new_id,
+                              phonepe_settings.callback_url),
             with_history=True,
         ).model_dump(mode="json"),
     )

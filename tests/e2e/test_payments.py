@@ -370,3 +370,22 @@ def test_a_lost_pay_answer_is_retried_under_the_same_merchant_order_id(stack, se
     _sandbox(stack, f"/orders/{order_id}/outcome", {"outcome": "success"})
     assert _wait_for_status(stack, token, order_id, "PAID")["status"] == "PAID"
     assert assert_balanced(stack, variant_id)["sold"] == 1
+
+
+def test_a_refund_completed_at_phonepe_reaches_the_order_through_its_webhook(stack, seller, admin):
+    _, token, body = _buy(stack, seller)
+    order_id = body["order"]["order_id"]
+    _pay(body, "success")
+    assert _wait_for_status(stack, token, order_id, "PAID")["status"] == "PAID"
+    refunded = requests.post(f"{stack.url}/v1/admin/orders/{order_id}/refund", timeout=60,
+                             json={"amount_paise": body["total_paise"], "reason": "customer changed their mind"},
+                             headers={**bearer(admin), "Idempotency-Key": f"refund-{order_id}"})
+    assert refunded.status_code == 200, refunded.text
+    [refund] = refunded.json()["refunds"]
+
+    # PhonePe settles the refund; only its webhook (re-confirmed by the worker) tells Bazaar.
+    _sandbox(stack, f"/refunds/{refund['merchant_refund_id']}/outcome", {"outcome": "completed"})
+
+    order = _wait_for_status(stack, token, order_id, "REFUNDED")
+    assert order["status"] == "REFUNDED"
+    assert _statuses(order["history"])[-1] == "REFUNDED"

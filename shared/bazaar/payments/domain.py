@@ -270,4 +270,5 @@ class Settlement(StrEnum):
     EXPIRED = "expired"  # still pending after the timeout: treated as failed
     STILL_PENDING = "still_pending"  # next check scheduled
     MISMATCH = "mismatch"  # amount or id differ from ours: nothing fulfilled, flagged
-    UNKNOWN_ORDER = "unknown_order"  # not an order of ours: nothing changed
+    UNKNOWN_ORDER = "unknown_order"  # not an order (or refund) of ours: nothing changed
+    REFUND_PROGRESSED = "refund_progressed"  # a confirmed refund webhook was applied to its order

@@ -19,16 +19,18 @@ from datetime import datetime, timedelta
 
 from bazaar.checkout.services import confirm_payment
 from bazaar.money import Paise
-from bazaar.orders.domain import TRANSITIONS, Order, OrderStatus, PaymentAmountMismatch, Transition
+from bazaar.orders import fulfilment
+from bazaar.orders.domain import TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAmountMismatch, RefundState, Transition
 from bazaar.orders.ports import OrderBook, ShipmentJobs
 from bazaar.orders.services import change_status
 from bazaar.payments.domain import (
     CheckState, PaymentCreated, PaymentEvent, PaymentNotFound, PaymentProviderRejected,
-    PaymentProviderUnavailable, PaymentRecord, PaymentState, PaymentStatus, Settlement, StatusCheckPlan, Verdict,
-    merchant_order_id_for, order_id_for,
+    PaymentProviderUnavailable, PaymentRecord, PaymentState, PaymentStatus, RefundStatus, Settlement,
+    StatusCheckPlan, Verdict, merchant_order_id_for, order_id_for,
 )
 from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
+from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
 SHIPMENT_CLAIM_LEASE = timedelta(minutes=2)  # under the worker's 180 s visibility timeout
@@ -173,8 +175,10 @@ def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler:
     confirmation = confirm_payment_event(event, provider)
     if confirmation.verdict is Verdict.NOT_YET:
         raise NotYetConfirmed(event.subject_id)
-    if confirmation.verdict is Verdict.INFORMATIONAL or event.kind.is_refund:
-        return EventOutcome(confirmation, None)  # refunds are settled by the refunds issue
+    if confirmation.verdict is Verdict.INFORMATIONAL:
+        return EventOutcome(confirmation, None)
+    if event.kind.is_refund:
+        return EventOutcome(confirmation, _refund_news(event, confirmation, settler))
     order_id = order_id_for(event.merchant_order_id)
     record = settler.records.get(order_id) if order_id else None
     if record is None or record.merchant_order_id != event.merchant_order_id:
@@ -186,6 +190,20 @@ def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler:
     if record.state is CheckState.COMPLETED and record.shipment_requested_at is not None:
         return EventOutcome(confirmation, Settlement.ALREADY_SETTLED)  # a duplicate: no writes at all
     return EventOutcome(confirmation, settle_with_status(record, confirmation.status, settler))
+
+
+def _refund_news(event: PaymentEvent, confirmation: Confirmation, settler: Settler) -> Settlement | None:
+    """A refund webhook: PhonePe's confirmed refund state goes to the order's refund record (the
+    orders context decides; a repeat changes nothing). The refund-status schedule covers lost ones."""
+    status = confirmation.status
+    if confirmation.verdict is Verdict.MISMATCH or not isinstance(status, RefundStatus) or not status.confirmed:
+        return Settlement.MISMATCH if confirmation.verdict is Verdict.MISMATCH else None
+    try:
+        order = fulfilment.settle_refund_event(status.merchant_refund_id, RefundState(status.state.value),
+                                               settler.orders, settler.clock)
+    except (OrderNotFound, Conflict):  # not one of our refunds (or no such refund on the order)
+        return Settlement.UNKNOWN_ORDER
+    return Settlement.REFUND_PROGRESSED if order is not None else Settlement.UNKNOWN_ORDER
 
 
 # -- reconciliation ----------------------------------------------------------------------------
