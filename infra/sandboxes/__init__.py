@@ -48,3 +48,21 @@ def local_sandboxes(
         webhook = next((w.path for _, w in service.webhooks if w.provider == "shiprocket"), None)
         sandboxes.append(LocalShiprocket(read_secret("shiprocket"), f"{api_url}{webhook}" if webhook else None))
     return sandboxes
+
+
+def serve_in_foreground(sandbox, banner: str) -> None:
+    """For `python -m infra.sandboxes.<provider>`: start, print where it is, run until Ctrl-C or
+    SIGTERM, then stop."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    sandbox.start()
+    print(banner.format(sandbox=sandbox), flush=True)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import signal
-import threading
 from dataclasses import asdict
 from pathlib import Path
 
+from infra.sandboxes import serve_in_foreground
 from infra.sandboxes.phonepe import Credentials, PhonePeSandbox
 
 
@@ -35,17 +34,11 @@ def main() -> None:
         )
     sandbox = PhonePeSandbox(credentials, port=args.port, token_ttl_seconds=args.token_ttl,
                              webhook_url=args.webhook_url, log=print)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    sandbox.start()
-    print(f"PhonePe sandbox on {sandbox.url} (control API: {sandbox.url}/_sandbox)")
-    print(json.dumps(asdict(credentials), indent=2), flush=True)
-    try:
-        stopping.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    serve_in_foreground(
+        sandbox,
+        "PhonePe sandbox on {sandbox.url} (control API: {sandbox.url}/_sandbox)\n"
+        + json.dumps(asdict(credentials), indent=2).replace("{", "{{").replace("}", "}}"),
+    )
 
 
 if __name__ == "__main__":

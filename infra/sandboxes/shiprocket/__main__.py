@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
+from infra.sandboxes import serve_in_foreground
 from infra.sandboxes.shiprocket.server import ShiprocketSandbox
 
 
@@ -28,17 +27,9 @@ def main() -> None:
         webhook_url=args.webhook_url, webhook_api_key=args.webhook_api_key, port=args.port,
         token_lifetime_seconds=args.token_lifetime_seconds,
     )
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    sandbox.start()
-    print(f"Shiprocket sandbox: API {sandbox.api_url}  control {sandbox.url}/_sandbox/state  (Ctrl-C stops)",
-          flush=True)
-    try:
-        stopping.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    serve_in_foreground(
+        sandbox, "Shiprocket sandbox: API {sandbox.api_url}  control {sandbox.url}/_sandbox/state  (Ctrl-C stops)"
+    )
 
 
 if __name__ == "__main__":
