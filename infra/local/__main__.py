@@ -17,12 +17,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000, help="the API gateway's port (127.0.0.1)")
     parser.add_argument("--moto-port", type=int, default=5100, help="moto's port, the AWS endpoint")
     parser.add_argument("--phonepe-port", type=int, default=8100, help="the PhonePe sandbox's port (127.0.0.1)")
+    parser.add_argument("--shiprocket-port", type=int, default=8200,
+                        help="the Shiprocket sandbox's port (127.0.0.1)")
     parser.add_argument("--clock-speed", type=float, default=1.0,
                         help="run schedules this many times faster (e.g. 60: a 5-minute rate fires every 5 s)")
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args()
 
     config = LocalConfig(api_port=args.port, moto_port=args.moto_port, phonepe_port=args.phonepe_port,
+                         shiprocket_port=args.shiprocket_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
     stack = LocalStack(config)
     stopping = threading.Event()

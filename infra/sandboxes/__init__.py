@@ -31,6 +31,7 @@ class Sandbox(Protocol):
 
 def local_sandboxes(
     service: Service, read_secret: Callable[[str], dict], *, api_url: str, phonepe_port: int,
+    shiprocket_port: int = 0,
     log: Callable[[dict], None],
 ) -> list[Sandbox]:
     sandboxes: list[Sandbox] = []
@@ -46,7 +47,8 @@ def local_sandboxes(
         from infra.sandboxes.shiprocket.local import LocalShiprocket
 
         webhook = next((w.path for _, w in service.webhooks if w.provider == "shiprocket"), None)
-        sandboxes.append(LocalShiprocket(read_secret("shiprocket"), f"{api_url}{webhook}" if webhook else None))
+        sandboxes.append(LocalShiprocket(read_secret("shiprocket"), f"{api_url}{webhook}" if webhook else None,
+                                         port=shiprocket_port))
     return sandboxes
 
 

@@ -16,8 +16,9 @@ SECRET = "shiprocket"
 class LocalShiprocket:
     name = "shiprocket"
 
-    def __init__(self, values: dict, webhook_url: str | None):
+    def __init__(self, values: dict, webhook_url: str | None, port: int = 0):
         self._values = values
+        self._port = port
         self._webhook_url = webhook_url
         self.sandbox: ShiprocketSandbox | None = None
 
@@ -27,6 +28,7 @@ class LocalShiprocket:
             password=self._values["api_password"],
             pickup_locations=(self._values["pickup_location"],),
             webhook_api_key=self._values["webhook_api_key"],
+            port=self._port,
         ).start()
         self.sandbox.webhook_url = self._webhook_url
         return self
