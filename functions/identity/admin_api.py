@@ -17,8 +17,8 @@ from bazaar.platform.clock import utc_now
 from bazaar.platform.http import HttpApi
 from bazaar.platform.ids import id_pattern
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.pagination import AppKeys, CursorCodec, clamp_limit
-from bazaar.platform.secrets import load_secret
+from bazaar.platform.cursors import cursor_codec
+from bazaar.platform.pagination import clamp_limit
 from bazaar.platform.settings import load_settings
 
 settings = load_settings(os.environ)
@@ -31,11 +31,6 @@ Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
-def _codec(scope: str) -> CursorCodec:
-    keys = load_secret(settings, "app-keys", AppKeys)
-    return CursorCodec(keys.cursor_signing_key.get_secret_value().encode(), scope)
-
-
 @app.get("/v1/admin/users", summary="List or find users")
 def list_users(
     email: Annotated[str | None, Query(max_length=254)] = None,
@@ -44,7 +39,7 @@ def list_users(
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> UserListOut:
-    codec = _codec(f"admin-users:{role}:{status}")
+    codec = cursor_codec(settings, f"admin-users:{role}:{status}")
     page = services.find_users(
         users=identity.users, email=email, role=Role(role) if role else None,
         status=UserStatus(status) if status else None, limit=clamp_limit(limit), position=codec.decode(cursor),
@@ -101,7 +96,7 @@ def audit(
 ) -> AuditListOut:
     query = AuditQuery(actor_id=actor_id, target_id=target_id, action=AuditAction(action) if action else None,
                        since=since, until=until)
-    codec = _codec(f"audit:{actor_id}:{target_id}:{action}:{since}:{until}")
+    codec = cursor_codec(settings, f"audit:{actor_id}:{target_id}:{action}:{since}:{until}")
     page = services.find_audit(query, trail=audit_trail, limit=clamp_limit(limit), position=codec.decode(cursor))
     return AuditListOut(items=[AuditEntryOut.of(e) for e in page.items], next_cursor=codec.encode(page.next_position))
 

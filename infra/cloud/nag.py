@@ -18,7 +18,6 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from infra.description.model import Access
 
 if TYPE_CHECKING:
     from infra.cloud.stack import BazaarStack

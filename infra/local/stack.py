@@ -10,7 +10,7 @@ import secrets as random_secrets
 import socket
 import string
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from infra.description import SERVICE
@@ -279,7 +279,5 @@ def _json(status: int, body) -> HttpResult:
 
 
 def _inventory_json(inventory) -> dict:
-    from dataclasses import fields
-
     return {f.name: sorted(list(x) if isinstance(x, tuple) else x for x in getattr(inventory, f.name))
             for f in fields(inventory)}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
 import requests
 

@@ -7,7 +7,6 @@ the sub is kept on the user and mapped to the id where a token arrives (the auth
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta

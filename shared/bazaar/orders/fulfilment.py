@@ -102,7 +102,8 @@ def ship_paid_order(order_id: str, orders: AftersaleBook, provider: ShippingProv
         outcome = ship_order(request, provider)
     except ShippingProviderError as error:
         if last_attempt:
-            _change(orders, order_id, lambda o: aftersale.shipment_failed(o, now(), error.message))
+            answer = error.message  # bound here: the lambda must not reach for the except variable
+            _change(orders, order_id, lambda o: aftersale.shipment_failed(o, now(), answer))
         raise
     record = ShipmentRecord(provider_order_id=outcome.provider_order_id, shipment_id=outcome.shipment_id,
                             awb=outcome.awb, courier_name=outcome.courier_name,
