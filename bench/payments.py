@@ -116,7 +116,7 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
     dynamodb, sqs = counter.watch(stack.client("dynamodb")), counter.watch(stack.client("sqs"))
     settler = Settler(
         orders=DynamoDbOrderBook(dynamodb, names.table_name("orders"), names.table_name("stock"),
-                                 history_retention=timedelta(days=400)),
+                                 events_table=names.table_name("order-events"), history_retention=timedelta(days=400)),
         records=DynamoDbPaymentRecords(dynamodb, names.table_name("orders")),
         shipments=SqsShipmentJobs(sqs, names.queue_url("shipments")),
         plan=phonepe.status_check_plan(), clock=lambda: datetime.now(UTC),

@@ -34,7 +34,7 @@ class Shipments:
 def tables(local_stack):
     client, names = local_stack.client("dynamodb"), local_stack.names
     orders = DynamoDbOrderBook(client, names.table_name("orders"), names.table_name("stock"),
-                               history_retention=timedelta(days=400))
+                               events_table=names.table_name("order-events"), history_retention=timedelta(days=400))
     return orders, DynamoDbPaymentRecords(client, names.table_name("orders"))
 
 

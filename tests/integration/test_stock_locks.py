@@ -26,7 +26,8 @@ LATER = timedelta(minutes=16)  # past the 15-minute lock
 @pytest.fixture(scope="module")
 def orders(local_stack):
     names = local_stack.names
-    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"))
+    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"),
+                             events_table=names.table_name("order-events"))
 
 
 @pytest.fixture(scope="module")

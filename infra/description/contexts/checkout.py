@@ -3,7 +3,8 @@ from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.settings import SETTINGS
 
 ADMIN = frozenset({Role.ADMIN})
-_CLEANUP_TABLES = {"orders": Access.READ_WRITE, "stock": Access.READ_WRITE, "ops": Access.READ_WRITE}
+_CLEANUP_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE,
+                   "ops": Access.READ_WRITE}
 
 FUNCTIONS = (
     Function(
@@ -15,7 +16,7 @@ FUNCTIONS = (
         tables={
             "catalog": Access.READ,
             "stock": Access.READ_WRITE,
-            "orders": Access.READ_WRITE,
+            "orders": Access.READ_WRITE, "order-events": Access.WRITE,
             "idempotency": Access.READ_WRITE,
         },
         # Checkout opens the order's PhonePe payment before it answers (the redirect URL).

@@ -29,6 +29,15 @@ TABLES = (
             Index("by-payment-check", Key("check_state"), Key("next_check_at")),
         ),
     ),
+    Table(
+        name="order-events",
+        purpose="The outbox: each order change's event, written in the change's own transaction; "
+                "its stream feeds the event dispatcher.",
+        partition_key=Key("pk"),
+        sort_key=Key("sk"),
+        # The stream delivers an event within seconds; the item is kept a week for operators.
+        ttl_attribute="expires_at",
+    ),
 )
 
 FUNCTIONS = (
@@ -38,7 +47,7 @@ FUNCTIONS = (
         description="A customer's orders: list, read, cancel an unpaid one (releasing its stock).",
         memory_mb=512,
         timeout_seconds=10,
-        tables={"orders": Access.READ_WRITE, "stock": Access.READ_WRITE},
+        tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE},
         secrets=("app-keys",),
         routes=(
             Route("GET", "/v1/orders", CUSTOMER, "Your orders, newest first"),
@@ -57,7 +66,8 @@ FUNCTIONS = (
         timeout_seconds=29,
         environment={**PHONEPE_SETTINGS, **SHIPROCKET_API},
         # stock: only named (the order book's constructor); these transitions move no stock.
-        tables={"orders": Access.READ_WRITE, "stock": Access.READ, "audit": Access.READ_WRITE,
+        tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ,
+                "audit": Access.READ_WRITE,
                 "idempotency": Access.READ_WRITE},
         secrets=("phonepe", "shiprocket"),
         sends_to=("shipments",),
@@ -81,7 +91,7 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
-        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
+        tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ},
         secrets=("phonepe",),
         schedules=(
             Schedule(name="refund-status", expression="rate(5 minutes)",

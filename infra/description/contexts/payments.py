@@ -25,7 +25,7 @@ PHONEPE_SETTINGS = {
 }
 
 # Settling a payment moves the order and its stock, and records the payment next to the order.
-SETTLING_TABLES = {"orders": Access.READ_WRITE, "stock": Access.READ_WRITE}
+SETTLING_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE}
 
 SECRETS = (
     Secret(

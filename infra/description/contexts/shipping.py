@@ -58,7 +58,7 @@ FUNCTIONS = (
         timeout_seconds=TRACKING_WORKER_TIMEOUT,
         environment=SHIPROCKET_API,
         # stock: only named (the order book's constructor); scans move no stock.
-        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
+        tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ},
         secrets=("shiprocket",),
         # Each record costs one track call (plus a login at most); 3 fit the timeout with room.
         queue_triggers=(QueueTrigger(queue="tracking-events", batch_size=3),),
@@ -76,7 +76,7 @@ FUNCTIONS = (
             # Shiprocket requires an email on every order; customers hear from Bazaar, not from it.
             "SHIPPING_CONTACT_EMAIL": "orders@bazaar.local",
         },
-        tables={"orders": Access.READ_WRITE, "stock": Access.READ},
+        tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ},
         secrets=("shiprocket",),
         # Up to five provider calls per parcel: one record per invocation keeps each within the timeout.
         queue_triggers=(QueueTrigger(queue="shipments", batch_size=1),),

@@ -67,7 +67,8 @@ def checkout(
             unknown.append(position)
             continue
         priced.append(OrderLine(product.product_id, variant.variant_id, variant.sku,
-                                f"{product.title} ({variant.title})", variant.price, line.quantity))
+                                f"{product.title} ({variant.title})", variant.price, line.quantity,
+                                product.seller_id))
     if unknown:
         raise UnknownItem(unknown)
     units = sum(line.quantity for line in priced)
@@ -84,7 +85,8 @@ def checkout(
         lock_expires_at=policy.expires_at(now),
         history=(HistoryEntry(now, None, OrderStatus.PAYMENT_PENDING, "checked out; stock locked"),),
     )
-    orders.place(order, policy.hold_cap)  # all lines locked, or OutOfStock and nothing locked
+    # All lines locked (with the OrderPlaced event), or OutOfStock and nothing locked.
+    orders.place(order, policy.hold_cap, actor=f"customer:{command.customer_id}")
     try:
         payment = payments.start(order)
     except Exception as failure:
@@ -132,7 +134,8 @@ def _first_possible(order: Order, targets: tuple[OrderStatus, ...], orders: Orde
     for n, target in enumerate(targets):
         reason = "payment confirmed" if n == 0 else "payment confirmed after its stock was sold to others"
         try:
-            return orders.apply(order.transition(target, now, reason))
+            return orders.apply(order.transition(target, now, reason, actor="provider:phonepe",
+                                                 facts={"amount_paise": order.total.amount}))
         except OutOfStock:
             if n == len(targets) - 1:
                 raise
@@ -153,7 +156,7 @@ def release_expired_locks(orders: OrderBook, now: datetime, batch_size: int = 10
             seen.add(order.order_id)
             try:
                 orders.apply(order.transition(OrderStatus.EXPIRED, now, "stock lock expired",
-                                              only_if_lock_expired_by=now))
+                                              actor="system:stock-cleanup", only_if_lock_expired_by=now))
                 expired += 1
                 units += order.units
             except StaleOrder:

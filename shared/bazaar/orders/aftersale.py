@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bazaar.identity.domain import AuditAction, AuditEntry
 from bazaar.money import Paise
+from bazaar.orders.events import OrderEventType
 from bazaar.orders.domain import (
     TRANSITIONS,
     InvalidTransition,
@@ -75,7 +76,8 @@ def shipment_created(order: Order, shipment: ShipmentRecord, at: datetime) -> Ch
     if order.shipment is not None or order.status not in SHIPPABLE:
         return None
     reason = f"shipment created: AWB {shipment.awb}" + (f" with {shipment.courier_name}" if shipment.courier_name else "")
-    return Change(order.transition(S.SHIPMENT_CREATED, at, reason),
+    return Change(order.transition(S.SHIPMENT_CREATED, at, reason, actor="system:shipments",
+                                   facts={"awb": shipment.awb, "courier_name": shipment.courier_name}),
                   Amendment(shipment=shipment, needs_attention=False))
 
 
@@ -83,7 +85,8 @@ def shipment_failed(order: Order, at: datetime, why: str) -> Change | None:
     """The job is out of retries. None: the order is already past it (shipped, or failed)."""
     if S.SHIPMENT_FAILED not in TRANSITIONS.get(order.status, {}):
         return None
-    return Change(order.transition(S.SHIPMENT_FAILED, at, f"shipment failed after all retries: {why}"[:500]),
+    return Change(order.transition(S.SHIPMENT_FAILED, at, f"shipment failed after all retries: {why}"[:500],
+                                   actor="system:shipments"),
                   Amendment(needs_attention=True))
 
 
@@ -105,7 +108,9 @@ def apply_scan(order: Order, scan: TrackingScan, key: str, at: datetime, *, know
     proposed = next_state(current, scan)
     target = STATUS_FOR_SHIPMENT.get(proposed) if proposed is not None else None
     if target is not None and target != order.status and target in TRANSITIONS.get(order.status, {}):
-        return Change(order.transition(target, at, described), Amendment(scan_key=key))
+        return Change(order.transition(target, at, described, actor="provider:shiprocket",
+                                       facts={"awb": order.shipment.awb if order.shipment else None}),
+                      Amendment(scan_key=key))
     return Change(order.note(at, f"{described}: state unchanged"), Amendment(scan_key=key))
 
 
@@ -138,7 +143,8 @@ def retry_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
 def cancel_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
     if S.SHIPMENT_CANCELLED not in TRANSITIONS.get(order.status, {}):
         raise InvalidTransition(order.status, S.SHIPMENT_CANCELLED)
-    return Change(order.transition(S.SHIPMENT_CANCELLED, at, f"admin cancelled the shipment: {admin.reason}"),
+    return Change(order.transition(S.SHIPMENT_CANCELLED, at, f"admin cancelled the shipment: {admin.reason}",
+                                   actor=f"admin:{admin.actor_id}"),
                   Amendment(needs_attention=False,
                             audit=_audit(admin, AuditAction.ORDER_SHIPMENT_CANCELLED, order,
                                          {"status": S.SHIPMENT_CANCELLED.value}, at, new_id)))
@@ -147,7 +153,8 @@ def cancel_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
 def mark_delivered(order: Order, admin: Admin, at: datetime, new_id) -> Change:
     if S.DELIVERED not in TRANSITIONS.get(order.status, {}):
         raise InvalidTransition(order.status, S.DELIVERED)
-    return Change(order.transition(S.DELIVERED, at, f"admin marked it delivered: {admin.reason}"),
+    return Change(order.transition(S.DELIVERED, at, f"admin marked it delivered: {admin.reason}",
+                                   actor=f"admin:{admin.actor_id}"),
                   Amendment(audit=_audit(admin, AuditAction.ORDER_MARKED_DELIVERED, order,
                                          {"status": S.DELIVERED.value}, at, new_id)))
 
@@ -209,7 +216,10 @@ def request_refund(order: Order, amount: Paise, admin: Admin, at: datetime, new_
                    {"status": order.status.value, "merchant_refund_id": record.merchant_refund_id,
                     "amount_paise": amount.amount, "refunded_before_paise": committed(order).amount}, at, new_id)
     return Change(order.note(at, f"admin asked for a refund of {amount.amount} paise "
-                                 f"({record.merchant_refund_id}): {admin.reason}"),
+                                 f"({record.merchant_refund_id}): {admin.reason}",
+                             actor=f"admin:{admin.actor_id}", emits=OrderEventType.REFUND_REQUESTED,
+                             facts={"merchant_refund_id": record.merchant_refund_id,
+                                    "amount_paise": amount.amount}),
                   Amendment(new_refund=record, audit=audit))
 
 
@@ -226,5 +236,7 @@ def refund_progressed(order: Order, merchant_refund_id_: str, state: RefundState
     if state is RefundState.COMPLETED:
         target = S.REFUNDED if refunded(order) + refund.amount >= order.total else S.PARTIALLY_REFUNDED
         if target in TRANSITIONS.get(order.status, {}):
-            return Change(order.transition(target, at, label), update)
+            return Change(order.transition(target, at, label, actor="provider:phonepe", facts={
+                "merchant_refund_id": refund.merchant_refund_id, "amount_paise": refund.amount.amount,
+                "refunded_paise": (refunded(order) + refund.amount).amount}), update)
     return Change(order.note(at, label), update)

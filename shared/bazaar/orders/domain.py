@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bazaar.catalog.domain import StockMove
 from bazaar.money import Paise
+from bazaar.orders.events import EventLine, OrderEvent, OrderEventType, event_id_for
 from bazaar.platform.errors import BazaarError, NotFound
 
 
@@ -90,6 +91,33 @@ TRANSITIONS: dict[OrderStatus, dict[OrderStatus, StockMove | None]] = {
     S.REFUNDED: {},
 }
 
+E = OrderEventType
+
+# The event each status change emits, by the status it enters (whatever it came from: a late
+# payment after expiry is as much OrderPaid as a timely one).
+EMITS: dict[OrderStatus, OrderEventType] = {
+    S.PAYMENT_PENDING: E.ORDER_PLACED,
+    S.PAID: E.ORDER_PAID,
+    S.PAYMENT_FAILED: E.PAYMENT_FAILED,
+    S.EXPIRED: E.ORDER_EXPIRED,
+    S.CANCELLED: E.ORDER_CANCELLED,
+    S.NEEDS_REFUND: E.NEEDS_REFUND,
+    S.SHIPMENT_CREATED: E.SHIPMENT_CREATED,
+    S.SHIPMENT_FAILED: E.SHIPMENT_FAILED,
+    S.SHIPPED: E.SHIPPED,
+    S.IN_TRANSIT: E.IN_TRANSIT,
+    S.OUT_FOR_DELIVERY: E.OUT_FOR_DELIVERY,
+    S.NDR: E.DELIVERY_ATTEMPT_FAILED,
+    S.DELIVERED: E.DELIVERED,
+    S.RTO: E.RETURNING_TO_SELLER,
+    S.RTO_DELIVERED: E.RETURNED_TO_SELLER,
+    S.LOST: E.SHIPMENT_LOST,
+    S.SHIPMENT_CANCELLED: E.SHIPMENT_CANCELLED,
+    S.PARTIALLY_REFUNDED: E.PARTIALLY_REFUNDED,
+    S.REFUNDED: E.REFUNDED,
+}
+assert set(EMITS) == set(OrderStatus), "every status an order can enter names its event"
+
 # Statuses in which the order holds stock locks (and counts against the customer's lock cap).
 HOLDS_LOCKS = frozenset({S.PAYMENT_PENDING})
 
@@ -106,6 +134,7 @@ class OrderLine:
     title: str
     unit_price: Paise
     quantity: int
+    seller_id: str = ""  # orders placed before lines named their seller have none
 
     @property
     def total(self) -> Paise:
@@ -202,8 +231,8 @@ class Order:
     def lock_expired(self, now: datetime) -> bool:
         return self.lock_expires_at <= now
 
-    def transition(self, to: OrderStatus, at: datetime, reason: str,
-                   *, only_if_lock_expired_by: datetime | None = None) -> Transition:
+    def transition(self, to: OrderStatus, at: datetime, reason: str, *, actor: str = "system",
+                   only_if_lock_expired_by: datetime | None = None, facts: dict | None = None) -> Transition:
         allowed = TRANSITIONS.get(self.status, {})
         if to not in allowed:
             raise InvalidTransition(self.status, to)
@@ -215,13 +244,23 @@ class Order:
             at=at,
             reason=reason,
             only_if_lock_expired_by=only_if_lock_expired_by,
+            actor=actor,
+            emits=EMITS[to],
+            facts=dict(facts or {}),
         )
 
-    def note(self, at: datetime, reason: str) -> Transition:
+    def note(self, at: datetime, reason: str, *, actor: str = "system", emits: OrderEventType | None = None,
+             facts: dict | None = None) -> Transition:
         """A history entry that leaves the status as it is (a tracking scan that moves nothing,
-        an admin re-driving a job), written as conditionally as a transition."""
+        an admin re-driving a job), written as conditionally as a transition. It emits an event
+        only when it is news in itself (`emits`)."""
         return Transition(order=self, to_status=self.status, stock_move=None, releases_hold=False, at=at,
-                          reason=reason)
+                          reason=reason, actor=actor, emits=emits, facts=dict(facts or {}))
+
+    def placed_event(self, actor: str) -> OrderEvent:
+        """The event a new order is written with."""
+        return _event(self, E.ORDER_PLACED, actor, self.created_at, self.version, None, self.status,
+                      self.history[-1].reason if self.history else "placed", {})
 
 
 @dataclass(frozen=True)
@@ -236,10 +275,21 @@ class Transition:
     at: datetime
     reason: str
     only_if_lock_expired_by: datetime | None = None
+    actor: str = "system"
+    emits: OrderEventType | None = None
+    facts: dict = field(default_factory=dict, compare=False)
 
     @property
     def from_status(self) -> OrderStatus:
         return self.order.status
+
+    @property
+    def event(self) -> OrderEvent | None:
+        """What this change tells the rest of Bazaar, committed with it; None for a plain note."""
+        if self.emits is None:
+            return None
+        return _event(self.order, self.emits, self.actor, self.at, self.order.version + 1, self.from_status,
+                      self.to_status, self.reason, self.facts)
 
     @property
     def entry(self) -> HistoryEntry:
@@ -248,6 +298,20 @@ class Transition:
     def applied(self) -> Order:
         return replace(self.order, status=self.to_status, updated_at=self.at, version=self.order.version + 1,
                        history=(*self.order.history, self.entry))
+
+
+def _event(order: Order, kind: OrderEventType, actor: str, at: datetime, version: int,
+           from_status: OrderStatus | None, to_status: OrderStatus, reason: str, facts: dict) -> OrderEvent:
+    return OrderEvent(
+        event_id=event_id_for(order.order_id, version), event_type=kind, order_id=order.order_id,
+        customer_id=order.customer_id, actor=actor, occurred_at=at, order_version=version,
+        from_status=from_status.value if from_status else None, to_status=to_status.value, reason=reason,
+        total_paise=order.total.amount,
+        lines=tuple(EventLine(product_id=l.product_id, variant_id=l.variant_id, seller_id=l.seller_id, sku=l.sku,
+                              quantity=l.quantity, unit_price_paise=l.unit_price.amount,
+                              total_paise=l.total.amount) for l in order.lines),
+        facts=facts,
+    )
 
 
 def payment_targets(order: Order) -> tuple[OrderStatus, ...]:

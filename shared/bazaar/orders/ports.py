@@ -15,15 +15,17 @@ class LockCensus:
 
 
 class OrderBook(Protocol):
-    def place(self, order: Order, hold_cap: int) -> None:
-        """Writes a new PAYMENT_PENDING order and locks its lines' stock, all or nothing.
+    def place(self, order: Order, hold_cap: int, actor: str = "system") -> None:
+        """Writes a new PAYMENT_PENDING order, its OrderPlaced event and locks its lines' stock,
+        all or nothing.
         Raises OutOfStock (naming the short variants) or LockLimitReached."""
 
     def get(self, order_id: str) -> Order | None:
         """The order with its history."""
 
     def apply(self, transition: Transition) -> Order:
-        """Writes the transition, its history entry and its stock moves in one transaction.
+        """Writes the transition, its history entry, its event and its stock moves in one
+        transaction.
         Raises StaleOrder if the order is no longer as read, OutOfStock if a move is short."""
 
     def for_customer(self, customer_id: str, limit: int, after: dict | None) -> tuple[list[Order], dict | None]: ...

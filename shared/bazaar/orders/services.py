@@ -61,6 +61,6 @@ def cancel_order(order_id: str, customer_id: str, orders: OrderBook, now: dateti
             raise OrderNotFound()
         if order.status == OrderStatus.CANCELLED:
             return None
-        return order.transition(OrderStatus.CANCELLED, now, "cancelled by the customer")
+        return order.transition(OrderStatus.CANCELLED, now, "cancelled by the customer", actor=f"customer:{customer_id}")
 
     return change_status(orders, order_id, decide)

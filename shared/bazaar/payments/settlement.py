@@ -121,7 +121,7 @@ def _failed(record: PaymentRecord, state: CheckState, reason: str, settler: Sett
     def decide(order: Order) -> Transition | None:
         if order.status is not OrderStatus.PAYMENT_PENDING:
             return None  # expired, cancelled or already settled: its locks are back already
-        return order.transition(OrderStatus.PAYMENT_FAILED, now, reason)
+        return order.transition(OrderStatus.PAYMENT_FAILED, now, reason, actor="provider:phonepe")
 
     change_status(settler.orders, record.order_id, decide)
     if not settler.records.settle(record, state, note=reason):
@@ -137,7 +137,8 @@ def _mismatch(record: PaymentRecord, note: str, settler: Settler, *, refund: boo
         def decide(order: Order) -> Transition | None:
             if OrderStatus.NEEDS_REFUND not in TRANSITIONS.get(order.status, {}):
                 return None
-            return order.transition(OrderStatus.NEEDS_REFUND, now, f"payment mismatch: {note}")
+            return order.transition(OrderStatus.NEEDS_REFUND, now, f"payment mismatch: {note}",
+                                    actor="provider:phonepe")
 
         change_status(settler.orders, record.order_id, decide)
     logger.error("payment does not match the order; nothing fulfilled",

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from bazaar.catalog.adapters.dynamodb import DynamoDbStock, StockWrites
 from bazaar.catalog.domain import LockLimitReached, OutOfStock, StockMove
 from bazaar.money import Paise
+from bazaar.orders.events import OrderEvent
 from bazaar.orders.domain import (
     HistoryEntry,
     Order,
@@ -85,6 +86,29 @@ def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry,
     }
 
 
+def _event_put(table: str, event: OrderEvent, retention: timedelta) -> dict:
+    """The outbox item: written in the change's own transaction, read from the table's stream by
+    the dispatcher. Its key is the order and version, so the same change can never be written
+    (or emitted) twice."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": to_item({
+                "pk": f"ORDER#{event.order_id}",
+                "sk": f"EVENT#{event.order_version:06d}",
+                "event_id": event.event_id,
+                "event_type": event.event_type.value,
+                "order_id": event.order_id,
+                "occurred_at": _moment(event.occurred_at),
+                "body": event.to_json(),
+                # The stream has delivered it long before; DynamoDB's TTL clears the outbox.
+                "expires_at": int((event.occurred_at + retention).timestamp()),
+            }),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
 def _order_item(order: Order) -> dict:
     return to_item(
         {
@@ -95,7 +119,7 @@ def _order_item(order: Order) -> dict:
             "status": order.status.value,
             "lines": [
                 {"product_id": l.product_id, "variant_id": l.variant_id, "sku": l.sku, "title": l.title,
-                 "unit_price_paise": l.unit_price.amount, "quantity": l.quantity}
+                 "unit_price_paise": l.unit_price.amount, "quantity": l.quantity, "seller_id": l.seller_id or None}
                 for l in order.lines
             ],
             "total_paise": order.total.amount,
@@ -117,7 +141,7 @@ def _order(values: dict, history: tuple[HistoryEntry, ...] = (), refunds: tuple[
         status=OrderStatus(values["status"]),
         lines=tuple(
             OrderLine(l["product_id"], l["variant_id"], l["sku"], l["title"], Paise(l["unit_price_paise"]),
-                      l["quantity"])
+                      l["quantity"], l.get("seller_id", ""))
             for l in values["lines"]
         ),
         shipping_address=ShippingAddress(**values["shipping_address"]),
@@ -179,15 +203,20 @@ def _amended(order: Order, amendment) -> Order:
     return order
 
 
+OUTBOX_RETENTION = timedelta(days=7)
+
+
 def order_book(settings, client, audit_table: str | None = None) -> DynamoDbOrderBook:
     """The order book as functions build it: its tables and the history retention."""
     return DynamoDbOrderBook(client, settings.table("orders"), settings.table("stock"), audit_table,
+                             events_table=settings.table("order-events"),
                              history_retention=timedelta(days=settings.order_history_retention_days))
 
 
 class DynamoDbOrderBook:
     def __init__(self, client, orders_table: str, stock_table: str, audit_table: str | None = None, *,
-                 history_retention: timedelta | None = None):
+                 events_table: str, history_retention: timedelta | None = None):
+        self._events = events_table
         self._retention = history_retention
         self._client = client
         self._audit = audit_table
@@ -197,7 +226,7 @@ class DynamoDbOrderBook:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def place(self, order: Order, hold_cap: int) -> None:
+    def place(self, order: Order, hold_cap: int, actor: str = "system") -> None:
         moves = [self._stock.move(StockMove.LOCK, line.variant_id, line.quantity) for line in order.lines]
         items = [
             *moves,
@@ -205,6 +234,7 @@ class DynamoDbOrderBook:
             {"Put": {"TableName": self._table, "Item": _order_item(order),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             _history_put(self._table, order.order_id, order.version, order.history[-1], self._retention),
+            _event_put(self._events, order.placed_event(actor), OUTBOX_RETENTION),
         ]
         try:
             with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
@@ -260,6 +290,9 @@ class DynamoDbOrderBook:
         items += extra
         if transition.releases_hold:
             items.append(self._stock.unhold(order.customer_id, order.units))
+        event = transition.event
+        if event is not None:
+            items.append(_event_put(self._events, event, OUTBOX_RETENTION))
         try:
             with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
         except ClientError as error:
