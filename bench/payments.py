@@ -106,7 +106,6 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
     from bazaar.payments.domain import PaymentEvent, PaymentEventKind
     from bazaar.payments.settlement import Settler, apply_payment_event
     from bazaar.platform.aws import RoundTrips
-    from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
     names = stack.names
     secret = json.loads(stack.client("secretsmanager").get_secret_value(SecretId=names.secret_id("phonepe"))["SecretString"])
@@ -118,7 +117,6 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
         orders=DynamoDbOrderBook(dynamodb, names.table_name("orders"), names.table_name("stock"),
                                  events_table=names.table_name("order-events"), history_retention=timedelta(days=400)),
         records=DynamoDbPaymentRecords(dynamodb, names.table_name("orders")),
-        shipments=SqsShipmentJobs(sqs, names.queue_url("shipments")),
         plan=phonepe.status_check_plan(), clock=lambda: datetime.now(UTC),
     )
     requests.post(f"{sandbox.url}/_sandbox/scenarios", json={"drop_webhooks": count}, timeout=5).raise_for_status()
@@ -141,8 +139,8 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
         sends = [c.get("sqs", 0) for _, c in runs]
         report(f"{label}: outcome {sorted(outcomes)}, DynamoDB round trips median {statistics.median(dynamo)} "
               f"(max {max(dynamo)}), SQS sends {statistics.median(sends)}, plus 1 PhonePe status call")
-    report("first confirmation = payment record get, order query, PAID transaction (order + history + stock), "
-          "shipment claim, shipment mark, record close; a duplicate reads the record only")
+    report("first confirmation = payment record get, order query, PAID transaction (order + history + stock + "
+          "OrderPaid event), record close; the shipment follows from the event; a duplicate reads the record only")
 
 
 if __name__ == "__main__":

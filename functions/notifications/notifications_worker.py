@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from bazaar.notifications import services
 from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
 from bazaar.notifications.domain import Notification
+from bazaar.platform import aws
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import load_settings
 
 settings = load_settings(os.environ)
-feeds = DynamoDbFeeds(settings.table("notifications"))
+feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

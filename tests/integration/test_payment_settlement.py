@@ -1,7 +1,8 @@
 """Applying PhonePe's verdicts to orders through the real DynamoDB adapters (moto), with a
-PhonePe stand-in whose status answers the test sets and a shipments queue stand-in that can
-fail. Orders are made over HTTP (checkout also writes the payment record); time passes by
-handing the settler a later clock."""
+PhonePe stand-in whose status answers the test sets. What follows PAID (the shipment among it)
+reacts to the OrderPaid event committed with the transition, so "asked to ship once" is "one
+OrderPaid in the outbox". Orders are made over HTTP (checkout also writes the payment record);
+time passes by handing the settler a later clock."""
 
 from __future__ import annotations
 
@@ -14,20 +15,48 @@ from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.payments.domain import CheckState, PaymentState, PaymentStatus, Settlement, StatusCheckPlan
 from bazaar.payments.settlement import Settler, settle_with_status
+from bazaar.platform.dynamo import from_item, to_value
 from tests.conftest import bearer, get
 from tests.shop import assert_balanced, checkout, create_product, new_account_token
 
 
 class Shipments:
-    def __init__(self):
-        self.sent: list[str] = []
-        self.failures = 0
+    """Which orders the outbox has told to ship: one OrderPaid each."""
 
-    def enqueue(self, order_id: str) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("SQS is unreachable")
-        self.sent.append(order_id)
+    def __init__(self, local_stack):
+        self._client, self._table = local_stack.client("dynamodb"), local_stack.names.table_name("order-events")
+        self._orders: list[str] = []
+
+    def watch(self, *order_ids: str) -> Shipments:
+        self._orders += order_ids
+        return self
+
+    @property
+    def sent(self) -> list[str]:
+        sent = []
+        for order_id in self._orders:
+            items = self._client.query(
+                TableName=self._table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                ExpressionAttributeValues={":pk": to_value(f"ORDER#{order_id}")})["Items"]
+            sent += [order_id for i in items if from_item(i)["event_type"] == "OrderPaid"]
+        return sent
+
+
+class SettleFailsOnce:
+    """The payment records, except that the first settle dies (the worker crashing right after
+    the PAID transaction committed)."""
+
+    def __init__(self, records):
+        self._records, self._failed = records, False
+
+    def __getattr__(self, name):
+        return getattr(self._records, name)
+
+    def settle(self, *args, **kwargs):
+        if not self._failed:
+            self._failed = True
+            raise ConnectionError("DynamoDB is unreachable")
+        return self._records.settle(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +72,9 @@ def seller(local_stack):
     return new_account_token(local_stack, "seller")[0]
 
 
-def _settler(tables, shipments, at: datetime) -> Settler:
-    orders, records = tables
-    return Settler(orders=orders, records=records, shipments=shipments, plan=StatusCheckPlan(), clock=lambda: at)
+def _settler(tables, shipments, at: datetime, records=None) -> Settler:
+    orders, known_records = tables
+    return Settler(orders=orders, records=records or known_records, plan=StatusCheckPlan(), clock=lambda: at)
 
 
 def _order(local_stack, seller, units=3, quantity=2):
@@ -71,7 +100,7 @@ def test_a_payment_completed_after_its_lock_expired_sells_from_available_stock(l
     checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
     assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "EXPIRED"
 
-    shipments = Shipments()
+    shipments = Shipments(local_stack).watch(order["order_id"])
     settler = _settler(tables, shipments, _now() + timedelta(minutes=17))
     record = records.get(order["order_id"])
     assert record.open  # the payment is still followed after the order's lock expired
@@ -92,7 +121,7 @@ def test_a_late_payment_whose_stock_was_sold_meanwhile_needs_a_refund(local_stac
     checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
     other_token, _ = new_account_token(local_stack, "customer")
     other = checkout(local_stack.url, other_token, [(product, 0, 2)]).json()["order"]
-    shipments = Shipments()
+    shipments = Shipments(local_stack).watch(order["order_id"], other["order_id"])
     settler = _settler(tables, shipments, _now() + timedelta(minutes=17))
     settle_with_status(records.get(other["order_id"]), _status(other, PaymentState.COMPLETED), settler)
 
@@ -106,7 +135,7 @@ def test_a_late_payment_whose_stock_was_sold_meanwhile_needs_a_refund(local_stac
 def test_phonepe_reporting_another_amount_is_never_fulfilled(local_stack, seller, tables):
     product, token, order = _order(local_stack, seller)
     variant_id = product["variants"][0]["variant_id"]
-    shipments = Shipments()
+    shipments = Shipments(local_stack).watch(order["order_id"])
     _, records = tables
     wrong = _status(order, PaymentState.COMPLETED, amount=order["total_paise"] - 100)
 
@@ -124,7 +153,7 @@ def test_a_payment_still_pending_after_its_timeout_fails_the_order(local_stack, 
     variant_id = product["variants"][0]["variant_id"]
     _, records = tables
     record = records.get(order["order_id"])
-    shipments = Shipments()
+    shipments = Shipments(local_stack).watch(order["order_id"])
     pending = _status(order, PaymentState.PENDING)
 
     early = settle_with_status(record, pending, _settler(tables, shipments, record.started_at + timedelta(seconds=21)))
@@ -142,18 +171,17 @@ def test_a_payment_still_pending_after_its_timeout_fails_the_order(local_stack, 
     assert records.get(order["order_id"]).state is CheckState.EXPIRED and records.get(order["order_id"]).next_check_at is None
 
 
-def test_a_failed_shipment_send_is_retried_and_sent_once(local_stack, seller, tables):
+def test_a_crash_after_the_paid_commit_is_settled_by_the_retry_and_ships_once(local_stack, seller, tables):
     product, token, order = _order(local_stack, seller)
     _, records = tables
-    shipments = Shipments()
-    shipments.failures = 1
-    settler = _settler(tables, shipments, _now())
+    shipments = Shipments(local_stack).watch(order["order_id"])
+    settler = _settler(tables, shipments, _now(), records=SettleFailsOnce(records))
     completed = _status(order, PaymentState.COMPLETED)
 
     with pytest.raises(ConnectionError):
         settle_with_status(records.get(order["order_id"]), completed, settler)
     assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "PAID"
-    assert records.get(order["order_id"]).open  # not settled until the shipment is asked for
+    assert records.get(order["order_id"]).open  # the retry (queue or reconciliation) still follows it
 
     assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.PAID
     assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.ALREADY_SETTLED

@@ -1,4 +1,9 @@
-from infra.description.model import Access, Function, Index, Key, Queue, QueueTrigger, Table
+from infra.description.model import EVERY_ROLE, Access, Function, Index, Key, Queue, QueueTrigger, Route, Table
+
+# The order events that are news to a shopper (bazaar.notifications.order_updates says what each
+# one tells them; a unit test keeps the two lists equal).
+NOTIFIED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "PartiallyRefunded", "PaymentFailed", "Refunded",
+                   "ShipmentCreated", "Shipped")
 
 TABLES = (
     Table(
@@ -18,6 +23,12 @@ QUEUES = (
         visibility_timeout_seconds=180,
         max_receive_count=5,
     ),
+    Queue(
+        name="order-notifications",
+        purpose="Order events relayed from the outbox that the shopper is told about",
+        visibility_timeout_seconds=180,
+        max_receive_count=5,
+    ),
 )
 
 FUNCTIONS = (
@@ -29,5 +40,28 @@ FUNCTIONS = (
         timeout_seconds=30,
         tables={"notifications": Access.READ_WRITE},
         queue_triggers=(QueueTrigger(queue="notifications", batch_size=10),),
+    ),
+    Function(
+        name="notifications-order-events",
+        handler="functions.notifications.order_events_worker.handler",
+        description="Turns order events into the shopper's feed entries, once per event.",
+        memory_mb=256,
+        timeout_seconds=30,
+        tables={"notifications": Access.READ_WRITE},
+        queue_triggers=(QueueTrigger(queue="order-notifications", batch_size=10),),
+    ),
+    Function(
+        name="notifications-api",
+        handler="functions.notifications.api.handler",
+        description="The caller's notification feed: list (newest first, unread count), mark read.",
+        memory_mb=512,
+        timeout_seconds=10,
+        tables={"notifications": Access.READ_WRITE},
+        secrets=("app-keys",),
+        routes=(
+            Route("GET", "/v1/me/notifications", EVERY_ROLE, "Your notifications, newest first, with the unread count"),
+            Route("POST", "/v1/me/notifications/{notification_id}/read", EVERY_ROLE,
+                  "Mark one of your notifications read"),
+        ),
     ),
 )

@@ -1,4 +1,6 @@
-from infra.description.model import PUBLIC, Access, Function, MetricAlarm, Role, Route, Schedule, Table, Key
+from infra.description.model import (
+    PUBLIC, Access, Function, Key, MetricAlarm, Queue, QueueTrigger, Role, Route, Schedule, Table,
+)
 from infra.description.settings import SETTINGS
 
 TABLES = (
@@ -14,6 +16,20 @@ TABLES = (
         purpose="Powertools idempotency records for short-lived request deduplication.",
         partition_key=Key("id"),
         ttl_attribute="expiration",
+    ),
+)
+
+# The order events the business figures come from (bazaar.ops.business_metrics; a unit test
+# keeps the two lists equal).
+MEASURED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "OrderPlaced", "PartiallyRefunded", "PaymentFailed",
+                   "Refunded")
+
+QUEUES = (
+    Queue(
+        name="order-metrics",
+        purpose="Order events relayed from the outbox that the business figures count",
+        visibility_timeout_seconds=180,
+        max_receive_count=5,
     ),
 )
 
@@ -46,6 +62,16 @@ FUNCTIONS = (
                 description="Proves schedules fire; diagnostics shows the last beat.",
             ),
         ),
+    ),
+    Function(
+        name="ops-order-metrics",
+        handler="functions.ops.order_metrics_worker.handler",
+        description="Counts orders placed, paid, delivered and refunded, and revenue in paise, once per event.",
+        memory_mb=256,
+        timeout_seconds=30,
+        # ops: the ids of the events already counted.
+        tables={"ops": Access.READ_WRITE},
+        queue_triggers=(QueueTrigger(queue="order-metrics", batch_size=10),),
     ),
 )
 

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class NotificationKind(StrEnum):
     ORDER_PAID = "order_paid"
+    PAYMENT_FAILED = "payment_failed"
+    ORDER_EXPIRED = "order_expired"
+    ORDER_SHIPMENT_BOOKED = "order_shipment_booked"
     ORDER_SHIPPED = "order_shipped"
     ORDER_DELIVERED = "order_delivered"
     ORDER_REFUNDED = "order_refunded"
@@ -27,3 +30,20 @@ class Notification(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=2000)
     occurred_at: datetime
+
+
+class FeedEntry(BaseModel):
+    """A notification as its owner reads it in the feed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    notification_id: str
+    kind: str
+    title: str
+    body: str
+    occurred_at: datetime
+    read_at: datetime | None = None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None

@@ -1,9 +1,51 @@
+"""Use cases of notifications: deliver one (exactly once per notification id), a user's feed,
+marking an entry read."""
+
 from __future__ import annotations
 
-from bazaar.notifications.domain import Notification
+from dataclasses import dataclass
+from datetime import datetime
+
+from bazaar.notifications.domain import FeedEntry, Notification
+from bazaar.notifications.order_updates import notification_for
 from bazaar.notifications.ports import Feeds
+from bazaar.orders.events import OrderEvent
+from bazaar.platform.errors import NotFound
+
+
+class NotificationNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No such notification.")
 
 
 def deliver(notification: Notification, feeds: Feeds) -> bool:
     """True if delivered now, False if it had been delivered before (a redelivery)."""
     return feeds.add_once(notification)
+
+
+def tell_the_shopper(event: OrderEvent, feeds: Feeds) -> Notification | None:
+    """The shopper's feed entry for an order event, once however often the event comes."""
+    notification = notification_for(event)
+    if notification is None:
+        return None
+    feeds.add_once(notification)
+    return notification
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[FeedEntry]
+    position: dict | None
+    unread: int
+
+
+def feed(user_id: str, feeds: Feeds, limit: int, after: dict | None) -> FeedPage:
+    entries, position = feeds.page(user_id, limit, after)
+    return FeedPage(entries, position, feeds.unread_count(user_id))
+
+
+def mark_read(user_id: str, notification_id: str, feeds: Feeds, now: datetime) -> FeedEntry:
+    entry = feeds.mark_read(user_id, notification_id, now)
+    if entry is None:
+        raise NotificationNotFound()
+    return entry

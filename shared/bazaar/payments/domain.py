@@ -252,7 +252,6 @@ class PaymentRecord:
     next_check_at: datetime | None  # None once settled
     state: CheckState = CheckState.OPEN
     checks: int = 0
-    shipment_requested_at: datetime | None = None
     note: str | None = None  # why it settled as it did (mismatch details, timeout)
 
     @property

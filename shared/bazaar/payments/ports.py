@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from bazaar.payments.domain import (
@@ -54,14 +54,6 @@ class PaymentRecords(Protocol):
     def settle(self, record: PaymentRecord, state: CheckState, note: str | None = None) -> bool:
         """Closes the record in `state` (it leaves reconciliation); False if it already was in
         that state (somebody else settled it first)."""
-
-    def claim_shipment(self, order_id: str, now: datetime, lease: timedelta) -> bool:
-        """True for exactly one caller until the shipment is marked requested or the lease lapses."""
-
-    def shipment_requested(self, order_id: str, now: datetime) -> None: ...
-
-    def release_shipment(self, order_id: str) -> None:
-        """Gives the claim back after a failed send, so the retry may claim it again."""
 
     def due(self, now: datetime, limit: int) -> list[PaymentRecord]:
         """OPEN records whose next check is due by `now`, earliest first."""

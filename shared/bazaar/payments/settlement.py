@@ -6,8 +6,8 @@ What each effect is deduplicated on (business state, kept as long as the order; 
 - the order's move to PAID / PAYMENT_FAILED / NEEDS_REFUND: the order's status and version (one
   conditional TransactWriteItems through the transition table; stock moves in it), so a
   duplicate or late verdict finds the order already moved and changes nothing;
-- the shipment request: `shipment_requested_at` on the payment record, claimed first with a
-  short lease (one sender; a failed send gives the claim back and the caller is retried);
+- what follows PAID (the shipment, the shopper's notification, the figures): nothing here. The
+  OrderPaid event is committed with the transition and its consumers react to it;
 - the success / failure metric: closing the payment record (`check_state = OPEN` removed by a
   conditional update), which exactly one caller does."""
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bazaar.checkout.services import confirm_payment
 from bazaar.money import Paise
 from bazaar.orders import fulfilment
 from bazaar.orders.domain import TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAmountMismatch, RefundState, Transition
-from bazaar.orders.ports import OrderBook, ShipmentJobs
+from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
 from bazaar.payments.domain import (
     CheckState, PaymentCreated, PaymentEvent, PaymentNotFound, PaymentProviderRejected,
@@ -32,9 +32,6 @@ from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
-
-SHIPMENT_CLAIM_LEASE = timedelta(minutes=2)  # under the worker's 180 s visibility timeout
-
 
 @dataclass(frozen=True)
 class PaymentLinks:
@@ -51,7 +48,6 @@ class Settler:
 
     orders: OrderBook
     records: PaymentRecords
-    shipments: ShipmentJobs
     plan: StatusCheckPlan
     clock: Callable[[], datetime]
 
@@ -110,8 +106,6 @@ def _paid(record: PaymentRecord, settler: Settler, now: datetime) -> Settlement:
         order = confirm_payment(record.order_id, Paise(record.amount_paise), settler.orders, now)
     except PaymentAmountMismatch:  # the record and the order disagree: never fulfil
         return _mismatch(record, "the payment record's amount is not the order's total", settler, refund=True)
-    if order.status is OrderStatus.PAID:
-        request_shipment_once(order.order_id, settler, now)
     if not settler.records.settle(record, CheckState.COMPLETED):
         return Settlement.ALREADY_SETTLED
     return Settlement.PAID if order.status is OrderStatus.PAID else Settlement.REFUND_NEEDED
@@ -147,20 +141,6 @@ def _mismatch(record: PaymentRecord, note: str, settler: Settler, *, refund: boo
     return Settlement.MISMATCH
 
 
-def request_shipment_once(order_id: str, settler: Settler, now: datetime) -> bool:
-    """Sends the paid order to shipping once: claim, send, mark. A failed send gives the claim
-    back and raises, so the caller (an SQS record or the next reconciliation) tries again."""
-    if not settler.records.claim_shipment(order_id, now, SHIPMENT_CLAIM_LEASE):
-        return False
-    try:
-        settler.shipments.enqueue(order_id)
-    except Exception:
-        settler.records.release_shipment(order_id)
-        raise
-    settler.records.shipment_requested(order_id, now)
-    return True
-
-
 # -- the webhook path --------------------------------------------------------------------------
 
 
@@ -188,7 +168,7 @@ def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler:
         # The claim disagrees with PhonePe's own status: act on neither; the alarm sees it and
         # reconciliation keeps following PhonePe's status for the real outcome.
         return EventOutcome(confirmation, Settlement.MISMATCH)
-    if record.state is CheckState.COMPLETED and record.shipment_requested_at is not None:
+    if record.state is CheckState.COMPLETED:
         return EventOutcome(confirmation, Settlement.ALREADY_SETTLED)  # a duplicate: no writes at all
     return EventOutcome(confirmation, settle_with_status(record, confirmation.status, settler))
 

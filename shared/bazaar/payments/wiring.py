@@ -14,7 +14,6 @@ from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
-from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
 
 class ProviderForCurrentCredentials:
@@ -46,8 +45,6 @@ def settler(settings: Settings, phonepe: PhonePeSettings, dynamodb=None) -> Sett
     return Settler(
         orders=order_book(settings, dynamodb),
         records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
-        shipments=SqsShipmentJobs(aws.client("sqs", count_round_trips=settings.count_aws_calls),
-                                      settings.queue_url("shipments")),
         plan=phonepe.status_check_plan(),
         clock=utc_now,
     )

@@ -42,6 +42,8 @@ class Settings(BaseModel):
     queues: Mapping[str, str] = Field(default_factory=dict)
     secrets: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
+    # The event dispatcher's routes: queue name -> the event types it takes.
+    event_routes: Mapping[str, tuple[str, ...]] = Field(alias="BAZAAR_EVENT_ROUTES", default_factory=dict)
     user_pool_id: str | None = Field(alias="BAZAAR_USER_POOL_ID", default=None)
     user_pool_client_id: str | None = Field(alias="BAZAAR_USER_POOL_CLIENT_ID", default=None)
     user_pool_jwks_url: str | None = Field(alias="BAZAAR_USER_POOL_JWKS_URL", default=None)
@@ -53,7 +55,7 @@ class Settings(BaseModel):
     shipments_max_receive_count: int | None = Field(alias="SHIPMENTS_MAX_RECEIVE_COUNT", default=None, ge=1)
     shipping_contact_email: str | None = Field(alias="SHIPPING_CONTACT_EMAIL", default=None, min_length=3)
 
-    @field_validator("route_roles", mode="before")
+    @field_validator("route_roles", "event_routes", mode="before")
     @classmethod
     def _parse_route_roles(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
@@ -101,4 +103,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
     except json.JSONDecodeError:
-        raise ConfigurationError("invalid configuration: BAZAAR_ROUTE_ROLES: not valid JSON") from None
+        raise ConfigurationError("invalid configuration: BAZAAR_ROUTE_ROLES or BAZAAR_EVENT_ROUTES: "
+                                 "not valid JSON") from None

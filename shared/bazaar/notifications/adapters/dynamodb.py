@@ -1,61 +1,105 @@
+"""Each user's notification feed in the `notifications` table, through the low-level client.
+
+Items: `USER#<user id>` / `NTF#<occurred at>#<notification id>`, newest last in key order, so
+the feed reads newest first by querying backwards. `unread` is set only while the entry is
+unread (a sparse marker the unread count queries); reading it removes the marker and sets
+`read_at`. Entries expire after FEED_RETENTION (DynamoDB TTL on `expires_at`)."""
+
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
-from pynamodb.attributes import UnicodeAttribute, TTLAttribute
-from pynamodb.exceptions import PutError
-from pynamodb.models import Model
+from botocore.exceptions import ClientError
 
-from bazaar.notifications.domain import Notification
+from bazaar.notifications.domain import FeedEntry, Notification
+from bazaar.platform.dynamo import error_code, from_item, query_page, to_item, to_value
 
 FEED_RETENTION = timedelta(days=180)
+_KEYS = ("pk", "sk")
+UNREAD = "1"
 
 
-def feed_model(table_name: str) -> type[Model]:
-    class FeedItem(Model):
-        class Meta:
-            pass
+def _moment(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        notification_id = UnicodeAttribute()
-        kind = UnicodeAttribute()
-        title = UnicodeAttribute()
-        body = UnicodeAttribute()
-        occurred_at = UnicodeAttribute()
-        expires_at = TTLAttribute()
 
-    FeedItem.Meta.table_name = table_name
-    return FeedItem
+def _entry(values: dict) -> FeedEntry:
+    return FeedEntry(
+        notification_id=values["notification_id"], kind=values["kind"], title=values["title"],
+        body=values["body"], occurred_at=datetime.fromisoformat(values["occurred_at"]),
+        read_at=datetime.fromisoformat(values["read_at"]) if values.get("read_at") else None,
+    )
 
 
 class DynamoDbFeeds:
-    def __init__(self, table_name: str):
-        self._model = feed_model(table_name)
+    def __init__(self, client, table_name: str):
+        self._client = client
+        self._table = table_name
 
     def add_once(self, notification: Notification) -> bool:
         occurred = notification.occurred_at.astimezone(UTC)
-        item = self._model(
-            pk=f"USER#{notification.user_id}",
+        item = to_item({
+            "pk": f"USER#{notification.user_id}",
             # The id in the sort key makes the conditional put the dedupe: same id, same key.
-            sk=f"NTF#{occurred.isoformat(timespec='milliseconds')}#{notification.notification_id}",
-            notification_id=notification.notification_id,
-            kind=notification.kind.value,
-            title=notification.title,
-            body=notification.body,
-            occurred_at=occurred.isoformat(timespec="milliseconds"),
-            expires_at=occurred + FEED_RETENTION,
-        )
+            "sk": f"NTF#{_moment(occurred)}#{notification.notification_id}",
+            "notification_id": notification.notification_id,
+            "user_id": notification.user_id,
+            "kind": notification.kind.value,
+            "title": notification.title,
+            "body": notification.body,
+            "occurred_at": _moment(occurred),
+            "unread": UNREAD,
+            "expires_at": int((occurred + FEED_RETENTION).timestamp()),
+        })
         try:
-            item.save(condition=self._model.pk.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def list_for(self, user_id: str, limit: int = 20) -> list[dict]:
-        return [
-            {"notification_id": i.notification_id, "kind": i.kind, "title": i.title, "occurred_at": i.occurred_at}
-            for i in self._model.query(f"USER#{user_id}", scan_index_forward=False, limit=limit)
-        ]
+    def page(self, user_id: str, limit: int, after: dict | None) -> tuple[list[FeedEntry], dict | None]:
+        items, position = query_page(
+            self._client, key_attributes=_KEYS, limit=limit, start=after, TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :ntf)",
+            ExpressionAttributeValues={":pk": to_value(f"USER#{user_id}"), ":ntf": to_value("NTF#")},
+            ScanIndexForward=False,
+        )
+        return [_entry(i) for i in items], position
+
+    def unread_count(self, user_id: str) -> int:
+        total, request = 0, {
+            "TableName": self._table, "Select": "COUNT",
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :ntf)", "FilterExpression": "unread = :u",
+            "ExpressionAttributeValues": {":pk": to_value(f"USER#{user_id}"), ":ntf": to_value("NTF#"),
+                                          ":u": to_value(UNREAD)},
+        }
+        while True:
+            response = self._client.query(**request)
+            total += response.get("Count", 0)
+            if not response.get("LastEvaluatedKey"):
+                return total
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def mark_read(self, user_id: str, notification_id: str, at: datetime) -> FeedEntry | None:
+        """None: the user has no such notification (somebody else's counts as none)."""
+        found = self._client.query(
+            TableName=self._table, IndexName="by-notification-id", KeyConditionExpression="notification_id = :n",
+            ExpressionAttributeValues={":n": to_value(notification_id)},
+        ).get("Items", [])
+        mine = [from_item(i) for i in found if from_item(i)["pk"] == f"USER#{user_id}"]
+        if not mine:
+            return None
+        key = {"pk": to_value(mine[0]["pk"]), "sk": to_value(mine[0]["sk"])}
+        try:
+            updated = self._client.update_item(
+                TableName=self._table, Key=key, ConditionExpression="attribute_exists(pk)",
+                UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread",
+                ExpressionAttributeValues={":at": to_value(_moment(at))}, ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None  # expired meanwhile
+            raise
+        return _entry(from_item(updated["Attributes"]))

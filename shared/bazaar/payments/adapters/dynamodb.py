@@ -8,7 +8,7 @@ other indexes; OrderBook.get ignores it (it reads `ORDER` and `HISTORY#` items o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
@@ -39,7 +39,7 @@ def _record(values: dict) -> PaymentRecord:
         started_at=moment("started_at"),
         next_check_at=moment("next_check_at") if values.get("check_state") == OPEN else None,
         state=CheckState(values["payment_state"]), checks=values.get("checks", 0),
-        shipment_requested_at=moment("shipment_requested_at"), note=values.get("note"),
+        note=values.get("note"),
     )
 
 
@@ -99,26 +99,6 @@ class DynamoDbPaymentRecords:
             ConditionExpression="attribute_exists(pk) AND (check_state = :open OR payment_state <> :state)",
             ExpressionAttributeValues=values,
         ))
-
-    def claim_shipment(self, order_id: str, now: datetime, lease: timedelta) -> bool:
-        return _conditional(lambda: self._client.update_item(
-            TableName=self._table, Key=_key(order_id),
-            UpdateExpression="SET shipment_claim_until = :until",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(shipment_requested_at) AND "
-                                "(attribute_not_exists(shipment_claim_until) OR shipment_claim_until <= :now)",
-            ExpressionAttributeValues={":until": to_value(_moment(now + lease)), ":now": to_value(_moment(now))},
-        ))
-
-    def shipment_requested(self, order_id: str, now: datetime) -> None:
-        self._client.update_item(
-            TableName=self._table, Key=_key(order_id),
-            UpdateExpression="SET shipment_requested_at = :now REMOVE shipment_claim_until",
-            ExpressionAttributeValues={":now": to_value(_moment(now))},
-        )
-
-    def release_shipment(self, order_id: str) -> None:
-        self._client.update_item(TableName=self._table, Key=_key(order_id),
-                                 UpdateExpression="REMOVE shipment_claim_until")
 
     def due(self, now: datetime, limit: int) -> list[PaymentRecord]:
         response = self._client.query(

@@ -1,0 +1,51 @@
+"""Notifications API: the caller's feed (newest first, with the unread count) and marking an
+entry read."""
+
+import os
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from bazaar.notifications import services
+from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
+from bazaar.notifications.schemas import NotificationOut, NotificationPage
+from bazaar.platform import aws
+from bazaar.platform.clock import utc_now
+from bazaar.platform.cursors import cursor_codec
+from bazaar.platform.dynamo import valid_position
+from bazaar.platform.http import HttpApi
+from bazaar.platform.observability import logger, metrics, tracer
+from bazaar.platform.pagination import InvalidCursor, clamp_limit
+from bazaar.platform.settings import load_settings
+
+settings = load_settings(os.environ)
+api = HttpApi(settings)
+app = api.app
+feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))
+
+
+@app.get("/v1/me/notifications", summary="Your notifications, newest first, with how many are unread")
+def list_notifications(
+    limit: Annotated[int | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> NotificationPage:
+    user_id = api.principal.user_id
+    codec = cursor_codec(settings, f"notifications:{user_id}")
+    after = codec.decode(cursor)
+    if not valid_position(after, ("pk", "sk")):
+        raise InvalidCursor()
+    page = services.feed(user_id, feeds, clamp_limit(limit), after)
+    return NotificationPage(items=[NotificationOut.of(e) for e in page.entries],
+                            next_cursor=codec.encode(page.position), unread_count=page.unread)
+
+
+@app.post("/v1/me/notifications/<notification_id>/read", summary="Mark one of your notifications read")
+def read_notification(notification_id: Annotated[str, Path(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")]) -> NotificationOut:
+    return NotificationOut.of(services.mark_read(api.principal.user_id, notification_id, feeds, utc_now()))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return api.handle(event, context)
