@@ -1,4 +1,4 @@
-"""The Shiprocket sandbox answers in the shapes and by the rules of /work/shared/providers.md §2:
+"""The Shiprocket sandbox answers in the shapes and by the rules of docs/providers/shiprocket.md:
 plain HTTP, no Bazaar code in between."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ v1 (PG API, X-VERIFY):
 People:  GET /pay/{orderId} (pick success / failure / pending / attempt failed / expire)
 Tests:   /_sandbox/... (see _control below and docs/providers/phonepe.md)
 
-Choices where PhonePe's behaviour is UNCONFIRMED (providers.md), each written down here once:
+Choices where PhonePe's behaviour is UNCONFIRMED (docs/providers/phonepe.md), each written down here once:
 - duplicate merchantOrderId on v2 pay: 400 {"code": "DUPLICATE_MERCHANT_ORDER_ID"}; v1: 400
   {"success": false, "code": "DUPLICATE_TRANSACTION"}; a reused refund id: DUPLICATE_MERCHANT_REFUND_ID.
 - refund over the refundable rest: 400 REFUND_AMOUNT_EXCEEDED; refund of an unpaid order: 400
