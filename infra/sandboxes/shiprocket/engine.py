@@ -191,7 +191,7 @@ class Engine:
     def expire_tokens(self) -> int:
         with self.lock:
             count = len(self.tokens)
-            self.tokens = {t: 0.0 for t in self.tokens}
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
         return count
 
     # -- orders ---------------------------------------------------------------------------
