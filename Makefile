@@ -20,11 +20,12 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up test synth deploy bench bench-cold-start bench-checkout bench-payments install clean
+.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
-	@echo "make test    run the whole test suite"
+	@echo "make lint    ruff and mypy over the code (make test runs it first)"
+	@echo "make test    lint, then run the whole test suite"
 	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
 	@echo "make deploy  synth, then cdk deploy (needs AWS credentials)"
 	@echo "make bench   print the benchmarks' figures"
@@ -48,7 +49,12 @@ install: $(VENV)/.installed $(TOOLS)/.installed
 up: $(VENV)/.installed
 	$(PY) -m infra.local $(ARGS)
 
-test: install
+# Static checks: ruff's rule set and mypy (with the pydantic plugin), both configured in pyproject.toml.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
+
+test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 synth: install

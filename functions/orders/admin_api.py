@@ -1,4 +1,4 @@
-"""Orders admin API (issue 7): read an order (refreshing its unsettled refunds), and the overrides
+"""Orders admin API: read an order (refreshing its unsettled refunds), and the overrides
 after PAID: retry the shipment (re-drives a job that ended in the DLQ), cancel the shipment, mark
 delivered, refund. Each override is refused with 409 INVALID_STATE_TRANSITION where the order's
 transition table does not allow it, and is written with its audit entry in one transaction."""

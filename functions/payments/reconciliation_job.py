@@ -1,6 +1,6 @@
 """Scheduled every minute: asks PhonePe about each pending payment whose mandated status check
-has come due (providers.md §1.1 (a), through each payment's next_check_at) and settles it, so a
-payment whose webhook never came is still applied; past its timeout a pending one is failed."""
+has come due (docs/providers/phonepe.md, 'Status polling', through each payment's next_check_at) and settles
+it, so a payment whose webhook never came is still applied; past its timeout a pending one is failed."""
 
 import os
 

@@ -80,7 +80,7 @@ def acknowledge(stack: BazaarStack) -> None:
             "every non-public route goes through the REQUEST authorizer and request validation. "
             "A WAF ACL (with its monthly cost) is a production decision, not a twin default.",
         )
-        for fn, route in service.routes:
+        for _fn, route in service.routes:
             method = api.methods[(route.method, route.path)]
             if route.is_public:
                 _ack(

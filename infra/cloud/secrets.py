@@ -24,7 +24,7 @@ def _secret(scope: Construct, secret: Secret) -> secretsmanager.Secret:
         # never sees them. Beware: CloudFormation regenerates the whole value when this
         # generator changes, so adding a field to a deployed secret wipes what operators filled.
         generate_secret_string=secretsmanager.SecretStringGenerator(
-            secret_string_template=json.dumps({field: "" for field in others}),
+            secret_string_template=json.dumps(dict.fromkeys(others, "")),
             generate_string_key=first,
             password_length=64,
             exclude_punctuation=True,

@@ -60,4 +60,4 @@ SERVICE = Service(
     alarms=ALARMS,
 )
 
-__all__ = ["SERVICE", "SETTINGS", "VERSION", "API", "SECRETS", "TABLES", "FUNCTIONS"]
+__all__ = ["API", "FUNCTIONS", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]

@@ -1,6 +1,6 @@
 """moto's server embedded as the local AWS endpoint, and the resources of the description created
 in it through the ordinary AWS APIs (moto's CloudFormation skips secrets, alarms and more, so the
-template is not deployed into it: see ../shared/local-aws.md §6)."""
+template is not deployed into it: see docs/local-twin.md, 'CloudFormation: not used')."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 moto keeps its state per process, so two stacks in one process (a test's and the session's)
 would share tables and queues; a process each keeps them apart, and its memory (moto's grows
-with use: local-aws.md §1) goes back when the stack stops.
+with use: docs/local-twin.md, 'Server and endpoints') goes back when the stack stops.
 
     python -m infra.local.moto_process --port 5100
 """
@@ -20,8 +20,8 @@ _dynamodb_lock = threading.RLock()
 
 def serialise_dynamodb() -> None:
     """moto deep-copies a whole table per transaction with no lock; concurrent transactions then
-    fail with 500s or, rarely, half-apply (measured in local-aws.md). DynamoDB itself serialises
-    conflicting writes, so one lock around moto's DynamoDB handler changes nothing a client can
+    fail with 500s or, rarely, half-apply (measured: docs/local-twin.md, 'DynamoDB'). DynamoDB itself
+    serialises conflicting writes, so one lock around moto's DynamoDB handler changes nothing a client can
     observe except that moto stops breaking atomicity."""
     from moto.dynamodb.responses import DynamoHandler
 

@@ -59,7 +59,7 @@ class QueuePoller:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages += received
-            if not received and messages or time.monotonic() >= deadline and messages:
+            if (not received and messages) or (time.monotonic() >= deadline and messages):
                 break
             if not received and not messages:
                 return []

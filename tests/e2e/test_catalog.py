@@ -43,7 +43,7 @@ def test_seller_creates_a_product_whose_text_is_plain(api, seller):
 
 
 @pytest.mark.parametrize(
-    "change, field",
+    ("change", "field"),
     [
         ({"seller_id": "someone-else"}, "seller_id"),
         ({"title": "<script>x</script>"}, "title"),  # nothing left once the markup is gone
@@ -89,7 +89,7 @@ def test_seller_edits_own_product_but_not_anothers(local_stack, api, seller):
     assert edited.json()["title"] == "Pixel Phone 2"
     assert [v["price_paise"] for v in edited.json()["variants"]] == [159900, 159900]
     new_variant = edited.json()["variants"][1]["variant_id"]
-    assert_balanced(local_stack, new_variant)["available"] == 4
+    assert assert_balanced(local_stack, new_variant)["available"] == 4
 
     other_token, _ = new_account_token(local_stack, "seller")
     for attempt in (

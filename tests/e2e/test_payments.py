@@ -84,7 +84,7 @@ def _sandbox(stack, path: str, body: dict | None = None) -> dict:
 
 def _buy(stack, seller, units: int = 5, quantity: int = 2, price: int = 49900):
     product = create_product(stack.url, seller, [units], price_paise=price)
-    token, user_id = new_account_token(stack, "customer")
+    token, _user_id = new_account_token(stack, "customer")
     response = checkout(stack.url, token, [(product, 0, quantity)])
     assert response.status_code == 201, response.text
     return product["variants"][0]["variant_id"], token, response.json()

@@ -1,4 +1,4 @@
-"""Issue 7 over HTTP on the local stack: a paid order is shipped by the shipments worker through the
+"""Orders after PAID, over HTTP on the local stack: a paid order is shipped by the shipments worker through the
 Shiprocket sandbox, scans (sandbox → webhook → tracking worker → track API) move it to DELIVERED,
 provider outages are retried through SQS without a second Shiprocket order, a job out of retries
 lands in the DLQ with the order SHIPMENT_FAILED in diagnostics, and every admin override works,

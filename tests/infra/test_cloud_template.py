@@ -79,7 +79,8 @@ def test_unacknowledged_finding_fails_synth(tmp_path):
 def test_cfn_lint_reports_no_errors(synthesized):
     from cfnlint.api import ManualArgs, lint_file
 
-    # W3005 (DependsOn already enforced by GetAtt) is CDK's own redundancy; see local-aws.md §8.
+    # W3005 (DependsOn already enforced by GetAtt) is CDK's own redundancy; see docs/local-twin.md, 'CDK
+    # tooling'.
     matches = lint_file(synthesized.template_path, config=ManualArgs(ignore_checks=["W3005"]))
     assert [str(m) for m in matches] == []
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_pool_policy_groups_and_client(cloud_template):
-    (pool_id, pool), = _resources(cloud_template, "AWS::Cognito::UserPool").items()
+    (_pool_id, pool), = _resources(cloud_template, "AWS::Cognito::UserPool").items()
     policy = pool["Properties"]["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] >= 12
     assert all(policy[k] for k in ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols"))

@@ -109,7 +109,7 @@ def _fresh_scenarios(request):
         sandbox.state.token_ttl_seconds = 300
     if "receiver" in request.fixturenames:
         request.getfixturevalue("receiver").clear()
-    yield
+    return
 
 SHIPROCKET_EMAIL = "api-user@bazaar.test"
 SHIPROCKET_PASSWORD = "sandbox-password-1"

@@ -1,4 +1,4 @@
-"""The PhonePe sandbox speaks PhonePe's wire protocol as /work/shared/providers.md §1 describes it
+"""The PhonePe sandbox speaks PhonePe's wire protocol as docs/providers/phonepe.md describes it
 (v2 OAuth + JSON, v1 base64 + X-VERIFY), with its errors, refund rules and webhooks. Checksums
 here are computed by the test itself, from the documented rules, not by any Bazaar code."""
 

@@ -1,4 +1,4 @@
-"""The Shiprocket sandbox answers in the shapes and by the rules of /work/shared/providers.md §2:
+"""The Shiprocket sandbox answers in the shapes and by the rules of docs/providers/shiprocket.md:
 plain HTTP, no Bazaar code in between."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def shipped(shiprocket, token, order_id="ord_C1") -> dict:
 def test_login_returns_a_jwt_shaped_token_with_its_expiry(shiprocket):
     body = login(shiprocket)
     assert {"token", "id", "first_name", "last_name", "email", "company_id", "created_at"} <= set(body)
-    header, claims, _ = body["token"].split(".")
+    _header, claims, _ = body["token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
     assert claims["exp"] - claims["iat"] == 240 * 3600
 

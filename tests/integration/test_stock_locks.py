@@ -97,11 +97,11 @@ def test_payment_racing_cleanup_one_wins_and_the_order_ends_paid(local_stack, ap
         start = threading.Barrier(2)
         results: dict = {}
 
-        def pay():
+        def pay(order=order, start=start, results=results):
             start.wait()
             results["paid"] = services.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
 
-        def clean():
+        def clean(start=start, results=results):
             start.wait()
             results["cleanup"] = services.release_expired_locks(orders, _now() + LATER)
 
@@ -115,7 +115,7 @@ def test_payment_racing_cleanup_one_wins_and_the_order_ends_paid(local_stack, ap
         assert path in {("PAYMENT_PENDING", "PAID"), ("PAYMENT_PENDING", "EXPIRED", "PAID")}, path
         outcomes.add(path)
         assert assert_balanced(local_stack, variant_id) == {"available": 1, "locked": 0, "sold": 1, "received": 2}
-    print("race outcomes seen:", outcomes)
+    print("race outcomes seen:", outcomes)  # noqa: T201 - which race paths ran, shown with -s
 
 
 def test_late_payment_after_cleanup_resells_if_stock_allows_else_needs_refund(local_stack, api, seller_token, orders):
@@ -178,7 +178,7 @@ def test_cleanup_run_is_recorded_for_the_admin_view(local_stack, api, seller_tok
     before = get(f"{api}/v1/admin/diagnostics", headers=bearer(tokens("admin"))).json()["stock_locks"]
     assert before["active"] >= 1
 
-    run, report = services.run_stock_cleanup(orders, job_runs, lambda: _now() + LATER, manual=True)
+    run, _report = services.run_stock_cleanup(orders, job_runs, lambda: _now() + LATER, manual=True)
 
     assert run.summary["locks_released"] >= 2 and run.succeeded
     shown = get(f"{api}/v1/admin/stock-cleanup", headers=bearer(tokens("admin"))).json()

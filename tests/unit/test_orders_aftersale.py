@@ -42,7 +42,7 @@ def scan(label: str) -> TrackingScan:
 
 def test_every_shipping_status_is_reachable_only_after_payment():
     assert S.SHIPMENT_CREATED not in TRANSITIONS[S.PAYMENT_PENDING]
-    assert aftersale.SHIPPABLE == {S.PAID, S.SHIPMENT_FAILED}
+    assert {S.PAID, S.SHIPMENT_FAILED} == aftersale.SHIPPABLE
     assert TRANSITIONS[S.REFUNDED] == {}
 
 

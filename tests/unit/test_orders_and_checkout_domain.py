@@ -76,7 +76,7 @@ def test_lock_policy_expiry():
 
 
 @pytest.mark.parametrize(
-    "raw, clean",
+    ("raw", "clean"),
     [
         ("<script>alert(1)</script>Phone", "Phone"),
         ("&lt;script&gt;alert(1)&lt;/script&gt;", "scriptalert(1)/script"),

@@ -1,4 +1,4 @@
-"""PhonePe's mandated polling ladder (providers.md §1.1 (a)) as per-payment next-check times."""
+"""PhonePe's mandated polling ladder (docs/providers/phonepe.md, 'Status polling') as next-check times."""
 
 from datetime import UTC, datetime, timedelta
 

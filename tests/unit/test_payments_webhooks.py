@@ -100,7 +100,7 @@ def test_v2_bodies_become_typed_events_and_unknown_events_are_set_aside():
         parse_v2(_v2("subscription.paused"), merchant_id="BAZAARTEST", received_at=NOW)
 
 
-@pytest.mark.parametrize("body,status", [
+@pytest.mark.parametrize(("body", "status"), [
     (b"[1]", 400), (b"{nope", 400), (json.dumps({"event": "checkout.order.completed"}).encode(), 400),
     (_v2("checkout.order.completed", amount="2500"), 400), (_v2("checkout.order.completed", amount=25.0), 400),
     (_v2("checkout.order.completed", merchantOrderId=None), 400),
@@ -118,7 +118,7 @@ def _event(kind=PaymentEventKind.ORDER_COMPLETED, amount=2500, **ids) -> Payment
                         received_at=NOW, payload_sha256="a" * 64, **ids)
 
 
-@pytest.mark.parametrize("kind,state,verdict", [
+@pytest.mark.parametrize(("kind", "state", "verdict"), [
     (PaymentEventKind.ORDER_COMPLETED, PaymentState.COMPLETED, Verdict.CONFIRMED),
     (PaymentEventKind.ORDER_COMPLETED, PaymentState.PENDING, Verdict.NOT_YET),
     (PaymentEventKind.ORDER_COMPLETED, PaymentState.FAILED, Verdict.CONTRADICTED),
@@ -136,7 +136,7 @@ def test_amount_or_id_differences_are_mismatches_and_no_verdict_is_not_yet():
     assert judge(_event(), PaymentStatus("ord_1", PaymentState.PENDING, None, confirmed=False)) is Verdict.NOT_YET
 
 
-@pytest.mark.parametrize("kind,state,verdict", [
+@pytest.mark.parametrize(("kind", "state", "verdict"), [
     (PaymentEventKind.REFUND_ACCEPTED, RefundState.CONFIRMED, Verdict.CONFIRMED),
     (PaymentEventKind.REFUND_ACCEPTED, RefundState.COMPLETED, Verdict.CONFIRMED),
     (PaymentEventKind.REFUND_COMPLETED, RefundState.CONFIRMED, Verdict.NOT_YET),

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bazaar.money import Paise
+from bazaar.platform.errors import BazaarError
 from bazaar.platform.ids import id_pattern, new_id
 from bazaar.platform.pagination import CursorCodec, InvalidCursor, clamp_limit
 from bazaar.platform.settings import ConfigurationError, UndeclaredResourceError, load_settings
@@ -47,7 +48,7 @@ def test_cursor_round_trips_and_refuses_tampering_and_other_scopes():
 def test_limit_defaults_and_is_capped():
     assert clamp_limit(None) == 20
     assert clamp_limit(1000) == 100
-    with pytest.raises(Exception):
+    with pytest.raises(BazaarError):
         clamp_limit(0)
 
 
@@ -75,9 +76,9 @@ def test_settings_load_from_the_described_environment():
 def test_a_bad_setting_stops_start_up_and_is_named():
     with pytest.raises(ConfigurationError, match="STOCK_LOCK_EXPIRY_MINUTES"):
         load_settings(_environment(STOCK_LOCK_EXPIRY_MINUTES="0"))
+    env = _environment()
+    del env["BAZAAR_VERSION"]
     with pytest.raises(ConfigurationError, match="BAZAAR_VERSION"):
-        env = _environment()
-        del env["BAZAAR_VERSION"]
         load_settings(env)
 
 

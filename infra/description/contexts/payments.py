@@ -18,8 +18,8 @@ PHONEPE_SETTINGS = {
     # first deploy; the local twin's sandbox supplies its own).
     "PAYMENT_RETURN_URL": "https://shop.bazaar.example/orders",
     "PHONEPE_CALLBACK_URL": "https://api.bazaar.example/webhooks/phonepe",
-    # PhonePe's mandated polling of a pending payment (providers.md §1.1 (a)): first check 20 s
-    # after the start; the payment's timeout is PhonePe's default order expiry (20 minutes).
+    # PhonePe's mandated polling of a pending payment (docs/providers/phonepe.md, 'Status polling'): first
+    # check 20 s after the start; the payment's timeout is PhonePe's default order expiry (20 minutes).
     "PHONEPE_FIRST_STATUS_CHECK_SECONDS": "20",
     "PHONEPE_PAYMENT_TIMEOUT_SECONDS": "1200",
 }

@@ -6,7 +6,7 @@ our webhook, re-confirmed with its track API before anything moves)."""
 
 from infra.description.model import Access, Function, Queue, QueueTrigger, Secret, Webhook
 
-# The only Shiprocket API host; Shiprocket has no sandbox (providers.md §2), so the local twin
+# The only Shiprocket API host; Shiprocket has no sandbox of its own, so the local twin
 # swaps this variable for its simulator's address (infra/sandboxes/shiprocket).
 SHIPROCKET_API = {"SHIPROCKET_BASE_URL": "https://apiv2.shiprocket.in/v1/external"}
 

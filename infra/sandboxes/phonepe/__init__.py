@@ -3,4 +3,4 @@
 from infra.sandboxes.phonepe.server import PhonePeSandbox
 from infra.sandboxes.phonepe.state import Credentials
 
-__all__ = ["PhonePeSandbox", "Credentials"]
+__all__ = ["Credentials", "PhonePeSandbox"]

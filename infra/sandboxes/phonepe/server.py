@@ -15,7 +15,7 @@ v1 (PG API, X-VERIFY):
 People:  GET /pay/{orderId} (pick success / failure / pending / attempt failed / expire)
 Tests:   /_sandbox/... (see _control below and docs/providers/phonepe.md)
 
-Choices where PhonePe's behaviour is UNCONFIRMED (providers.md), each written down here once:
+Choices where PhonePe's behaviour is UNCONFIRMED (docs/providers/phonepe.md), each written down here once:
 - duplicate merchantOrderId on v2 pay: 400 {"code": "DUPLICATE_MERCHANT_ORDER_ID"}; v1: 400
   {"success": false, "code": "DUPLICATE_TRANSACTION"}; a reused refund id: DUPLICATE_MERCHANT_REFUND_ID.
 - refund over the refundable rest: 400 REFUND_AMOUNT_EXCEEDED; refund of an unpaid order: 400
@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from infra.sandboxes.phonepe import shapes
@@ -559,7 +559,7 @@ class PhonePeSandbox:
             return Reply.json(409 if "already" in str(error) else 400, {"error": str(error)})
         return Reply.json(404, {"error": f"no control at {method} {path}"})
 
-    _routes: list = []
+    _routes: ClassVar[list] = []
 
 
 PhonePeSandbox._routes = [
@@ -640,7 +640,7 @@ def _handler_class(sandbox: PhonePeSandbox) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

@@ -1,5 +1,6 @@
 """PhonePe's wire shapes, as the sandbox writes them: v2 status/webhook bodies, v1 status and
-callback bodies, and the v1 X-VERIFY checksum (providers.md §1.1-1.3). Times are epoch ms."""
+callback bodies, and the v1 X-VERIFY checksum (docs/providers/phonepe.md, 'Provider facts').
+Times are epoch ms."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def v2_refund_status(refund: Refund, merchant_id: str) -> dict:
 
 
 # v2 webhook `event` strings and their legacy `type` (SDK enum). The standard-checkout string for
-# an attempt failure is UNCONFIRMED (providers.md §1.2): the sandbox says
+# an attempt failure is UNCONFIRMED (docs/providers/phonepe.md, 'v2 Standard Checkout'): the sandbox says
 # "checkout.transaction.attempt.failed", mirroring the SDK's CHECKOUT_TRANSACTION_ATTEMPT_FAILED.
 V2_EVENTS = {
     "order.completed": ("checkout.order.completed", "CHECKOUT_ORDER_COMPLETED"),

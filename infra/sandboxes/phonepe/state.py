@@ -2,7 +2,7 @@
 orders and v1 merchant transactions), refunds, and the scenario switches tests flip.
 
 Pure bookkeeping under one lock; HTTP lives in server.py and webhook delivery in delivery.py.
-Written from /work/shared/providers.md §1, deliberately without importing Bazaar's own PhonePe
+Written from docs/providers/phonepe.md, 'Provider facts', deliberately without importing Bazaar's own PhonePe
 code: a simulator that shared the client's checksum or parsing code would agree with the
 client's bugs instead of catching them."""
 
@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field, fields
 PENDING, COMPLETED, FAILED, CONFIRMED = "PENDING", "COMPLETED", "FAILED", "CONFIRMED"
 
 # A v2 order's default life when the merchant sends no expireAfter. Samples use 1200 s; the
-# real default and the allowed range for /checkout/v2/pay are UNCONFIRMED (providers.md §1.2).
+# real default and the allowed range for /checkout/v2/pay are UNCONFIRMED
+# (docs/providers/phonepe.md, 'v2 Standard Checkout').
 DEFAULT_EXPIRE_AFTER_SECONDS = 1200
 EXPIRE_AFTER_RANGE = (300, 3600)
 

@@ -2,10 +2,10 @@
 AWBs, pickups, cancellation, tracking, and the scan engine that walks a shipment along
 Shiprocket's statuses. server.py puts HTTP, fault injection and webhook delivery around it.
 
-Shapes and rules follow /work/shared/providers.md §2. Where that sheet says UNCONFIRMED, the
+Shapes and rules follow docs/providers/shiprocket.md, 'Provider facts'. Where that says UNCONFIRMED, the
 choice made here is marked `UNCONFIRMED:` and listed in docs/providers/shiprocket.md.
 
-The sandbox has its own status tables, written from the provider sheet, on purpose: it is the
+The sandbox has its own status tables, written from the provider facts, on purpose: it is the
 oracle Bazaar's tracking table (bazaar/shipping/tracking.py) is tested against, so it must not
 import it.
 """
@@ -34,7 +34,8 @@ SCHEME_A = {
     38: "REACHED AT DESTINATION HUB", 40: "RTO NDR", 41: "RTO OFD", 42: "PICKED UP", 46: "RTO IN TRANSIT",
 }
 # The same status in scheme B (order `status_code`, webhook `current_status_id`) and the label the
-# webhook's `current_status` carries (payloads mix spaces and underscores: providers.md §2.3).
+# webhook's `current_status` carries (payloads mix spaces and underscores:
+# docs/providers/shiprocket.md, 'Status labels and ids').
 SCHEME_B = {
     6: (6, "SHIPPED"), 7: (7, "DELIVERED"), 8: (5, "CANCELED"), 9: (15, "RTO INITIATED"),
     10: (16, "RTO DELIVERED"), 12: (33, "LOST"), 17: (19, "OUT FOR DELIVERY"), 18: (20, "IN TRANSIT"),
@@ -46,7 +47,7 @@ COURIER_CODES = {6: "X-PPOM", 7: "DLVD", 8: "CAN", 9: "RTO", 10: "RTD", 12: "LST
                  42: "X-PPOM", 46: "RTO-IT"}
 
 # The walk a healthy parcel takes after its pickup is booked, and the return branch that leaves
-# it at OUT FOR DELIVERY (NDR, then RTO) (providers.md §2.4).
+# it at OUT FOR DELIVERY (NDR, then RTO) (docs/providers/shiprocket.md, 'Scan walk').
 FORWARD = (19, 42, 6, 18, 38, 17, 7)
 RTO_BRANCH = (21, 9, 46, 10)
 TERMINAL = frozenset({7, 8, 10, 12})
@@ -190,7 +191,7 @@ class Engine:
     def expire_tokens(self) -> int:
         with self.lock:
             count = len(self.tokens)
-            self.tokens = {t: 0.0 for t in self.tokens}
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
         return count
 
     # -- orders ---------------------------------------------------------------------------
@@ -235,7 +236,7 @@ class Engine:
         channel_order_id = str(body["order_id"])
         with self.lock:
             if channel_order_id in self.by_channel_id:
-                # Shiprocket keeps order ids unique forever, cancelled ones included (providers.md §2.5).
+                # Shiprocket keeps order ids unique forever, cancelled ones included.
                 # UNCONFIRMED: the wording (Laravel's unique-rule message).
                 raise _invalid({"order_id": ["The order id has already been taken."]})
             order = Order(
@@ -320,11 +321,11 @@ class Engine:
             if order.status == ORDER_CANCELED:
                 raise _bad("Cannot assign AWB to a cancelled order.", 400)
             if order.awb:
-                # Asking again without status:"reassign" (providers.md: 400 "Cannot reassign courier").
+                # Asking again without status:"reassign" (documented: 400 "Cannot reassign courier").
                 raise _bad("Cannot reassign courier", 400)
             if self.awb_failures:
                 message = self.awb_failures.pop(0)
-                # The error-in-a-200-body style (providers.md §2.1): status 0 plus a reason.
+                # The error-in-a-200-body style Shiprocket documents: status 0 plus a reason.
                 return {"awb_assign_status": 0, "message": message,
                         "response": {"data": {"awb_assign_error": message}}}
             order.awb = str(next(self._awbs))
@@ -478,7 +479,7 @@ class Engine:
         return self._payload(order, scan)
 
     def _payload(self, order: Order, scan: dict) -> dict:
-        """The tracking webhook body (providers.md §2.2)."""
+        """The tracking webhook body (docs/providers/shiprocket.md, 'Tracking webhook')."""
         scheme_b = scan.get("_scheme_b")
         scans_so_far = order.scans[: order.scans.index(scan) + 1]
         status_id = int(scan["sr-status"]) if scan["sr-status"].isdigit() else None
@@ -564,7 +565,7 @@ def _parse_scan_date(text: str) -> datetime:
 
 
 def _next_working_day(moment: datetime) -> datetime:
-    """Pickups roll past Sundays (providers.md: a Sunday or holiday rolls to the next day)."""
+    """Pickups roll past Sundays (documented: a Sunday or holiday rolls to the next day)."""
     day = moment + timedelta(days=1)
     return day + timedelta(days=1) if day.weekday() == 6 else day
 

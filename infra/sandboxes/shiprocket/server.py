@@ -191,7 +191,7 @@ class ShiprocketSandbox:
     @staticmethod
     def _fault_answer(fault: Fault) -> tuple[int, dict | None, float]:
         if fault.kind == "429":
-            # No rate-limit headers: Shiprocket documents none (providers.md §2.1).
+            # No rate-limit headers: Shiprocket documents none.
             return 429, {"message": "Too Many Attempts.", "status_code": 429}, 0.0
         if fault.kind == "timeout":
             # Stall past the client's read timeout, then answer a gateway timeout nobody reads.
@@ -338,7 +338,7 @@ def _handler(sandbox: ShiprocketSandbox) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

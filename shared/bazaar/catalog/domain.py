@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from html.parser import HTMLParser
+from typing import ClassVar
 
 from bazaar.money import Paise
 from bazaar.platform.errors import BazaarError, NotFound
@@ -27,7 +28,7 @@ ATTRIBUTE_VALUE_MAX = 100
 class _TextOnly(HTMLParser):
     """Keeps the text of a fragment; drops every tag, and the contents of script and style."""
 
-    _DROP_CONTENT = {"script", "style", "iframe", "object", "noscript", "template"}
+    _DROP_CONTENT: ClassVar[set[str]] = {"script", "style", "iframe", "object", "noscript", "template"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

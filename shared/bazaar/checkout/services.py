@@ -176,7 +176,7 @@ def run_stock_cleanup(
     try:
         report = release_expired_locks(orders, started)
         problem = f"{report.errors} orders could not be released" if report.errors else None
-    except Exception as error:  # noqa: BLE001 - recorded for operators, then re-raised
+    except Exception as error:
         run = JobRun(STOCK_CLEANUP_JOB, started, _ms(timer), False, {"manual": int(manual)}, type(error).__name__)
         job_runs.record(run)
         raise

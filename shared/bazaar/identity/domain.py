@@ -243,7 +243,7 @@ class AuditAction(StrEnum):
     SUSPENDED = "user.suspended"
     REACTIVATED = "user.reactivated"
     RECRUITER_SET = "user.recruiter_set"
-    # Admin overrides on orders (issue 7), written by the orders context in the change's transaction.
+    # Admin overrides on orders, written by the orders context in the change's transaction.
     ORDER_SHIPMENT_RETRIED = "order.shipment_retried"
     ORDER_SHIPMENT_CANCELLED = "order.shipment_cancelled"
     ORDER_MARKED_DELIVERED = "order.marked_delivered"

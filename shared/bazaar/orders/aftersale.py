@@ -1,4 +1,4 @@
-"""What happens to a paid order (issue 7), in business terms. Pure Python.
+"""What happens to a paid order, in business terms. Pure Python.
 
 Every change still goes through `TRANSITIONS` (orders/domain.py); this module says which change
 a shipment outcome, a tracking scan, an admin override or a refund asks for, and what else is

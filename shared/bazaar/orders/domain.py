@@ -27,7 +27,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"  # the customer did not pay in time; stock given back
     CANCELLED = "CANCELLED"  # the customer cancelled before paying; stock given back
     NEEDS_REFUND = "NEEDS_REFUND"  # paid, but the order cannot be fulfilled: money must go back
-    # After PAID (issue 7). SHIPPED..SHIPMENT_CANCELLED mirror the shipment states of
+    # After PAID. SHIPPED..SHIPMENT_CANCELLED mirror the shipment states of
     # bazaar.shipping.tracking (SHIPMENT_FOR_TRACKING maps them); the provider's scans move them.
     SHIPMENT_CREATED = "SHIPMENT_CREATED"  # the courier aggregator has the order, an AWB and a pickup
     SHIPMENT_FAILED = "SHIPMENT_FAILED"  # the shipment job ran out of retries (its message is in the DLQ)
@@ -62,7 +62,7 @@ TRANSITIONS: dict[OrderStatus, dict[OrderStatus, StockMove | None]] = {
     S.PAYMENT_FAILED: {S.PAID: StockMove.SELL_AVAILABLE, S.NEEDS_REFUND: None},
     # The customer walked away on purpose: a late payment is refunded, never fulfilled.
     S.CANCELLED: {S.NEEDS_REFUND: None},
-    # -- after PAID (issue 7) -------------------------------------------------------------
+    # -- after PAID -------------------------------------------------------------------------
     # Refunds first become possible where the goods are not (or no longer) on their way.
     S.PAID: {S.SHIPMENT_CREATED: None, S.SHIPMENT_FAILED: None, S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},
     S.NEEDS_REFUND: {S.PARTIALLY_REFUNDED: None, S.REFUNDED: None},

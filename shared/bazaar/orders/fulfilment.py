@@ -1,4 +1,4 @@
-"""Use cases after PAID (issue 7): ship a paid order, apply confirmed tracking scans, the admin
+"""Use cases after PAID: ship a paid order, apply confirmed tracking scans, the admin
 overrides (retry / cancel the shipment, mark delivered, refund) and following refunds until the
 provider settles them. Each status change is a conditional write through the transition table
 (bazaar.orders.aftersale decides, `_change` writes and re-decides when somebody else was first)."""

@@ -29,8 +29,8 @@ class PhonePeSettings(BaseModel):
                             pattern=r"^https?://[^\s]+$")
     callback_url: str = Field(alias="PHONEPE_CALLBACK_URL", default="https://api.bazaar.example/webhooks/phonepe",
                               pattern=r"^https?://[^\s]+$")
-    # PhonePe's mandated status checks while a payment is pending (providers.md §1.1 (a)): the
-    # first 20-25 s after the start, the last at the payment's timeout (15 or 20 minutes).
+    # PhonePe's mandated status checks while a payment is pending (docs/providers/phonepe.md, 'Status
+    # polling'): the first 20-25 s after the start, the last at the payment's timeout (15 or 20 minutes).
     first_status_check_seconds: int = Field(alias="PHONEPE_FIRST_STATUS_CHECK_SECONDS", default=20, ge=0, le=60)
     payment_timeout_seconds: int = Field(alias="PHONEPE_PAYMENT_TIMEOUT_SECONDS", default=1200, ge=60, le=3600)
 

@@ -204,7 +204,7 @@ class CheckState(StrEnum):
 
 @dataclass(frozen=True)
 class StatusCheckPlan:
-    """PhonePe's mandated polling while a payment is PENDING (providers.md §1.1, schedule (a)):
+    """PhonePe's mandated polling while a payment is PENDING (docs/providers/phonepe.md, 'Status polling'):
     first check 20-25 s after the start, then every 3 s for 30 s, every 6 s for 60 s, every 10 s
     for 60 s, every 30 s for 60 s, then every 60 s until the payment's timeout."""
 

@@ -6,7 +6,7 @@ code from here; the OpenAPI document lists them. Other contexts add their codes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class BazaarError(Exception):
 
     code = "BAD_REQUEST"
     # Response headers the client needs to act on the error (e.g. Retry-After on a 429).
-    headers: dict[str, str] = {}
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
         super().__init__(message)

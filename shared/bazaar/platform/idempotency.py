@@ -33,7 +33,7 @@ class IdempotentRequests:
     def __init__(self, operation: str, table_name: str, client, keep: timedelta = KEEP_AT_LEAST):
         self._operation = operation
         # One persistence layer per config: a shared one keeps the first config it saw and
-        # silently skips idempotency for the others (local-aws.md §1).
+        # silently skips idempotency for the others (docs/local-twin.md, 'DynamoDB').
         self._config = IdempotencyConfig(
             event_key_jmespath="[operation, caller, key]",
             payload_validation_jmespath="body",

@@ -83,7 +83,8 @@ def confirm_tracking(event: TrackingEvent, provider: ShippingProvider) -> Tracki
     if snapshot.awb != event.awb:
         raise TrackingMismatch(f"asked to track {event.awb}, the provider answered about {snapshot.awb}")
     # Only the AWB is compared: whether the track API's `order_id` is the channel's id or
-    # Shiprocket's is not documented (providers.md), and the webhook's may carry a suffix.
+    # Shiprocket's is not documented (docs/providers/shiprocket.md, 'Tracking webhook'), and the webhook's may
+    # carry a suffix.
     current = snapshot.current
     known = current is not None and is_known(current)
     if current is not None and not known:

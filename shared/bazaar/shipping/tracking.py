@@ -1,10 +1,10 @@
 """Where a parcel is, in our words, and how Shiprocket's scans move it.
 
 Shiprocket names a scan by an upper-case label and by an id from one of two id spaces that share
-labels (providers.md §2.3): scheme A (tracking `shipment_status`, `scans[].sr-status`, webhook
-`shipment_status_id`) and scheme B (order `status_code`, webhook `current_status_id`). `TABLE` is
-the one place that says which label, in either scheme, means which of our states. Everything else
-(the id lookups, `classify`, `next_state`) is derived from it.
+labels (docs/providers/shiprocket.md, 'Status labels and ids'): scheme A (tracking `shipment_status`,
+`scans[].sr-status`, webhook `shipment_status_id`) and scheme B (order `status_code`, webhook
+`current_status_id`). `TABLE` is the one place that says which label, in either scheme, means which of our
+states. Everything else (the id lookups, `classify`, `next_state`) is derived from it.
 
 A shipment only ever moves forward: `next_state` ignores a scan that ranks below where the
 shipment already is, and nothing moves a shipment out of a terminal state. Duplicate, late and
@@ -66,7 +66,7 @@ class Label:
     aliases: tuple[str, ...] = ()
 
 
-# Choices that differ from providers.md's suggested buckets, and why:
+# Choices that differ from the integrators' suggested buckets (docs/providers/shiprocket.md), and why:
 # - NEW / INVOICED carry no AWB yet, so they are not SHIPPED (None).
 # - CANCELLATION REQUESTED is only a request; a terminal CANCELLED on a request that Shiprocket
 #   then refuses would strand the parcel, so it moves nothing (None). CANCELED follows if it happens.
@@ -193,7 +193,7 @@ class TrackingScan:
 
 
 def _row_for(scan: TrackingScan) -> Label | None:
-    # The label first: it is the same in both schemes, the ids are not (providers.md §2.3).
+    # The label first: it is the same in both schemes, the ids are not.
     if scan.label and normalise(scan.label) in _BY_LABEL:
         return _BY_LABEL[normalise(scan.label)]
     if scan.shipment_status_id is not None and scan.shipment_status_id in _BY_SCHEME_A:

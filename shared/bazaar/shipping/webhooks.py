@@ -1,9 +1,9 @@
 """Shiprocket's tracking webhook, from raw request to a queued `TrackingEvent`.
 
 Shiprocket authenticates a webhook only by sending the security token configured in its panel,
-verbatim, in `x-api-key` (providers.md §2.2). It is compared in constant time. There is no body
-signature, so the body is only a hint: the tracking worker re-reads the shipment from the track
-API before anything moves."""
+verbatim, in `x-api-key` (docs/providers/shiprocket.md, 'Tracking webhook'). It is compared in constant time.
+There is no body signature, so the body is only a hint: the tracking worker re-reads the shipment from the
+track API before anything moves."""
 
 from __future__ import annotations
 

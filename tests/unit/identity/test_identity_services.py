@@ -222,7 +222,7 @@ def test_sign_up_failing_in_storage_leaves_no_directory_account(world):
     assert "half@example.in" not in world.directory.accounts
 
 
-@pytest.mark.parametrize("password, rules", [
+@pytest.mark.parametrize(("password", "rules"), [
     ("short1!A", {"min_length"}),
     ("alllowercase-and-long", {"uppercase", "digit"}),
     ("ALLUPPERCASE123", {"lowercase", "symbol"}),

@@ -11,6 +11,7 @@ transaction as the order change, so stock and order never disagree."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -90,7 +91,7 @@ class StockWrites:
     """Transact items on the stock table. Every move is conditional on the source counter, so a
     variant can never go negative whatever runs concurrently."""
 
-    _MOVES = {
+    _MOVES: ClassVar[dict[StockMove, tuple[str, str]]] = {
         StockMove.LOCK: ("available", "locked"),
         StockMove.RELEASE: ("locked", "available"),
         StockMove.SELL_LOCKED: ("locked", "sold"),
@@ -141,7 +142,7 @@ class StockWrites:
 
 
 class DynamoDbProducts:
-    _KEYS = {
+    _KEYS: ClassVar[dict[str, tuple[str, str, str, str]]] = {
         "by-listing": ("pk", "sk", "listing", "product_id"),
         "by-category": ("pk", "sk", "category", "product_id"),
         "by-seller": ("pk", "sk", "seller_id", "product_id"),

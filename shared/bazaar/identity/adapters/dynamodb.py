@@ -13,6 +13,7 @@ audit table: stream "audit" / "<at>#<audit_id>", one item per admin change, only
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -340,10 +341,8 @@ class DynamoDbFailedLogins:
         )
 
     def clear(self, key: str, window: int) -> None:
-        try:
+        with contextlib.suppress(DeleteError):
             self._item(pk=f"FAILS#{key}", sk=f"WINDOW#{window}").delete()
-        except DeleteError:
-            pass
 
 
 class DynamoDbAuditTrail:

@@ -7,7 +7,7 @@ Items:
 - `ORDER#<id>` / `HISTORY#<version>`: one per status change, never updated; it carries
   `expires_at` (epoch seconds) so DynamoDB's TTL deletes it after ORDER_HISTORY_RETENTION_DAYS.
   Order, refund, AWB and payment items never have `expires_at`: the order outlives its history.
-- After PAID (issue 7): the order item gains `shipment` (the provider's ids and AWB), `attention`
+- After PAID: the order item gains `shipment` (the provider's ids and AWB), `attention`
   (sparse `by-attention` index: orders an admin must look at, e.g. SHIPMENT_FAILED) and
   `scan_keys`; `AWB#<awb>` / `AWB` maps an AWB to its order (written with SHIPMENT_CREATED);
   `ORDER#<id>` / `REFUND#<nn>`: one per refund, `refund_open` set while it is not settled

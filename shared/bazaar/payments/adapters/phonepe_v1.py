@@ -1,7 +1,8 @@
 """PhonePe v1 (PG API, "hermes"): merchant id + salt key + salt index. Requests are base64 JSON
 in `{"request": ...}`, signed with X-VERIFY = sha256(<string> + saltKey) + "###" + saltIndex,
 where <string> is base64 + API path for pay and refund, and the path alone for status
-(providers.md §1.1). Decisions rest on the response `code`, never on `success`."""
+(docs/providers/phonepe.md, 'v1 requests and checksums'). Decisions rest on the response `code`, not
+`success`."""
 
 from __future__ import annotations
 

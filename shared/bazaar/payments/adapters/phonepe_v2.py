@@ -1,6 +1,7 @@
 """PhonePe v2 (Standard Checkout) over plain HTTP: an OAuth client-credentials token, then six
-small JSON endpoints (providers.md §1.2). Not the official SDK: it starts threads, posts
-telemetry and pins old urllib3/requests (providers.md §1.6); this is ~200 lines instead."""
+small JSON endpoints (docs/providers/phonepe.md, 'v2 Standard Checkout'). Not the official SDK: it starts
+threads, posts telemetry and pins old urllib3/requests (same page, 'Why not the official SDK'); this is
+~200 lines instead."""
 
 from __future__ import annotations
 

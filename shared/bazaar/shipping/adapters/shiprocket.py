@@ -149,8 +149,8 @@ class Shiprocket:
         self._call("POST", "/orders/cancel", json={"ids": [provider_order_id]})
 
     def find_order_by_channel_order_id(self, channel_order_id: str) -> ProviderOrder | None:
-        # UNCONFIRMED (providers.md §2.5): the list's filters are undocumented; `search` matches
-        # loosely, so the channel order id is compared exactly here.
+        # UNCONFIRMED (docs/providers/shiprocket.md, 'Edge cases'): the list's filters are undocumented;
+        # `search` matches loosely, so the channel order id is compared exactly here.
         body = self._call("GET", "/orders", params={"search": channel_order_id})
         rows = body.get("data") or []
         matches = [r for r in rows if isinstance(r, dict) and str(r.get("channel_order_id")) == channel_order_id]
