@@ -112,7 +112,7 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
     phonepe = load_phonepe_settings({"PHONEPE_API_VERSION": "v2", **sandbox.settings})
     provider = phonepe_provider(phonepe, PhonePeCredentials(**secret))
     counter = RoundTrips()
-    dynamodb, sqs = counter.watch(stack.client("dynamodb")), counter.watch(stack.client("sqs"))
+    dynamodb = counter.watch(stack.client("dynamodb"))
     settler = Settler(
         orders=DynamoDbOrderBook(dynamodb, names.table_name("orders"), names.table_name("stock"),
                                  events_table=names.table_name("order-events"), history_retention=timedelta(days=400)),

@@ -29,7 +29,7 @@ def list_notifications(
     limit: Annotated[int | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> NotificationPage:
-    user_id = api.principal.user_id
+    user_id = api.caller.user_id
     codec = cursor_codec(settings, f"notifications:{user_id}")
     after = codec.decode(cursor)
     if not valid_position(after, ("pk", "sk")):
@@ -41,7 +41,7 @@ def list_notifications(
 
 @app.post("/v1/me/notifications/<notification_id>/read", summary="Mark one of your notifications read")
 def read_notification(notification_id: Annotated[str, Path(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")]) -> NotificationOut:
-    return NotificationOut.of(services.mark_read(api.principal.user_id, notification_id, feeds, utc_now()))
+    return NotificationOut.of(services.mark_read(api.caller.user_id, notification_id, feeds, utc_now()))
 
 
 @logger.inject_lambda_context(log_event=False)

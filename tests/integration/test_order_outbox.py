@@ -35,7 +35,7 @@ def _events(local_stack, order_id: str) -> list[OrderEvent]:
 def _placed(local_stack, api, quantity=2, stock=5) -> tuple[dict, dict, str]:
     seller_token, seller_id = new_account_token(local_stack, "seller")
     product = create_product(api, seller_token, [stock])
-    token, customer_id = new_account_token(local_stack, "customer")
+    token, _ = new_account_token(local_stack, "customer")
     response = checkout(api, token, [(product, 0, quantity)])
     assert response.status_code == 201, response.text
     return response.json()["order"], product, seller_id

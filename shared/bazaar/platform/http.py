@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar.platform.aws import round_trips
-from bazaar.platform.errors import CATALOGUE, BazaarError
+from bazaar.platform.errors import CATALOGUE, BazaarError, Unauthorized
 from bazaar.platform.observability import logger
 from bazaar.platform.settings import Settings
 
@@ -74,6 +74,15 @@ class HttpApi:
             return None
         roles = frozenset(r for r in str(authorizer.get("roles", "")).split(",") if r)
         return Principal(user_id=user_id, roles=roles)
+
+    @property
+    def caller(self) -> Principal:
+        """The signed-in caller of a route that has roles (the role check already refused anyone
+        else); 401 if there is none, so a misdescribed public route cannot act for nobody."""
+        principal = self.principal
+        if principal is None:
+            raise Unauthorized("Sign in first.")
+        return principal
 
     # -- the Lambda entry -----------------------------------------------------------------
 
