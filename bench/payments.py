@@ -8,7 +8,7 @@ stack this script starts and stops itself (PhonePe v2 sandbox).
 2. Webhook to PAID over the whole twin (pay page -> sandbox webhook -> gateway -> queue -> worker
    -> status API -> order): wall time from the shopper's "pay" to the order reading PAID.
 3. One confirmation, measured in this process through the worker's own use case
-   (settlement.apply_payment_event with the real adapters on the stack's moto and the sandbox's
+   (bazaar.orders.settlement.apply_payment_event with the real adapters on the stack's moto and the sandbox's
    status API): DynamoDB and SQS round trips for the first confirmation and for a duplicate.
    The sandbox drops these orders' webhooks so the stack's worker does not settle them first."""
 
@@ -104,7 +104,7 @@ def _confirmation_round_trips(stack, sandbox, buy, count: int) -> None:
     from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
     from bazaar.payments.config import PhonePeCredentials, load_phonepe_settings
     from bazaar.payments.domain import PaymentEvent, PaymentEventKind
-    from bazaar.payments.settlement import Settler, apply_payment_event
+    from bazaar.orders.settlement import Settler, apply_payment_event
     from bazaar.platform.aws import RoundTrips
 
     names = stack.names

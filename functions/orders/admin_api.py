@@ -25,6 +25,7 @@ from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import load_settings
+from bazaar.shipping import fulfilment as shipment_fulfilment
 from bazaar.shipping.adapters.shiprocket import shiprocket_from_settings
 from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
@@ -73,7 +74,7 @@ def retry_shipment(order_id: str, body: AdminActionIn) -> OrderOut:
 @app.post("/v1/admin/orders/<order_id>/cancel-shipment", summary="Cancel the order's shipment (audited)",
           responses={**CONFLICTS, 502: {"description": "SHIPPING_PROVIDER_ERROR: Shiprocket refused"}})
 def cancel_shipment(order_id: str, body: AdminActionIn) -> OrderOut:
-    return OrderOut.of(fulfilment.cancel_shipment(order_id, _admin(body), orders, shipping, utc_now, new_id),
+    return OrderOut.of(shipment_fulfilment.cancel_shipment(order_id, _admin(body), orders, shipping, utc_now, new_id),
                        with_history=True)
 
 

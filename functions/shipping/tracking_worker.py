@@ -8,13 +8,12 @@ import os
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bazaar.orders import fulfilment
 from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import load_settings
-from bazaar.shipping import services
+from bazaar.shipping import fulfilment, services
 from bazaar.shipping.adapters.shiprocket import shiprocket_from_settings
 from bazaar.shipping.domain import TrackingEvent
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bazaar.checkout import services
+from bazaar.orders import settlement
 from bazaar.money import Paise
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import OrderStatus, StaleOrder
@@ -58,8 +58,8 @@ def test_each_change_commits_exactly_one_event_numbered_by_version(local_stack, 
     order, _, _ = _placed(local_stack, api)
     now = datetime.now(UTC)
 
-    paid = services.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)
-    services.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)  # a duplicate
+    paid = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)
+    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)  # a duplicate
 
     events = _events(local_stack, order["order_id"])
     assert [(e.event_type, e.order_version) for e in events] == [("OrderPlaced", 1), ("OrderPaid", 2)]

@@ -14,7 +14,7 @@ from bazaar.checkout import services as checkout_services
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.payments.domain import CheckState, PaymentState, PaymentStatus, Settlement, StatusCheckPlan
-from bazaar.payments.settlement import Settler, settle_with_status
+from bazaar.orders.settlement import Settler, settle_with_status
 from bazaar.platform.dynamo import from_item, to_value
 from tests.conftest import bearer, get
 from tests.shop import assert_balanced, checkout, create_product, new_account_token

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from bazaar.checkout import services
+from bazaar.orders import settlement
 from bazaar.money import Paise
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
@@ -76,9 +77,9 @@ def test_confirmed_payment_sells_locked_units_once(local_stack, api, seller_toke
     total = Paise(order["total_paise"])
 
     with pytest.raises(PaymentAmountMismatch):
-        services.confirm_payment(order["order_id"], total - Paise(1), orders, _now())
-    paid = services.confirm_payment(order["order_id"], total, orders, _now())
-    repeat = services.confirm_payment(order["order_id"], total, orders, _now())
+        settlement.confirm_payment(order["order_id"], total - Paise(1), orders, _now())
+    paid = settlement.confirm_payment(order["order_id"], total, orders, _now())
+    repeat = settlement.confirm_payment(order["order_id"], total, orders, _now())
 
     assert paid.status == repeat.status == OrderStatus.PAID
     assert len(repeat.history) == 2  # the repeat appended nothing
@@ -99,7 +100,7 @@ def test_payment_racing_cleanup_one_wins_and_the_order_ends_paid(local_stack, ap
 
         def pay(order=order, start=start, results=results):
             start.wait()
-            results["paid"] = services.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+            results["paid"] = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
 
         def clean(start=start, results=results):
             start.wait()
@@ -126,13 +127,13 @@ def test_late_payment_after_cleanup_resells_if_stock_allows_else_needs_refund(lo
     # Someone else buys the unit that came back.
     _order(api, new_account_token(local_stack, "customer")[0], product, 1)
 
-    settled = services.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now())
+    settled = settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now())
 
     assert settled.status == OrderStatus.NEEDS_REFUND
     assert [h.to_status.value for h in orders.get(late["order_id"]).history] == [
         "PAYMENT_PENDING", "EXPIRED", "NEEDS_REFUND"]
     assert assert_balanced(local_stack, variant_id) == {"available": 0, "locked": 1, "sold": 0, "received": 1}
-    assert services.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now()).status \
+    assert settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now()).status \
         == OrderStatus.NEEDS_REFUND
 
 
@@ -142,7 +143,7 @@ def test_payment_after_cancel_is_refunded_not_fulfilled(local_stack, api, seller
     order = _order(api, token, product, 1)
     requests.post(f"{api}/v1/orders/{order['order_id']}/cancel", headers=bearer(token), timeout=30)
 
-    settled = services.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+    settled = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
 
     assert settled.status == OrderStatus.NEEDS_REFUND
     assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["available"] == 3

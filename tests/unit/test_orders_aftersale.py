@@ -17,6 +17,7 @@ from bazaar.orders.domain import (
     TRANSITIONS, HistoryEntry, InvalidTransition, Order, OrderLine, OrderStatus, RefundState, ShipmentRecord,
     ShippingAddress,
 )
+from bazaar.shipping import order_changes
 from bazaar.shipping.tracking import TrackingScan
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -48,23 +49,23 @@ def test_every_shipping_status_is_reachable_only_after_payment():
 
 def test_a_shipment_is_recorded_once():
     record = ShipmentRecord(1, 2, "AWB1")
-    change = aftersale.shipment_created(order(S.PAID), record, NOW)
+    change = order_changes.shipment_created(order(S.PAID), record, NOW)
     assert change.transition.to_status == S.SHIPMENT_CREATED and change.amendment.shipment == record
-    assert aftersale.shipment_created(order(S.SHIPMENT_CREATED, shipment=record), record, NOW) is None
+    assert order_changes.shipment_created(order(S.SHIPMENT_CREATED, shipment=record), record, NOW) is None
 
 
 def test_scans_move_forward_only_and_each_is_kept_once():
     shipped = order(S.IN_TRANSIT, shipment=ShipmentRecord(1, 2, "AWB1"))
-    forward = aftersale.apply_scan(shipped, scan("OUT FOR DELIVERY"), "k1", NOW, known=True)
+    forward = order_changes.apply_scan(shipped, scan("OUT FOR DELIVERY"), "k1", NOW, known=True)
     assert forward.transition.to_status == S.OUT_FOR_DELIVERY and forward.amendment.scan_key == "k1"
-    late = aftersale.apply_scan(replace(shipped, status=S.OUT_FOR_DELIVERY), scan("IN TRANSIT"), "k2", NOW, known=True)
+    late = order_changes.apply_scan(replace(shipped, status=S.OUT_FOR_DELIVERY), scan("IN TRANSIT"), "k2", NOW, known=True)
     assert late.transition.to_status == S.OUT_FOR_DELIVERY and "unchanged" in late.transition.reason
-    assert aftersale.apply_scan(replace(shipped, scan_keys=frozenset({"k1"})), scan("DELIVERED"), "k1", NOW,
+    assert order_changes.apply_scan(replace(shipped, scan_keys=frozenset({"k1"})), scan("DELIVERED"), "k1", NOW,
                                 known=True) is None
-    unknown = aftersale.apply_scan(shipped, scan("TELEPORTED"), "k3", NOW, known=False)
+    unknown = order_changes.apply_scan(shipped, scan("TELEPORTED"), "k3", NOW, known=False)
     assert unknown.transition.to_status == S.IN_TRANSIT and "unknown" in unknown.transition.reason
     done = order(S.DELIVERED)
-    assert aftersale.apply_scan(done, scan("RTO INITIATED"), "k4", NOW, known=True).transition.to_status == S.DELIVERED
+    assert order_changes.apply_scan(done, scan("RTO INITIATED"), "k4", NOW, known=True).transition.to_status == S.DELIVERED
 
 
 @pytest.mark.parametrize("status", [S.PAYMENT_PENDING, S.PAID, S.DELIVERED, S.REFUNDED])

@@ -66,7 +66,7 @@ FUNCTIONS = (
     ),
     Function(
         name="payments-events-worker",
-        handler="functions.payments.payment_events_worker.handler",
+        handler="functions.orders.payment_events_worker.handler",
         description="Re-confirms queued PhonePe webhooks with the status API (amount and id checked) and "
         "applies the verdict to the order once; a paid order is sent to shipping.",
         memory_mb=256,
@@ -79,7 +79,7 @@ FUNCTIONS = (
     ),
     Function(
         name="payments-reconciliation",
-        handler="functions.payments.reconciliation_job.handler",
+        handler="functions.orders.payment_reconciliation_job.handler",
         description="Asks PhonePe about every pending payment whose mandated status check is due and "
         "settles it (paid, failed, or expired after its timeout); catches webhooks that never came.",
         memory_mb=256,

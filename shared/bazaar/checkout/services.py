@@ -9,27 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bazaar.catalog.domain import LockLimitReached, OutOfStock
+from bazaar.catalog.domain import LockLimitReached
 from bazaar.catalog.ports import Products
 from bazaar.checkout.domain import CartLine, CleanupReport, LockPolicy, UnknownItem, merge_lines
 from bazaar.checkout.ports import PaymentStart, PaymentStarter
-from bazaar.money import Paise
 from bazaar.ops.domain import JobRun
 from bazaar.ops.ports import JobRuns
 from bazaar.orders.domain import (
     HistoryEntry,
     Order,
     OrderLine,
-    OrderNotFound,
     OrderStatus,
-    PaymentAmountMismatch,
     ShippingAddress,
     StaleOrder,
-    payment_targets,
 )
 from bazaar.orders.ports import OrderBook
-from bazaar.orders.services import ATTEMPTS, change_status
-from bazaar.platform.errors import Conflict
+from bazaar.orders.services import change_status
 from bazaar.platform.observability import logger
 
 STOCK_CLEANUP_JOB = "stock-cleanup"
@@ -107,39 +102,6 @@ def _release_unpayable(order: Order, orders: OrderBook, now: datetime, reason: s
         change_status(orders, order.order_id, decide)
     except Exception:  # noqa: BLE001 - the cleanup still releases it when its lock expires
         logger.exception("could not release an order whose payment did not start", extra={"order_id": order.order_id})
-
-
-def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: datetime) -> Order:
-    """Called by the payments issue once a payment is confirmed (and re-confirmed with the
-    provider). Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the
-    locks back: sold from available stock if it is still there, else NEEDS_REFUND. A repeat
-    changes nothing and returns the order as it is."""
-    for _ in range(ATTEMPTS):
-        order = orders.get(order_id)
-        if order is None:
-            raise OrderNotFound()
-        if amount != order.total:
-            raise PaymentAmountMismatch()
-        targets = payment_targets(order)
-        if not targets:
-            return order
-        try:
-            return _first_possible(order, targets, orders, now)
-        except StaleOrder:
-            continue  # cleanup or a cancel got there first: decide again on what it is now
-    raise Conflict("The order kept changing while the payment was being applied; try again.")
-
-
-def _first_possible(order: Order, targets: tuple[OrderStatus, ...], orders: OrderBook, now: datetime) -> Order:
-    for n, target in enumerate(targets):
-        reason = "payment confirmed" if n == 0 else "payment confirmed after its stock was sold to others"
-        try:
-            return orders.apply(order.transition(target, now, reason, actor="provider:phonepe",
-                                                 facts={"amount_paise": order.total.amount}))
-        except OutOfStock:
-            if n == len(targets) - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def release_expired_locks(orders: OrderBook, now: datetime, batch_size: int = 100) -> CleanupReport:

@@ -1,7 +1,8 @@
 """What happens to a paid order, in business terms. Pure Python.
 
 Every change still goes through `TRANSITIONS` (orders/domain.py); this module says which change
-a shipment outcome, a tracking scan, an admin override or a refund asks for, and what else is
+an admin override or a refund asks for (what a shipment outcome or a tracking scan asks for is
+the shipping context's, bazaar.shipping.order_changes), and what else is
 written with it in the same transaction (an `Amendment`): the shipment's ids, a refund record,
 a scan's key, the audit entry of an admin's change."""
 
@@ -24,26 +25,8 @@ from bazaar.orders.domain import (
     Transition,
 )
 from bazaar.platform.errors import BazaarError, Conflict
-from bazaar.shipping.tracking import RANK, ShipmentState, TrackingScan, next_state, normalise
 
 S = OrderStatus
-
-# The one mapping from a shipment's state (bazaar.shipping.tracking) to the order's status.
-# The shipment's CANCELLED is the order's SHIPMENT_CANCELLED: the order's own CANCELLED means an
-# unpaid order the customer gave up.
-STATUS_FOR_SHIPMENT: dict[ShipmentState, OrderStatus] = {
-    ShipmentState.SHIPPED: S.SHIPPED,
-    ShipmentState.IN_TRANSIT: S.IN_TRANSIT,
-    ShipmentState.OUT_FOR_DELIVERY: S.OUT_FOR_DELIVERY,
-    ShipmentState.NDR: S.NDR,
-    ShipmentState.DELIVERED: S.DELIVERED,
-    ShipmentState.RTO: S.RTO,
-    ShipmentState.RTO_DELIVERED: S.RTO_DELIVERED,
-    ShipmentState.LOST: S.LOST,
-    ShipmentState.CANCELLED: S.SHIPMENT_CANCELLED,
-}
-SHIPMENT_FOR_STATUS = {status: state for state, status in STATUS_FOR_SHIPMENT.items()}
-assert set(STATUS_FOR_SHIPMENT) == set(RANK), "every shipment state needs an order status"
 
 # Where the shipment job may still create the provider's order.
 SHIPPABLE = frozenset(s for s, row in TRANSITIONS.items() if S.SHIPMENT_CREATED in row)
@@ -68,52 +51,6 @@ class Change:
     amendment: Amendment = field(default_factory=Amendment)
 
 
-# -- shipping ------------------------------------------------------------------------------------
-
-
-def shipment_created(order: Order, shipment: ShipmentRecord, at: datetime) -> Change | None:
-    """The provider has the order with an AWB and a pickup. None: it was recorded already."""
-    if order.shipment is not None or order.status not in SHIPPABLE:
-        return None
-    reason = f"shipment created: AWB {shipment.awb}" + (f" with {shipment.courier_name}" if shipment.courier_name else "")
-    return Change(order.transition(S.SHIPMENT_CREATED, at, reason, actor="system:shipments",
-                                   facts={"awb": shipment.awb, "courier_name": shipment.courier_name}),
-                  Amendment(shipment=shipment, needs_attention=False))
-
-
-def shipment_failed(order: Order, at: datetime, why: str) -> Change | None:
-    """The job is out of retries. None: the order is already past it (shipped, or failed)."""
-    if S.SHIPMENT_FAILED not in TRANSITIONS.get(order.status, {}):
-        return None
-    return Change(order.transition(S.SHIPMENT_FAILED, at, f"shipment failed after all retries: {why}"[:500],
-                                   actor="system:shipments"),
-                  Amendment(needs_attention=True))
-
-
-def scan_key(label: str | None, status_id: int | None, latest_scan_at: datetime | None) -> str:
-    return f"{normalise(label) if label else '?'}|{status_id if status_id is not None else '?'}|" \
-           f"{latest_scan_at.isoformat() if latest_scan_at else '?'}"
-
-
-def apply_scan(order: Order, scan: TrackingScan, key: str, at: datetime, *, known: bool) -> Change | None:
-    """A scan the provider confirmed. It moves the order only forward (tracking.next_state on the
-    shipment's rank, then the transition table); any scan not seen before is kept in the history,
-    including one that moves nothing (late, duplicate in substance, unknown label)."""
-    if key in order.scan_keys:
-        return None
-    current = SHIPMENT_FOR_STATUS.get(order.status)
-    described = f"scan {scan.label or '?'}" + (f" (id {scan.shipment_status_id})" if scan.shipment_status_id else "")
-    if not known:
-        return Change(order.note(at, f"{described}: unknown status, kept; state unchanged"), Amendment(scan_key=key))
-    proposed = next_state(current, scan)
-    target = STATUS_FOR_SHIPMENT.get(proposed) if proposed is not None else None
-    if target is not None and target != order.status and target in TRANSITIONS.get(order.status, {}):
-        return Change(order.transition(target, at, described, actor="provider:shiprocket",
-                                       facts={"awb": order.shipment.awb if order.shipment else None}),
-                      Amendment(scan_key=key))
-    return Change(order.note(at, f"{described}: state unchanged"), Amendment(scan_key=key))
-
-
 # -- admin overrides -------------------------------------------------------------------------------
 
 
@@ -124,7 +61,7 @@ class Admin:
     reason: str
 
 
-def _audit(admin: Admin, action: AuditAction, order: Order, after: dict, at: datetime, new_id) -> AuditEntry:
+def audit_entry(admin: Admin, action: AuditAction, order: Order, after: dict, at: datetime, new_id) -> AuditEntry:
     return AuditEntry(audit_id=new_id("aud"), at=at, actor_id=admin.actor_id, action=action,
                       target_id=order.order_id, before={"status": order.status.value}, after=after,
                       request_id=admin.request_id, reason=admin.reason)
@@ -136,18 +73,8 @@ def retry_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
     if order.status not in SHIPPABLE:
         raise InvalidTransition(order.status, S.SHIPMENT_CREATED)
     return Change(order.note(at, f"admin re-queued the shipment: {admin.reason}"),
-                  Amendment(audit=_audit(admin, AuditAction.ORDER_SHIPMENT_RETRIED, order,
+                  Amendment(audit=audit_entry(admin, AuditAction.ORDER_SHIPMENT_RETRIED, order,
                                          {"status": order.status.value, "requeued": True}, at, new_id)))
-
-
-def cancel_shipment(order: Order, admin: Admin, at: datetime, new_id) -> Change:
-    if S.SHIPMENT_CANCELLED not in TRANSITIONS.get(order.status, {}):
-        raise InvalidTransition(order.status, S.SHIPMENT_CANCELLED)
-    return Change(order.transition(S.SHIPMENT_CANCELLED, at, f"admin cancelled the shipment: {admin.reason}",
-                                   actor=f"admin:{admin.actor_id}"),
-                  Amendment(needs_attention=False,
-                            audit=_audit(admin, AuditAction.ORDER_SHIPMENT_CANCELLED, order,
-                                         {"status": S.SHIPMENT_CANCELLED.value}, at, new_id)))
 
 
 def mark_delivered(order: Order, admin: Admin, at: datetime, new_id) -> Change:
@@ -155,7 +82,7 @@ def mark_delivered(order: Order, admin: Admin, at: datetime, new_id) -> Change:
         raise InvalidTransition(order.status, S.DELIVERED)
     return Change(order.transition(S.DELIVERED, at, f"admin marked it delivered: {admin.reason}",
                                    actor=f"admin:{admin.actor_id}"),
-                  Amendment(audit=_audit(admin, AuditAction.ORDER_MARKED_DELIVERED, order,
+                  Amendment(audit=audit_entry(admin, AuditAction.ORDER_MARKED_DELIVERED, order,
                                          {"status": S.DELIVERED.value}, at, new_id)))
 
 
@@ -212,7 +139,7 @@ def request_refund(order: Order, amount: Paise, admin: Admin, at: datetime, new_
     record = RefundRecord(sequence=sequence, merchant_refund_id=merchant_refund_id(order.order_id, sequence),
                           amount=amount, state=RefundState.REQUESTED, reason=admin.reason,
                           requested_by=admin.actor_id, requested_at=at)
-    audit = _audit(admin, AuditAction.ORDER_REFUND_REQUESTED, order,
+    audit = audit_entry(admin, AuditAction.ORDER_REFUND_REQUESTED, order,
                    {"status": order.status.value, "merchant_refund_id": record.merchant_refund_id,
                     "amount_paise": amount.amount, "refunded_before_paise": committed(order).amount}, at, new_id)
     return Change(order.note(at, f"admin asked for a refund of {amount.amount} paise "

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bazaar.orders.domain import InvalidTransition, Order, OrderNotFound, OrderStatus, StaleOrder, Transition
-from bazaar.orders.ports import OrderBook
+from bazaar.orders.aftersale import Change
+from bazaar.orders.ports import AftersaleBook, OrderBook
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
@@ -35,6 +36,22 @@ def change_status(orders: OrderBook, order_id: str, decide: Callable[[Order], Tr
             return orders.apply(transition)
         except StaleOrder:
             continue  # somebody changed it first: decide again on what it is now
+    raise Conflict("The order kept changing while we tried to update it; try again.")
+
+
+def apply_change(orders: AftersaleBook, order_id: str, decide: Callable[[Order], Change | None]) -> Order:
+    """As change_status, for changes that write more than the transition (an Amendment)."""
+    for _ in range(ATTEMPTS):
+        order = orders.get(order_id)
+        if order is None:
+            raise OrderNotFound()
+        change = decide(order)
+        if change is None:
+            return order
+        try:
+            return orders.apply(change.transition, change.amendment)
+        except StaleOrder:
+            continue
     raise Conflict("The order kept changing while we tried to update it; try again.")
 
 

@@ -1,6 +1,6 @@
-"""Payment use cases on the provider side: take in a PhonePe webhook, and re-confirm what it
-claims with PhonePe's status API. Moving an order's state on a confirmed verdict belongs to the
-orders context and is wired in once checkout and orders exist."""
+"""Payment use cases on the provider side: open an order's payment, take in a PhonePe webhook,
+and re-confirm what it claims with PhonePe's status API. What a confirmed verdict does to the
+order is the orders context's (bazaar.orders.settlement), fed by these verdicts."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from datetime import datetime
 
 from bazaar.payments import webhooks
 from bazaar.payments.domain import (
-    PaymentEvent, PaymentEventKind, PaymentNotFound, PaymentStatus, RefundStatus, Verdict, judge,
+    CheckState, PaymentCreated, PaymentEvent, PaymentEventKind, PaymentNotFound, PaymentProviderRejected,
+    PaymentRecord, PaymentStatus, RefundStatus, StatusCheckPlan, Verdict, judge, merchant_order_id_for,
 )
-from bazaar.payments.ports import PaymentEventQueue, PaymentProvider
+from bazaar.payments.ports import PaymentEventQueue, PaymentProvider, PaymentRecords
 from bazaar.payments.webhooks import UnknownEvent, WebhookCredentials, WebhookRejected
 
 
@@ -73,3 +74,30 @@ def confirm_payment_event(event: PaymentEvent, provider: PaymentProvider) -> Con
     except PaymentNotFound:
         return Confirmation(Verdict.MISMATCH, None)
     return Confirmation(judge(event, status), status)
+
+
+@dataclass(frozen=True)
+class PaymentLinks:
+    shop_return_url: str  # the shopper comes back to <shop_return_url>/<order_id>
+    callback_url: str  # our webhook (v1 sends each payment's callback there)
+
+    def return_url(self, order_id: str) -> str:
+        return f"{self.shop_return_url.rstrip('/')}/{order_id}"
+
+
+def open_payment(order_id: str, amount_paise: int, provider: PaymentProvider, records: PaymentRecords,
+                 links: PaymentLinks, plan: StatusCheckPlan, now: datetime) -> PaymentCreated:
+    """Records the payment (so reconciliation follows it whatever happens next), then asks
+    PhonePe for it under the order's one merchant order id. A definite refusal closes the record;
+    an unknown outcome (PaymentProviderUnavailable) leaves it open for reconciliation."""
+    record = records.open(PaymentRecord(
+        order_id=order_id, provider="phonepe", api_version=provider.api_version,
+        merchant_order_id=merchant_order_id_for(order_id), amount_paise=amount_paise,
+        started_at=now, next_check_at=plan.first_check_at(now),
+    ))
+    try:
+        return provider.create_payment(record.merchant_order_id, record.amount_paise,
+                                       links.return_url(order_id), links.callback_url)
+    except PaymentProviderRejected as refused:
+        records.settle(record, CheckState.FAILED, note=f"PhonePe refused to start it: {refused.provider_code}")
+        raise

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.payments.adapters import phonepe_provider
-from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, load_phonepe_settings
 from bazaar.payments.ports import PaymentProvider
-from bazaar.payments.settlement import PaymentLinks, Settler
-from bazaar.platform import aws
-from bazaar.platform.clock import utc_now
+from bazaar.payments.services import PaymentLinks
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
 
@@ -38,13 +34,3 @@ def phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:
 
 def payment_links(phonepe: PhonePeSettings) -> PaymentLinks:
     return PaymentLinks(shop_return_url=phonepe.return_url, callback_url=phonepe.callback_url)
-
-
-def settler(settings: Settings, phonepe: PhonePeSettings, dynamodb=None) -> Settler:
-    dynamodb = dynamodb or aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
-    return Settler(
-        orders=order_book(settings, dynamodb),
-        records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
-        plan=phonepe.status_check_plan(),
-        clock=utc_now,
-    )

@@ -9,7 +9,7 @@ from bazaar.checkout.ports import PaymentStart
 from bazaar.orders.domain import Order
 from bazaar.payments.domain import StatusCheckPlan
 from bazaar.payments.ports import PaymentProvider, PaymentRecords
-from bazaar.payments.settlement import PaymentLinks, open_payment
+from bazaar.payments.services import PaymentLinks, open_payment
 
 
 class PhonePePayments:
@@ -19,7 +19,8 @@ class PhonePePayments:
         self._plan, self._clock, self._on_started = plan, clock, on_started
 
     def start(self, order: Order) -> PaymentStart:
-        created = open_payment(order, self._provider(), self._records, self._links, self._plan, self._clock())
+        created = open_payment(order.order_id, order.total.amount, self._provider(), self._records, self._links,
+                               self._plan, self._clock())
         self._on_started(order)
         # No redirect: PhonePe made the order but a timeout lost its answer (it hands the
         # redirect out once). The order resolves through reconciliation or expires.

@@ -4,7 +4,9 @@ it, so a payment whose webhook never came is still applied; past its timeout a p
 
 import os
 
-from bazaar.payments import settlement, wiring
+from bazaar.orders import settlement
+from bazaar.orders import wiring as orders_wiring
+from bazaar.payments import wiring
 from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.domain import Settlement
 from bazaar.platform.observability import logger, metrics, tracer
@@ -13,7 +15,7 @@ from bazaar.platform.settings import load_settings
 settings = load_settings(os.environ)
 phonepe = wiring.phonepe_settings(os.environ)
 provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
-settler = wiring.settler(settings, phonepe)
+settler = orders_wiring.settler(settings, phonepe)
 
 
 @logger.inject_lambda_context(log_event=False)

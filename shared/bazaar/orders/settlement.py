@@ -1,6 +1,7 @@
-"""Payments meet orders: opening an order's PhonePe payment at checkout, and applying PhonePe's
-verdict to the order exactly once, whether it arrives by webhook (re-confirmed with the status
-API), by reconciliation (PhonePe's mandated status polling) or many times over.
+"""An order's payment settles: PhonePe's verdict (reached by bazaar.payments) applied to the order
+exactly once, whether it arrives by webhook (re-confirmed with the status API), by reconciliation
+(PhonePe's mandated status polling) or many times over. Orders owns this decision; payments only
+says what PhonePe confirmed.
 
 What each effect is deduplicated on (business state, kept as long as the order; never a cache):
 - the order's move to PAID / PAYMENT_FAILED / NEEDS_REFUND: the order's status and version (one
@@ -17,36 +18,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bazaar.checkout.services import confirm_payment
+from bazaar.catalog.domain import OutOfStock
 from bazaar.money import Paise
 from bazaar.orders import fulfilment
-from bazaar.orders.domain import TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAmountMismatch, RefundState, Transition
-from bazaar.orders.ports import OrderBook
-from bazaar.orders.services import change_status
+from bazaar.orders.domain import (
+    TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAmountMismatch, RefundState, StaleOrder, Transition,
+    payment_targets,
+)
+from bazaar.orders.ports import AftersaleBook, OrderBook
+from bazaar.orders.services import ATTEMPTS, change_status
 from bazaar.payments.domain import (
-    CheckState, PaymentCreated, PaymentEvent, PaymentNotFound, PaymentProviderRejected,
-    PaymentProviderUnavailable, PaymentRecord, PaymentState, PaymentStatus, RefundStatus, Settlement,
-    StatusCheckPlan, Verdict, merchant_order_id_for, order_id_for,
+    CheckState, PaymentEvent, PaymentNotFound, PaymentProviderUnavailable, PaymentRecord, PaymentState,
+    PaymentStatus, RefundStatus, Settlement, StatusCheckPlan, Verdict, order_id_for,
 )
 from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
-@dataclass(frozen=True)
-class PaymentLinks:
-    shop_return_url: str  # the shopper comes back to <shop_return_url>/<order_id>
-    callback_url: str  # our webhook (v1 sends each payment's callback there)
-
-    def return_url(self, order_id: str) -> str:
-        return f"{self.shop_return_url.rstrip('/')}/{order_id}"
-
 
 @dataclass(frozen=True)
 class Settler:
     """What applying a verdict needs."""
 
-    orders: OrderBook
+    orders: AftersaleBook
     records: PaymentRecords
     plan: StatusCheckPlan
     clock: Callable[[], datetime]
@@ -56,28 +51,41 @@ class NotYetConfirmed(Exception):
     """PhonePe has no verdict on the event yet; it must be tried again later."""
 
 
-# -- checkout: open the payment ----------------------------------------------------------------
-
-
-def open_payment(order: Order, provider: PaymentProvider, records: PaymentRecords, links: PaymentLinks,
-                 plan: StatusCheckPlan, now: datetime) -> PaymentCreated:
-    """Records the payment (so reconciliation follows it whatever happens next), then asks
-    PhonePe for it under the order's one merchant order id. A definite refusal closes the record;
-    an unknown outcome (PaymentProviderUnavailable) leaves it open for reconciliation."""
-    record = records.open(PaymentRecord(
-        order_id=order.order_id, provider="phonepe", api_version=provider.api_version,
-        merchant_order_id=merchant_order_id_for(order.order_id), amount_paise=order.total.amount,
-        started_at=now, next_check_at=plan.first_check_at(now),
-    ))
-    try:
-        return provider.create_payment(record.merchant_order_id, record.amount_paise,
-                                       links.return_url(order.order_id), links.callback_url)
-    except PaymentProviderRejected as refused:
-        records.settle(record, CheckState.FAILED, note=f"PhonePe refused to start it: {refused.provider_code}")
-        raise
-
-
 # -- applying a verdict ------------------------------------------------------------------------
+
+
+def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: datetime) -> Order:
+    """Applies a payment PhonePe confirmed (re-confirmed with its status API) to the order.
+    Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the locks back: sold from available stock if it is still there, else NEEDS_REFUND. A repeat
+    changes nothing and returns the order as it is."""
+    for _ in range(ATTEMPTS):
+        order = orders.get(order_id)
+        if order is None:
+            raise OrderNotFound()
+        if amount != order.total:
+            raise PaymentAmountMismatch()
+        targets = payment_targets(order)
+        if not targets:
+            return order
+        try:
+            return _first_possible(order, targets, orders, now)
+        except StaleOrder:
+            continue  # cleanup or a cancel got there first: decide again on what it is now
+    raise Conflict("The order kept changing while the payment was being applied; try again.")
+
+
+def _first_possible(order: Order, targets: tuple[OrderStatus, ...], orders: OrderBook, now: datetime) -> Order:
+    for n, target in enumerate(targets):
+        reason = "payment confirmed" if n == 0 else "payment confirmed after its stock was sold to others"
+        try:
+            return orders.apply(order.transition(target, now, reason, actor="provider:phonepe",
+                                                 facts={"amount_paise": order.total.amount}))
+        except OutOfStock:
+            if n == len(targets) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 
 
 def settle_with_status(record: PaymentRecord, status: PaymentStatus | None, settler: Settler) -> Settlement:
@@ -170,7 +178,8 @@ def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler:
         return EventOutcome(confirmation, Settlement.MISMATCH)
     if record.state is CheckState.COMPLETED:
         return EventOutcome(confirmation, Settlement.ALREADY_SETTLED)  # a duplicate: no writes at all
-    return EventOutcome(confirmation, settle_with_status(record, confirmation.status, settler))
+    status = confirmation.status if isinstance(confirmation.status, PaymentStatus) else None
+    return EventOutcome(confirmation, settle_with_status(record, status, settler))
 
 
 def _refund_news(event: PaymentEvent, confirmation: Confirmation, settler: Settler) -> Settlement | None:

@@ -1,9 +1,9 @@
 """SQS worker for `payment-events`: re-confirms each verified webhook with PhonePe's status API,
 checks the amount and merchant order id, and applies the verdict to the order exactly once
-(bazaar.payments.settlement says what each effect is deduplicated on). A paid order is sent to
-the `shipments` queue after its transition committed.
+(bazaar.orders.settlement says what each effect is deduplicated on). What follows PAID reacts to
+the OrderPaid event committed with the transition.
 
-A claim PhonePe cannot confirm yet, or a failure to send the shipment, fails the record, so SQS
+A claim PhonePe cannot confirm yet, or a failure to apply it, fails the record, so SQS
 brings it back after the visibility timeout (and, after the queue's max receives, to the DLQ,
 where an alarm sees it); applying it again changes nothing that was already done."""
 
@@ -13,7 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bazaar.payments import settlement, wiring
+from bazaar.orders import settlement
+from bazaar.orders import wiring as orders_wiring
+from bazaar.payments import wiring
 from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.domain import PaymentEvent, Settlement, Verdict
 from bazaar.platform.aws import round_trips
@@ -23,14 +25,14 @@ from bazaar.platform.settings import load_settings
 settings = load_settings(os.environ)
 phonepe = wiring.phonepe_settings(os.environ)
 provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
-settler = wiring.settler(settings, phonepe)
+settler = orders_wiring.settler(settings, phonepe)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def confirm(record: SQSRecord) -> None:
     event = PaymentEvent.model_validate_json(record.body)
     round_trips.reset()
-    details = {"kind": event.kind.value, "api_version": event.api_version,
+    details: dict[str, object] = {"kind": event.kind.value, "api_version": event.api_version,
                "merchant_order_id": event.merchant_order_id, "merchant_refund_id": event.merchant_refund_id,
                "claimed_state": event.state, "claimed_amount_paise": event.amount_paise}
     try:
