@@ -5,6 +5,7 @@ running local stack)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 
 from infra.description.model import Role, Service
@@ -28,6 +29,12 @@ class Inventory:
     secrets: frozenset[str]
     alarms: frozenset[str]
     user_pool_groups: frozenset[str]
+    # (table name, function name, batch size, max retry attempts, bisect?, on-failure queue)
+    stream_triggers: frozenset[tuple[str, str, int, int, bool, str]]
+    # (table name, stream view type), for tables with a stream
+    table_streams: frozenset[tuple[str, str]]
+    # (function name, queue name, event types sorted)
+    event_routes: frozenset[tuple[str, str, tuple[str, ...]]]
 
 
 def describe(service: Service) -> Inventory:
@@ -53,7 +60,19 @@ def describe(service: Service) -> Inventory:
         secrets=frozenset(s.name for s in service.secrets),
         alarms=frozenset(a.name for a in service.all_alarms),
         user_pool_groups=frozenset(role.value for role in Role),
+        stream_triggers=frozenset(
+            (t.table, f.name, t.batch_size, t.max_retry_attempts, t.bisect_batch_on_error, t.on_failure_queue)
+            for f, t in service.stream_triggers
+        ),
+        table_streams=frozenset((t.name, t.stream) for t in service.tables if t.stream),
+        event_routes=frozenset((f.name, r.queue, tuple(sorted(r.events))) for f, r in service.event_routes),
     )
+
+
+def event_routes_from_environment(function: str, environment: dict) -> set[tuple[str, str, tuple[str, ...]]]:
+    """The event routes a function was actually given, read from its BAZAAR_EVENT_ROUTES."""
+    routes = json.loads(environment.get("BAZAAR_EVENT_ROUTES") or "{}")
+    return {(function, queue, tuple(sorted(events))) for queue, events in routes.items()}
 
 
 def differences(expected: Inventory, actual: Inventory, twin: str) -> list[str]:

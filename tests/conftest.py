@@ -18,6 +18,18 @@ def local_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def stream_stack(tmp_path_factory):
+    """The local twin of the stream fixture service (tests/fixtures/stream_service.py)."""
+    from tests.fixtures.stream_service import STREAM_SERVICE
+
+    stack = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("streams-state"), seed_accounts=False),
+                       STREAM_SERVICE)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
 def api(local_stack) -> str:
     return local_stack.url
 

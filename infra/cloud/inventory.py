@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infra.cloud import tags
-from infra.parity import Inventory
+from infra.parity import Inventory, event_routes_from_environment
 
 Resources = dict[str, dict[str, Any]]
 
@@ -107,6 +107,34 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
             )
         )
 
+    table_names = {
+        lid: _tag(table, tags.TABLE) or f"<untagged table {lid}>"
+        for lid, table in _of_type(resources, "AWS::DynamoDB::Table")
+    }
+    stream_triggers = set()
+    for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
+        props = mapping["Properties"]
+        source = props.get("EventSourceArn")
+        if not (isinstance(source, dict) and "Fn::GetAtt" in source):
+            continue
+        target, attribute = source["Fn::GetAtt"] if isinstance(source["Fn::GetAtt"], list) else source["Fn::GetAtt"].split(".", 1)
+        if attribute != "StreamArn" or target not in table_names:
+            continue  # not a DynamoDB stream trigger
+        on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        stream_triggers.add((
+            table_names[target],
+            functions.first(props.get("FunctionName")) or "<no function>",
+            int(props.get("BatchSize", 100)),
+            int(props.get("MaximumRetryAttempts", -1)),
+            bool(props.get("BisectBatchOnFunctionError", False)),
+            queues.first(on_failure) or "<no on-failure queue>",
+        ))
+
+    event_routes = set()
+    for lid, function in _of_type(resources, "AWS::Lambda::Function"):
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        event_routes |= event_routes_from_environment(functions.by_id[lid], variables)
+
     triggers = set()
     for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
         props = mapping["Properties"]
@@ -162,4 +190,11 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
             group["Properties"]["GroupName"]
             for _, group in _of_type(resources, "AWS::Cognito::UserPoolGroup")
         ),
+        stream_triggers=frozenset(stream_triggers),
+        table_streams=frozenset(
+            (table_names[lid], table["Properties"]["StreamSpecification"]["StreamViewType"])
+            for lid, table in _of_type(resources, "AWS::DynamoDB::Table")
+            if table["Properties"].get("StreamSpecification")
+        ),
+        event_routes=frozenset(event_routes),
     )

@@ -40,12 +40,23 @@ def acknowledge(stack: BazaarStack) -> None:
     # -- Function roles -------------------------------------------------------------------
     for fn in service.functions:
         role = stack.functions[fn.name].role
+        if fn.stream_triggers:
+            wildcards = (
+                "The only other wildcard statement is dynamodb:ListStreams, which a stream trigger "
+                "needs and which supports no resource-level permissions either; it reads no data. "
+                "The stream's records are granted on its stream ARN only, and table, queue, secret "
+                "and log permissions name their resources."
+            )
+        else:
+            wildcards = (
+                "It is the only wildcard statement; table, queue, secret and log permissions name "
+                "their resources."
+            )
         _ack(
             role,
             "IAM5[Resource::*]",
             "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which "
-            "support no resource-level permissions (Resource must be '*'). It is the only wildcard "
-            "statement; table, queue, secret and log permissions name their resources.",
+            "support no resource-level permissions (Resource must be '*'). " + wildcards,
         )
         for table_name, access in fn.tables.items():
             spec = service.table(table_name)

@@ -1,4 +1,4 @@
-"""One DynamoDB table per `SERVICE.tables`."""
+"""One DynamoDB table per `SERVICE.tables`, with its stream when the description gives it one."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def _table(scope: Construct, table: Table) -> dynamodb.Table:
         deletion_protection=True,
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         time_to_live_attribute=table.ttl_attribute,
+        stream=getattr(dynamodb.StreamViewType, table.stream) if table.stream else None,
         # Orders, payouts and feeds outlive any one deployment of the stack.
         removal_policy=RemovalPolicy.RETAIN,
     )

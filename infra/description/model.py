@@ -91,6 +91,10 @@ class Index:
     sort_key: Key | None = None
 
 
+StreamViewType = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", "OLD_IMAGE"]
+STREAM_VIEW_TYPES: tuple[str, ...] = ("NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", "OLD_IMAGE")
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -99,9 +103,16 @@ class Table:
     sort_key: Key | None = None
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
+    # A DynamoDB stream of the table's changes, with this view type; functions read it through
+    # `StreamTrigger`s.
+    stream: StreamViewType | None = None
 
     def __post_init__(self) -> None:
         _check_name("table", self.name)
+        _require(
+            self.stream is None or self.stream in STREAM_VIEW_TYPES,
+            f"table {self.name!r}: stream must be one of {STREAM_VIEW_TYPES} (or None)",
+        )
         names = [index.name for index in self.indexes]
         _require(len(names) == len(set(names)), f"table {self.name!r} declares an index twice")
         _require(len(self.indexes) <= 20, f"table {self.name!r} has more than 20 GSIs")
@@ -227,6 +238,84 @@ class QueueTrigger:
         )
 
 
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A table's DynamoDB stream feeding a function: records of a shard arrive in order, in
+    batches. Partial batch responses (ReportBatchItemFailures) are always on: the function names
+    the sequence numbers that failed and the shard is retried from the lowest of them. A function
+    error splits the batch in halves (`bisect_batch_on_error`) to isolate a bad record; a batch
+    still failing after `max_retry_attempts` retries, or older than `max_record_age_seconds`, is
+    described on `on_failure_queue` and the shard moves on."""
+
+    table: str
+    batch_size: int = 100
+    max_batching_window_seconds: int = 0
+    max_retry_attempts: int = 5
+    bisect_batch_on_error: bool = True
+    max_record_age_seconds: int = 3600
+    on_failure_queue: str | None = None
+    starting_position: Literal["TRIM_HORIZON"] = "TRIM_HORIZON"
+
+    def __post_init__(self) -> None:
+        where = f"stream trigger on {self.table!r}"
+        _require(
+            self.on_failure_queue is not None,
+            f"{where}: declares no on_failure_queue; a record that keeps failing would be dropped "
+            "silently once its retries or its age run out. Name a declared queue to describe it on",
+        )
+        _require(
+            self.max_retry_attempts != -1,
+            f"{where}: max_retry_attempts -1 (unbounded) retries a failing record until it expires, "
+            "blocking every record behind it on the shard; give a bound (0..10000)",
+        )
+        _require(
+            0 <= self.max_retry_attempts <= 10000,
+            f"{where}: max_retry_attempts must be 0..10000",
+        )
+        _require(
+            self.max_record_age_seconds != -1,
+            f"{where}: max_record_age_seconds -1 (unbounded) keeps a failing record blocking its "
+            "shard until the stream trims it (24 h); give a bound (60..604800)",
+        )
+        _require(
+            60 <= self.max_record_age_seconds <= 604800,
+            f"{where}: max_record_age_seconds must be 60..604800",
+        )
+        _require(1 <= self.batch_size <= 10000, f"{where}: batch size must be 1..10000")
+        _require(
+            0 <= self.max_batching_window_seconds <= 300,
+            f"{where}: batching window must be 0..300 seconds",
+        )
+        _require(
+            self.starting_position == "TRIM_HORIZON",
+            f"{where}: starting position must be TRIM_HORIZON; LATEST would never deliver the "
+            "records written before the mapping is enabled",
+        )
+
+
+_EVENT_TYPE = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class EventRoute:
+    """A dispatcher sends the events of these types to this queue (one of its `sends_to`, with a
+    consumer). The function reads the routes from BAZAAR_EVENT_ROUTES."""
+
+    queue: str
+    events: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        where = f"event route to {self.queue!r}"
+        object.__setattr__(self, "events", tuple(self.events))
+        _require(bool(self.events), f"{where}: names no event types")
+        for event in self.events:
+            _require(
+                bool(_EVENT_TYPE.match(event)),
+                f"{where}: event type {event!r} must be PascalCase, such as OrderPlaced",
+            )
+        _require(len(set(self.events)) == len(self.events), f"{where}: names an event type twice")
+
+
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((\S+ \S+ \S+ \S+ \S+ \S+)\)$")
 
@@ -278,6 +367,9 @@ class Function:
     routes: tuple[Route, ...] = ()
     webhooks: tuple[Webhook, ...] = ()
     queue_triggers: tuple[QueueTrigger, ...] = ()
+    stream_triggers: tuple[StreamTrigger, ...] = ()
+    # As a dispatcher: which event types go to which of its `sends_to` queues.
+    event_routes: tuple[EventRoute, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     uses_user_pool: bool = False
     # Cognito admin actions (without the `cognito-idp:` prefix) the function calls on the pool;
@@ -308,6 +400,19 @@ class Function:
                 not key.startswith(("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "AWS_")),
                 f"{where}: environment variable {key} is reserved; declare the resource instead",
             )
+        _require(
+            "BAZAAR_EVENT_ROUTES" not in self.environment,
+            f"{where}: environment variable BAZAAR_EVENT_ROUTES is reserved; declare event_routes instead",
+        )
+        routed = [route.queue for route in self.event_routes]
+        _require(len(routed) == len(set(routed)), f"{where}: routes events to one queue twice")
+        for queue in routed:
+            _require(
+                queue in self.sends_to,
+                f"{where}: routes events to queue {queue!r}, which is not in its sends_to",
+            )
+        tables = [trigger.table for trigger in self.stream_triggers]
+        _require(len(tables) == len(set(tables)), f"{where}: reads one table's stream twice")
         object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
         object.__setattr__(self, "tables", MappingProxyType({k: Access(v) for k, v in self.tables.items()}))
 
@@ -413,11 +518,13 @@ class Service:
             _require(not duplicates, f"{kind} names used twice: {duplicates}")
         self._check_references()
         self._check_queue_consumers()
+        self._check_streams()
         self._check_routes()
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         _require(authorizer is not None, f"api authorizer {self.api.authorizer!r} is not a declared function")
         _require(
-            not (authorizer.routes or authorizer.webhooks or authorizer.queue_triggers or authorizer.schedules),
+            not (authorizer.routes or authorizer.webhooks or authorizer.queue_triggers
+                 or authorizer.stream_triggers or authorizer.schedules),
             f"authorizer {authorizer.name!r} must not have triggers of its own",
         )
 
@@ -451,13 +558,22 @@ class Service:
     def queue_triggers(self) -> tuple[tuple[Function, QueueTrigger], ...]:
         return tuple((f, t) for f in self.functions for t in f.queue_triggers)
 
+    @property
+    def stream_triggers(self) -> tuple[tuple[Function, StreamTrigger], ...]:
+        return tuple((f, t) for f in self.functions for t in f.stream_triggers)
+
+    @property
+    def event_routes(self) -> tuple[tuple[Function, EventRoute], ...]:
+        return tuple((f, r) for f in self.functions for r in f.event_routes)
+
     def consumer_of(self, queue: str) -> Function | None:
         return next((f for f, t in self.queue_triggers if t.queue == queue), None)
 
     @property
     def all_alarms(self) -> tuple[MetricAlarm, ...]:
-        """Declared alarms plus one per dead-letter queue: a message there is money or a parcel
-        stuck, so any depth at all alarms."""
+        """Declared alarms plus one per dead-letter queue (a message there is money or a parcel
+        stuck) and one per stream trigger's on-failure queue (a message there describes stream
+        records, events, that never reached their consumers): any depth at all alarms."""
         dlq_alarms = tuple(
             MetricAlarm(
                 name=f"{q.dlq_name}-depth",
@@ -470,7 +586,23 @@ class Service:
             )
             for q in self.queues
         )
-        return self.alarms + dlq_alarms
+        on_failure = sorted({t.on_failure_queue for _, t in self.stream_triggers if t.on_failure_queue})
+        on_failure_alarms = tuple(
+            MetricAlarm(
+                name=f"{queue}-depth",
+                description=(
+                    f"Stream batches that failed for good are described in {queue}: their records "
+                    "never reached their consumers. Replay them from the table, then delete the messages."
+                ),
+                metric="ApproximateNumberOfMessagesVisible",
+                statistic="Maximum",
+                threshold=1,
+                period_seconds=60,
+                queue=queue,
+            )
+            for queue in on_failure
+        )
+        return self.alarms + dlq_alarms + on_failure_alarms
 
     def function_environment(self, function: Function, physical: PhysicalNames) -> dict[str, str]:
         """Every variable a function starts with. Each twin passes its own physical names (CDK
@@ -497,6 +629,10 @@ class Service:
         # The authorizer decides for every route; each API function re-checks its own routes
         # (defence in depth). Both read the roles from here.
         routes = [r for _, r in self.routes] if function.name == self.api.authorizer else function.routes
+        if function.event_routes:
+            env["BAZAAR_EVENT_ROUTES"] = json.dumps(
+                {route.queue: list(route.events) for route in function.event_routes}, separators=(",", ":")
+            )
         if routes:
             env["BAZAAR_ROUTE_ROLES"] = json.dumps(
                 {route.key: sorted(route.roles) for route in routes}, separators=(",", ":")
@@ -537,6 +673,37 @@ class Service:
                     f"6x its consumer {consumer.name!r}'s timeout ({consumer.timeout_seconds}s); "
                     f"raise it to at least {6 * consumer.timeout_seconds}s",
                 )
+
+    def _check_streams(self) -> None:
+        queues = {q.name for q in self.queues}
+        for f, trigger in self.stream_triggers:
+            where = f"function {f.name!r}: stream trigger on {trigger.table!r}"
+            table = next((t for t in self.tables if t.name == trigger.table), None)
+            _require(table is not None, f"{where}: the description does not declare that table")
+            _require(
+                table.stream is not None,
+                f"{where}: table {table.name!r} has no stream; set Table.stream to a view type",
+            )
+            _require(
+                trigger.on_failure_queue in queues,
+                f"{where}: on_failure_queue {trigger.on_failure_queue!r} is not a declared queue",
+            )
+        for table in self.tables:
+            readers = [f.name for f, t in self.stream_triggers if t.table == table.name]
+            # DynamoDB throttles a shard read by more than two consumers at once.
+            _require(
+                len(readers) <= 2,
+                f"table {table.name!r}: its stream has more than two readers ({readers}); "
+                "DynamoDB Streams throttles a shard read by more than two",
+            )
+        for f, route in self.event_routes:
+            where = f"function {f.name!r}: event route to {route.queue!r}"
+            _require(route.queue in queues, f"{where}: the description does not declare that queue")
+            _require(
+                self.consumer_of(route.queue) is not None,
+                f"{where}: the queue has no consumer (no function has a queue trigger on it); "
+                "the events would pile up unread",
+            )
 
     def _check_routes(self) -> None:
         seen: dict[str, str] = {}

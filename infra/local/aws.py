@@ -137,6 +137,8 @@ def create_table(service: Service, moto: MotoServer, names: LocalNames, table_na
             {"IndexName": i.name, "KeySchema": schema(i.partition_key, i.sort_key), "Projection": {"ProjectionType": "ALL"}}
             for i in table.indexes
         ]
+    if table.stream:
+        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
     dynamodb.create_table(
         TableName=names.table_name(table.name),
         BillingMode="PAY_PER_REQUEST",

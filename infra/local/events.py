@@ -1,6 +1,7 @@
 """The events AWS hands Lambda, built the way AWS builds them, so handlers cannot tell the local
 twin from the cloud one. Shapes follow the AWS docs (REST API proxy integration v1.0, Lambda
-function URL payload 2.0, REQUEST authorizer, SQS event source, EventBridge scheduled event)."""
+function URL payload 2.0, REQUEST authorizer, SQS event source, EventBridge scheduled event,
+DynamoDB Streams event source and its on-failure record)."""
 
 from __future__ import annotations
 
@@ -222,3 +223,100 @@ def scheduled_event(rule_name: str, at: datetime | None = None) -> dict:
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in reversed(headers) if k.lower() == name), None)
+
+
+def _epoch_seconds(value) -> float:
+    """DynamoDB Streams' ApproximateCreationDateTime as Lambda hands it over: epoch seconds,
+    rounded down to the second (boto3 parses it into a datetime)."""
+    if isinstance(value, datetime):
+        return float(int(value.timestamp()))
+    return float(int(value))
+
+
+def _attribute_json(value):
+    """An AttributeValue as JSON carries it: binary (B, BS) base64-encoded."""
+    if isinstance(value, dict):
+        out = {}
+        for kind, inner in value.items():
+            if kind == "B":
+                out[kind] = base64.b64encode(inner).decode("ascii") if isinstance(inner, bytes) else inner
+            elif kind == "BS":
+                out[kind] = [base64.b64encode(b).decode("ascii") if isinstance(b, bytes) else b for b in inner]
+            elif kind == "M":
+                out[kind] = {k: _attribute_json(v) for k, v in inner.items()}
+            elif kind == "L":
+                out[kind] = [_attribute_json(v) for v in inner]
+            else:
+                out[kind] = inner
+        return out
+    return value
+
+
+def dynamodb_stream_record(record: dict, stream_arn: str) -> dict:
+    """One record of a DynamoDB Streams event, from a GetRecords record (as boto3 returns it)."""
+    source = record["dynamodb"]
+    dynamodb = {"ApproximateCreationDateTime": _epoch_seconds(source["ApproximateCreationDateTime"])}
+    dynamodb["Keys"] = {k: _attribute_json(v) for k, v in source["Keys"].items()}
+    for image in ("NewImage", "OldImage"):
+        if image in source:
+            dynamodb[image] = {k: _attribute_json(v) for k, v in source[image].items()}
+    dynamodb["SequenceNumber"] = source["SequenceNumber"]
+    dynamodb["SizeBytes"] = source["SizeBytes"]
+    dynamodb["StreamViewType"] = source["StreamViewType"]
+    converted = {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+    if "userIdentity" in record:  # TTL deletions: {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+        converted["userIdentity"] = {"type": record["userIdentity"]["Type"],
+                                     "principalId": record["userIdentity"]["PrincipalId"]}
+    return converted
+
+
+def dynamodb_stream_event(records: list[dict]) -> dict:
+    """What a DynamoDB stream event source mapping hands the function: records already in
+    `dynamodb_stream_record` form, in shard order."""
+    return {"Records": records}
+
+
+def _iso_second(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stream_on_failure_record(
+    *, records: list[dict], shard_id: str, stream_arn: str, function_name: str, condition: str,
+    invoke_count: int, function_error: str | None, request_id: str | None = None,
+) -> dict:
+    """What a stream event source mapping sends its on-failure destination about a batch it gives
+    up on: a description of the batch (not its records), to replay them from the stream or table.
+    `condition` is RetryAttemptsExhausted or RecordAgeExceeded."""
+    response = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if function_error:
+        response["functionError"] = function_error
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    now = datetime.now(UTC)
+    return {
+        "requestContext": {
+            "requestId": request_id or str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}",
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
+            "endSequenceNumber": last["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": _iso_second(first["ApproximateCreationDateTime"]),
+            "approximateArrivalOfLastRecord": _iso_second(last["ApproximateCreationDateTime"]),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from infra.parity import Inventory
+from infra.parity import Inventory, event_routes_from_environment
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -20,7 +20,8 @@ def _tag(tags: list[dict] | dict, key: str) -> str | None:
 
 def local_inventory(stack: LocalStack) -> Inventory:
     dynamodb, sqs = stack.client("dynamodb"), stack.client("sqs")
-    tables = set()
+    tables, table_streams = set(), set()
+    stream_tables: dict[str, str] = {}  # stream ARN -> described table name
     for physical in dynamodb.list_tables()["TableNames"]:
         described = dynamodb.describe_table(TableName=physical)["Table"]
         name = _tag(dynamodb.list_tags_of_resource(ResourceArn=described["TableArn"])["Tags"], "bazaar:table")
@@ -28,6 +29,10 @@ def local_inventory(stack: LocalStack) -> Inventory:
             continue
         keys = {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]}
         ttl = dynamodb.describe_time_to_live(TableName=physical)["TimeToLiveDescription"]
+        stream = described.get("StreamSpecification") or {}
+        if stream.get("StreamEnabled"):
+            table_streams.add((name, stream["StreamViewType"]))
+            stream_tables[described["LatestStreamArn"]] = name
         tables.add((
             name,
             keys["HASH"],
@@ -37,12 +42,14 @@ def local_inventory(stack: LocalStack) -> Inventory:
         ))
 
     queue_names: dict[str, str] = {}  # physical queue ARN -> described name
+    queue_names_by_url: dict[str, str] = {}
     queue_attributes: dict[str, dict] = {}
     for url in sqs.list_queues().get("QueueUrls", []):
         name = _tag(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}), "bazaar:queue")
         if name:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             queue_names[attributes["QueueArn"]] = name
+            queue_names_by_url[url] = name
             queue_attributes[name] = attributes
     queues = set()
     for name, attributes in queue_attributes.items():
@@ -80,4 +87,16 @@ def local_inventory(stack: LocalStack) -> Inventory:
         secrets=frozenset(secrets),
         alarms=frozenset(alarms),
         user_pool_groups=frozenset(groups),
+        stream_triggers=frozenset(
+            # What each running poller reads (by its stream's table) and where it gives up to.
+            (stream_tables.get(p.stream_arn, f"<untagged stream {p.stream_arn}>"), p.function.name,
+             p.trigger.batch_size, p.trigger.max_retry_attempts, p.trigger.bisect_batch_on_error,
+             queue_names_by_url.get(p.on_failure_url, f"<unknown queue {p.on_failure_url}>"))
+            for p in stack.stream_pollers
+        ),
+        table_streams=frozenset(table_streams),
+        event_routes=frozenset(
+            route for name, runtime in stack.runtimes.items()
+            for route in event_routes_from_environment(name, runtime.environment)
+        ),
     )

@@ -23,6 +23,7 @@ from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import ROOT, FunctionRuntime
 from infra.local.scheduler import Scheduler
+from infra.local.streams import StreamPoller
 from infra.sandboxes import Sandbox, local_sandboxes
 
 
@@ -60,6 +61,7 @@ class LocalStack:
         self.names: LocalNames | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.pollers: list[QueuePoller] = []
+        self.stream_pollers: list[StreamPoller] = []
         self.scheduler: Scheduler | None = None
         self.gateway: Gateway | None = None
         self.server: GatewayServer | None = None
@@ -108,6 +110,9 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.pollers = []
+        for stream_poller in self.stream_pollers:
+            stream_poller.stop()
+        self.stream_pollers = []
         if self.scheduler:
             self.scheduler.stop()
             self.scheduler = None
@@ -212,6 +217,14 @@ class LocalStack:
                                  log=self._log, wait_seconds=self.config.poll_wait_seconds)
             poller.start()
             self.pollers.append(poller)
+        dynamodb, streams = self.moto.client("dynamodb"), self.moto.client("dynamodbstreams")
+        for function, trigger in self.service.stream_triggers:
+            stream_poller = StreamPoller(
+                dynamodb, streams, sqs, self.names.table_name(trigger.table), function, trigger,
+                self.runtimes[function.name], self.names.queue_url(trigger.on_failure_queue), log=self._log,
+            )
+            stream_poller.start()
+            self.stream_pollers.append(stream_poller)
 
     def _seed_accounts(self) -> dict[str, dict[str, str]]:
         """One account per role with a password made for this run, created as sign-up creates

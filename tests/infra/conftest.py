@@ -30,20 +30,18 @@ def stub_layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layer
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+def synthesize(outdir: Path, layer_dir: Path, service) -> Synthesized:
+    """The cloud twin of `service` (cdk-nag checked) as CloudFormation, written under `outdir`."""
     import aws_cdk as cdk
 
     from infra.cloud import runtime
     from infra.cloud.stack import STACK_ID, build_app
-    from infra.description.bazaar import SERVICE
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
-        context={runtime.CONTEXT_LAYER_DIR: str(stub_layer_dir), runtime.CONTEXT_STAGE: "test"},
+        context={runtime.CONTEXT_LAYER_DIR: str(layer_dir), runtime.CONTEXT_STAGE: "test"},
     )
-    stack = build_app(app, SERVICE)
+    stack = build_app(app, service)
     assembly = app.synth()  # raises if cdk-nag reports anything not acknowledged
     artifact = assembly.get_stack_artifact(STACK_ID)
     path = Path(artifact.template_full_path)
@@ -53,6 +51,21 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) 
         stack_name=stack.stack_name,
         outdir=outdir,
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    from infra.description.bazaar import SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out"), stub_layer_dir, SERVICE)
+
+
+@pytest.fixture(scope="session")
+def stream_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    """The stream fixture service (tests/fixtures/stream_service.py) synthesized the same way."""
+    from tests.fixtures.stream_service import STREAM_SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.streams"), stub_layer_dir, STREAM_SERVICE)
 
 
 @pytest.fixture(scope="session")

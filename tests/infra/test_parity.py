@@ -1,7 +1,9 @@
 """The parity test: the cloud twin (synthesized template) and the local twin (a running local
 stack, read back through boto3 and its own tables) contain exactly what the description declares:
-the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms and
-user-pool groups. The last two tests show it fails when one twin gets something the other lacks."""
+the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms,
+user-pool groups, stream triggers, table streams and event routes. The failing-on-purpose tests
+show it fails when one twin gets something the other lacks. Streams are checked on the stream
+fixture service, since the real description declares none yet."""
 
 from __future__ import annotations
 
@@ -60,3 +62,72 @@ def test_parity_fails_when_only_the_cloud_twin_gets_a_function(cloud_template):
     problems = differences(describe(SERVICE), inventory_from_template(template), "cloud")
 
     assert problems == ["functions: 'cloud-only' is in the cloud twin but not in the description"]
+
+
+# -- DynamoDB streams, on the stream fixture service (the real description has none yet) -------
+
+
+def test_stream_fixture_local_twin_matches_its_description(stream_stack):
+    from tests.fixtures.stream_service import STREAM_SERVICE
+
+    described = describe(STREAM_SERVICE)
+    assert described.stream_triggers and described.table_streams and described.event_routes
+    assert differences(described, local_inventory(stream_stack), "local") == []
+
+
+def test_stream_fixture_cloud_twin_matches_its_description(stream_synthesized):
+    from tests.fixtures.stream_service import STREAM_SERVICE
+
+    assert differences(describe(STREAM_SERVICE), inventory_from_template(stream_synthesized.template), "cloud") == []
+
+
+def test_stream_fixture_twins_match_each_other(stream_stack, stream_synthesized):
+    cloud = inventory_from_template(stream_synthesized.template)
+    assert differences(cloud, local_inventory(stream_stack), "local") == []
+
+
+def test_parity_fails_when_only_the_local_twin_gets_a_stream_trigger(stream_stack):
+    from infra.description.model import StreamTrigger
+    from infra.local.streams import StreamPoller
+    from tests.fixtures.stream_service import ON_FAILURE, STREAM_SERVICE
+
+    table = stream_stack.names.table_name("stream-outbox")
+    sneaky = StreamPoller(
+        stream_stack.client("dynamodb"), stream_stack.client("dynamodbstreams"), stream_stack.client("sqs"), table,
+        STREAM_SERVICE.function("streams-consumer"),
+        StreamTrigger(table="stream-outbox", batch_size=7, on_failure_queue=ON_FAILURE),
+        stream_stack.runtimes["streams-consumer"], stream_stack.names.queue_url(ON_FAILURE),
+    )
+    # Never started (it would consume the outbox); the inventory reads which stream it was given.
+    sneaky.stream_arn = stream_stack.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    stream_stack.stream_pollers.append(sneaky)
+    try:
+        problems = differences(describe(STREAM_SERVICE), local_inventory(stream_stack), "local")
+    finally:
+        stream_stack.stream_pollers.remove(sneaky)
+    assert problems == [
+        "stream_triggers: ('stream-outbox', 'streams-consumer', 7, 5, True, 'stream-failures') "
+        "is in the local twin but not in the description"
+    ]
+
+
+def test_parity_fails_when_only_the_cloud_twin_changes_a_stream_trigger(stream_synthesized):
+    from tests.fixtures.stream_service import STREAM_SERVICE
+
+    template = copy.deepcopy(stream_synthesized.template)
+    mapping = next(
+        r for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"].get("Fn::GetAtt", [None, None])[1] == "StreamArn"
+        and any(t["Value"] == "streams-poison" for t in r["Properties"].get("Tags", []))
+    )
+    mapping["Properties"]["MaximumRetryAttempts"] = 9000
+
+    problems = differences(describe(STREAM_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "stream_triggers: ('stream-poison', 'streams-poison', 10, 1, True, 'stream-failures') "
+        "is described but missing from the cloud twin",
+        "stream_triggers: ('stream-poison', 'streams-poison', 10, 9000, True, 'stream-failures') "
+        "is in the cloud twin but not in the description",
+    ]
