@@ -61,7 +61,8 @@ def describe(service: Service) -> Inventory:
         alarms=frozenset(a.name for a in service.all_alarms),
         user_pool_groups=frozenset(role.value for role in Role),
         stream_triggers=frozenset(
-            (t.table, f.name, t.batch_size, t.max_retry_attempts, t.bisect_batch_on_error, t.on_failure_queue)
+            (t.table, f.name, t.batch_size, t.max_retry_attempts, t.bisect_batch_on_error,
+             t.on_failure_queue or "")
             for f, t in service.stream_triggers
         ),
         table_streams=frozenset((t.name, t.stream) for t in service.tables if t.stream),

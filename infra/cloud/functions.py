@@ -182,24 +182,25 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
                 report_batch_item_failures=True,
             )
         )
-    for trigger in fn.stream_triggers:
+    for stream in fn.stream_triggers:
         # The on-failure destination is how a batch that failed for good stays visible (it
         # alarms); SqsDlq grants the function's role sqs:SendMessage on that queue only.
         function.add_event_source(
             event_sources.DynamoEventSource(
-                shared.tables[trigger.table],
+                shared.tables[stream.table],
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=trigger.batch_size,
+                batch_size=stream.batch_size,
                 max_batching_window=(
-                    Duration.seconds(trigger.max_batching_window_seconds)
-                    if trigger.max_batching_window_seconds
+                    Duration.seconds(stream.max_batching_window_seconds)
+                    if stream.max_batching_window_seconds
                     else None
                 ),
-                bisect_batch_on_error=trigger.bisect_batch_on_error,
-                retry_attempts=trigger.max_retry_attempts,
-                max_record_age=Duration.seconds(trigger.max_record_age_seconds),
+                bisect_batch_on_error=stream.bisect_batch_on_error,
+                retry_attempts=stream.max_retry_attempts,
+                max_record_age=Duration.seconds(stream.max_record_age_seconds),
                 report_batch_item_failures=True,
-                on_failure=event_sources.SqsDlq(shared.queues[trigger.on_failure_queue].queue),
+                # The description refuses a stream trigger without one.
+                on_failure=event_sources.SqsDlq(shared.queues[str(stream.on_failure_queue)].queue),
             )
         )
     return function

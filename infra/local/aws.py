@@ -10,6 +10,7 @@ import secrets as random_secrets
 import subprocess
 import sys
 import time
+from typing import Any
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ def create_table(service: Service, moto: MotoServer, names: LocalNames, table_na
             [{"AttributeName": sk.name, "KeyType": "RANGE"}] if sk else []
         )
 
-    extra = {}
+    extra: dict[str, Any] = {}
     if table.indexes:
         extra["GlobalSecondaryIndexes"] = [
             {"IndexName": i.name, "KeySchema": schema(i.partition_key, i.sort_key), "Projection": {"ProjectionType": "ALL"}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from typing import Any
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -255,7 +256,7 @@ def _attribute_json(value):
 def dynamodb_stream_record(record: dict, stream_arn: str) -> dict:
     """One record of a DynamoDB Streams event, from a GetRecords record (as boto3 returns it)."""
     source = record["dynamodb"]
-    dynamodb = {"ApproximateCreationDateTime": _epoch_seconds(source["ApproximateCreationDateTime"])}
+    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": _epoch_seconds(source["ApproximateCreationDateTime"])}
     dynamodb["Keys"] = {k: _attribute_json(v) for k, v in source["Keys"].items()}
     for image in ("NewImage", "OldImage"):
         if image in source:

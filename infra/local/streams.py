@@ -82,7 +82,7 @@ class StreamPoller:
         self.log = log
         self.idle_seconds = idle_seconds
         self.join_seconds = join_seconds
-        self.stream_arn: str | None = None
+        self.stream_arn = ""  # read from the table when the poller starts
         self.shards: list[_Shard] = []
         self.batches = 0
         self._stop = threading.Event()
@@ -171,12 +171,12 @@ class StreamPoller:
             self.batches += 1
             batch.invokes += 1
             invocation = self.runtime.invoke(events.dynamodb_stream_event(records))
-            if invocation.failed and (self._stop.is_set() or invocation.error.get("errorType") == STOPPED):
+            if invocation.failed and (self._stop.is_set() or (invocation.error or {}).get("errorType") == STOPPED):
                 self._stop.set()  # the stack is stopping: leave the checkpoint where it is
                 return
             if invocation.failed:
                 self.log({"stream_poller": self.trigger.table, "function": self.function.name,
-                          "function_error": invocation.error.get("errorMessage"), "records": batch.size})
+                          "function_error": (invocation.error or {}).get("errorMessage"), "records": batch.size})
                 if self.trigger.bisect_batch_on_error and batch.size > 1:
                     half = batch.size // 2
                     pending[0:1] = [_Batch(half, batch.retries), _Batch(batch.size - half, batch.retries)]

@@ -69,8 +69,8 @@ def test_a_trigger_without_an_on_failure_queue_is_refused():
         StreamTrigger(table="probe-outbox")
 
 
-@pytest.mark.parametrize("attempts, message", [
-    (-1, "max_retry_attempts -1 \\(unbounded\\) retries a failing record until it expires"),
+@pytest.mark.parametrize(("attempts", "message"), [
+    (-1, r"max_retry_attempts -1 \(unbounded\) retries a failing record until it expires"),
     (10001, "max_retry_attempts must be 0..10000"),
     (-2, "max_retry_attempts must be 0..10000"),
 ])
@@ -79,8 +79,8 @@ def test_unbounded_or_out_of_range_retries_are_refused(attempts, message):
         _trigger(max_retry_attempts=attempts)
 
 
-@pytest.mark.parametrize("age, message", [
-    (-1, "max_record_age_seconds -1 \\(unbounded\\)"),
+@pytest.mark.parametrize(("age", "message"), [
+    (-1, r"max_record_age_seconds -1 \(unbounded\)"),
     (59, "max_record_age_seconds must be 60..604800"),
     (604801, "max_record_age_seconds must be 60..604800"),
 ])
@@ -91,13 +91,13 @@ def test_unbounded_or_out_of_range_record_age_is_refused(age, message):
 
 @pytest.mark.parametrize("size", [0, 10001])
 def test_batch_size_out_of_range_is_refused(size):
-    with pytest.raises(DescriptionError, match="batch size must be 1..10000"):
+    with pytest.raises(DescriptionError, match=r"batch size must be 1\.\.10000"):
         _trigger(batch_size=size)
 
 
 @pytest.mark.parametrize("window", [-1, 301])
 def test_batching_window_out_of_range_is_refused(window):
-    with pytest.raises(DescriptionError, match="batching window must be 0..300 seconds"):
+    with pytest.raises(DescriptionError, match=r"batching window must be 0\.\.300 seconds"):
         _trigger(max_batching_window_seconds=window)
 
 
