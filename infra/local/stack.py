@@ -10,6 +10,7 @@ import secrets as random_secrets
 import socket
 import string
 import sys
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -146,6 +147,16 @@ class LocalStack:
 
     def client(self, service: str):
         return self.moto.client(service)
+
+    def wait_for_streams(self, timeout: float = 30) -> None:
+        """Returns once every stream poller has delivered all it had been committed by now (for
+        tests and scripts that must see an event's effects, or their absence, without sleeping)."""
+        since = time.monotonic()
+        deadline = since + timeout
+        while not all(p.caught_up_since(since) for p in self.stream_pollers):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stream pollers did not catch up within {timeout} s")
+            time.sleep(0.05)
 
     def sandbox(self, name: str) -> Sandbox:
         return next(s for s in self.sandboxes if s.name == name)

@@ -85,6 +85,9 @@ class StreamPoller:
         self.stream_arn = ""  # read from the table when the poller starts
         self.shards: list[_Shard] = []
         self.batches = 0
+        # When the newest read that found nothing new (with nothing left to deliver) began: every
+        # record committed before that moment has been handed to the function and checkpointed.
+        self.caught_up_at = float("-inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"ddb-stream:{trigger.table}:{function.name}", daemon=True
@@ -134,15 +137,23 @@ class StreamPoller:
         self._deliver(shard, _Batch(size=min(len(shard.buffer), self.trigger.batch_size)))
         return True
 
+    def caught_up_since(self, moment: float) -> bool:
+        """True once everything committed to the stream before `moment` (time.monotonic()) has
+        been delivered: what tests and tools wait on instead of sleeping."""
+        return self.caught_up_at > moment
+
     def _gather(self, shard: _Shard) -> None:
         deadline = time.monotonic() + self.trigger.max_batching_window_seconds
         while len(shard.buffer) < self.trigger.batch_size and not shard.closed and not self._stop.is_set():
+            asked_at = time.monotonic()
             answer = self.streams.get_records(ShardIterator=self._iterator(shard), Limit=1000)
             shard.closed = answer.get("NextShardIterator") is None
             read_at = time.monotonic()
             shard.buffer += [(events.dynamodb_stream_record(r, self.stream_arn), read_at) for r in answer["Records"]]
             if answer["Records"]:
                 shard.last_read = answer["Records"][-1]["dynamodb"]["SequenceNumber"]
+            elif not shard.buffer:
+                self.caught_up_at = asked_at
             if len(shard.buffer) >= self.trigger.batch_size or time.monotonic() >= deadline:
                 return
             if not answer["Records"]:

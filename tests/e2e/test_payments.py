@@ -64,6 +64,9 @@ def shipments(stack):
     seen: list[str] = []
 
     def read() -> list[str]:
+        # What follows PAID is relayed from the order's OrderPaid event: wait until the relay
+        # has delivered everything committed so far, then read what it sent.
+        stack.wait_for_streams()
         while True:
             batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
             if not batch:

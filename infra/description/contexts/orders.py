@@ -1,6 +1,10 @@
+from infra.description.contexts.notifications import NOTIFIED_EVENTS
+from infra.description.contexts.ops import MEASURED_EVENTS
 from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.contexts.shipping import SHIPROCKET_API
-from infra.description.model import Access, Function, Index, Key, Role, Route, Schedule, Table
+from infra.description.model import (
+    Access, EventRoute, Function, Index, Key, Queue, Role, Route, Schedule, StreamTrigger, Table,
+)
 
 CUSTOMER = frozenset({Role.CUSTOMER})
 ADMIN = frozenset({Role.ADMIN})
@@ -37,6 +41,17 @@ TABLES = (
         sort_key=Key("sk"),
         # The stream delivers an event within seconds; the item is kept a week for operators.
         ttl_attribute="expires_at",
+        stream="NEW_IMAGE",
+    ),
+)
+
+QUEUES = (
+    Queue(
+        name="order-events-undelivered",
+        purpose="Descriptions of outbox stream batches the dispatcher could not relay after its retries",
+        visibility_timeout_seconds=60,
+        # Nobody consumes it: an operator reads it (its depth alarms) and replays from the outbox.
+        retention_seconds=14 * 24 * 3600 - 1,
     ),
 )
 
@@ -82,6 +97,26 @@ FUNCTIONS = (
                   "Mark the order delivered (audited, with a reason)"),
             Route("POST", "/v1/admin/orders/{order_id}/refund", ADMIN,
                   "Refund in full or in part through PhonePe (Idempotency-Key; audited, with a reason)"),
+        ),
+    ),
+    Function(
+        name="orders-events-dispatcher",
+        handler="functions.orders.events_dispatcher.handler",
+        description="Relays each committed order event from the outbox's stream to the queues of the "
+        "consumers that take its type.",
+        memory_mb=256,
+        timeout_seconds=30,
+        stream_triggers=(
+            StreamTrigger(table="order-events", batch_size=100, max_batching_window_seconds=0,
+                          max_retry_attempts=10, bisect_batch_on_error=True, max_record_age_seconds=24 * 3600,
+                          on_failure_queue="order-events-undelivered"),
+        ),
+        sends_to=("shipments", "order-notifications", "order-metrics"),
+        event_routes=(
+            # Paid: ship it (the shipments worker reads the order id from the event).
+            EventRoute("shipments", ("OrderPaid",)),
+            EventRoute("order-notifications", NOTIFIED_EVENTS),
+            EventRoute("order-metrics", MEASURED_EVENTS),
         ),
     ),
     Function(

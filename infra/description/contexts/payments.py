@@ -68,13 +68,12 @@ FUNCTIONS = (
         name="payments-events-worker",
         handler="functions.orders.payment_events_worker.handler",
         description="Re-confirms queued PhonePe webhooks with the status API (amount and id checked) and "
-        "applies the verdict to the order once; a paid order is sent to shipping.",
+        "applies the verdict to the order once (its event tells the rest of Bazaar).",
         memory_mb=256,
         timeout_seconds=PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
         environment=PHONEPE_SETTINGS,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
-        sends_to=("shipments",),
         queue_triggers=(QueueTrigger(queue="payment-events", batch_size=10),),
     ),
     Function(
@@ -87,7 +86,6 @@ FUNCTIONS = (
         environment=PHONEPE_SETTINGS,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
-        sends_to=("shipments",),
         schedules=(
             Schedule(
                 name="payment-reconciliation",
