@@ -26,9 +26,16 @@ class PaidOrders:
 
     def new(self, quantity: int = 2) -> dict:
         """A PAID order whose shipment job is queued; returns the order as checkout answered it."""
+        return self.pay(self.checkout(quantity))
+
+    def checkout(self, quantity: int = 2) -> dict:
+        """An order awaiting payment, as checkout answered it."""
         response = checkout(self.stack.url, self.customer, [(self.product, 0, quantity)])
         assert response.status_code == 201, response.text
-        order = response.json()["order"]
+        return response.json()["order"]
+
+    def pay(self, order: dict) -> dict:
+        """Completes the order's payment on the PhonePe sandbox and waits until Bazaar applied it."""
         phonepe = self.stack.sandbox("phonepe")
         requests.post(f"{phonepe.url}/_sandbox/orders/{order['order_id']}/outcome", json={"outcome": "success"},
                       timeout=10).raise_for_status()

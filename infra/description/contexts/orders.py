@@ -107,8 +107,10 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=30,
         stream_triggers=(
+            # The relay fails only when a queue cannot be reached: retry for long (the shard waits,
+            # so events stay in order) before an event is parked on the failure queue for replay.
             StreamTrigger(table="order-events", batch_size=100, max_batching_window_seconds=0,
-                          max_retry_attempts=10, bisect_batch_on_error=True, max_record_age_seconds=24 * 3600,
+                          max_retry_attempts=100, bisect_batch_on_error=True, max_record_age_seconds=24 * 3600,
                           on_failure_queue="order-events-undelivered"),
         ),
         sends_to=("shipments", "order-notifications", "order-metrics"),
