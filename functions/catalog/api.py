@@ -1,6 +1,5 @@
 """Catalogue API: public listings and product pages; a seller's own products and stock."""
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -25,9 +24,9 @@ from bazaar.platform.http import HttpApi
 from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.pagination import InvalidCursor, clamp_limit
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 api = HttpApi(settings)
 app = api.app
 dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)

@@ -1,6 +1,5 @@
 """Admin: POST /v1/admin/stock-cleanup runs it now; GET shows recent runs and the next one."""
 
-import os
 from datetime import timedelta
 
 from bazaar.checkout import services
@@ -12,9 +11,10 @@ from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.checkout.settings import CheckoutSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(CheckoutSettings)
 api = HttpApi(settings)
 app = api.app
 orders = order_book(settings, aws.client("dynamodb"))

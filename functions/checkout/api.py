@@ -23,9 +23,10 @@ from bazaar.platform.http import HttpApi
 from bazaar.platform.idempotency import KEY_PATTERN, IdempotentRequests
 from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.checkout.settings import CheckoutSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(CheckoutSettings)
 api = HttpApi(settings)
 app = api.app
 dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)

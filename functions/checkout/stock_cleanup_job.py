@@ -1,6 +1,5 @@
 """Scheduled every STOCK_CLEANUP_INTERVAL_MINUTES: gives expired stock locks back."""
 
-import os
 
 from bazaar.checkout import services
 from bazaar.checkout.adapters.metrics import publish_cleanup
@@ -9,9 +8,10 @@ from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.checkout.settings import CheckoutSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(CheckoutSettings)
 orders = order_book(settings, aws.client("dynamodb"))
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 

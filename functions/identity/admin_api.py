@@ -1,7 +1,6 @@
 """Identity admin API: find users, change role, suspend/reactivate, set recruiter, audit trail.
 Every change is written with its audit entry in one transaction (bazaar.identity.services)."""
 
-import os
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -19,12 +18,13 @@ from bazaar.platform.ids import id_pattern
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.cursors import cursor_codec
 from bazaar.platform.pagination import clamp_limit
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.identity.settings import IdentitySettings
 
-settings = load_settings(os.environ)
+settings = from_environment(IdentitySettings)
 api = HttpApi(settings)
 app = api.app
-identity = wiring.build(settings, os.environ["AWS_REGION"], with_audit=True)
+identity = wiring.build(settings, with_audit=True)
 audit_trail = DynamoDbAuditTrail(settings.table("audit"))
 
 Limit = Annotated[int | None, Query(ge=1, le=1000)]

@@ -1,6 +1,5 @@
 """Identity API: register, login, refresh, logout, /v1/me and a scout's referral."""
 
-import os
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
@@ -12,16 +11,17 @@ from bazaar.platform.clock import utc_now
 from bazaar.platform.errors import NotFound
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.identity.settings import IdentityApiSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(IdentityApiSettings)
 api = HttpApi(settings)
 app = api.app
-identity = wiring.build(settings, os.environ["AWS_REGION"])
+identity = wiring.build(settings)
 failed_logins = DynamoDbFailedLogins(settings.table("identity"))
 password_policy = PasswordPolicy()
 throttle_policy = LoginThrottlePolicy()
-referral_link_base = os.environ["REFERRAL_LINK_BASE"]
+referral_link_base = settings.referral_link_base
 
 
 @app.post("/v1/auth/register", summary="Create a customer, seller or scout account",

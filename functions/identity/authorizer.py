@@ -3,20 +3,18 @@ checks that its session is still open (no logout, no suspension since it began) 
 user's current role may call the route (from the description), and hands the caller's Bazaar
 user id and role to the integration."""
 
-import os
 
 from bazaar.identity import services
 from bazaar.identity.adapters.dynamodb import DynamoDbUsers
 from bazaar.identity.domain import SessionRejected
 from bazaar.identity.tokens import InvalidToken, pool_verifier
 from bazaar.platform.observability import logger
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.identity.settings import IdentitySettings
 
-settings = load_settings(os.environ)
-verifier = pool_verifier(
-    os.environ["AWS_REGION"], settings.user_pool_id or "", settings.user_pool_client_id or "",
-    settings.user_pool_jwks_url or "",
-)
+settings = from_environment(IdentitySettings)
+verifier = pool_verifier(settings.region, settings.user_pool_id, settings.user_pool_client_id,
+                         settings.user_pool_jwks_url)
 users = DynamoDbUsers(settings.table("identity"))
 # A sub maps to one user id for ever, so the mapping may be remembered; the user and session
 # (which do change) are read on every request.

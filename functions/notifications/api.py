@@ -1,7 +1,6 @@
 """Notifications API: the caller's feed (newest first, with the unread count) and marking an
 entry read."""
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -16,9 +15,9 @@ from bazaar.platform.dynamo import valid_position
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.pagination import InvalidCursor, clamp_limit
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 api = HttpApi(settings)
 app = api.app
 feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))

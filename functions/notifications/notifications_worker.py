@@ -1,7 +1,6 @@
 """SQS worker: each message is one Notification; a bad or failing record fails alone (partial
 batch response) and, after the queue's max receives, rests in the DLQ where an alarm sees it."""
 
-import os
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -11,9 +10,9 @@ from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
 from bazaar.notifications.domain import Notification
 from bazaar.platform import aws
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -2,7 +2,6 @@
 outbox); the shopper gets one feed entry per event that is news to them, however often the event
 is delivered. A payload that is not an order event fails alone and ends in the DLQ (alarmed)."""
 
-import os
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -12,9 +11,9 @@ from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
 from bazaar.orders.events import OrderEvent
 from bazaar.platform import aws
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -1,6 +1,5 @@
 """Ops API: GET /health (public) and GET /v1/admin/diagnostics (admin)."""
 
-import os
 from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -16,9 +15,10 @@ from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.ops.settings import OpsSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(OpsSettings)
 api = HttpApi(settings)
 app = api.app
 probes = (

@@ -1,6 +1,5 @@
 """Scheduled: records a heartbeat so operators (and an alarm) can tell schedules are firing."""
 
-import os
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -8,9 +7,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from bazaar.ops import services
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 job_runs = DynamoDbJobRuns(settings.table("ops"))
 
 

@@ -3,7 +3,6 @@ its business figures are emitted once per event id. A crash between recording th
 flushing the figures loses those figures rather than counting them twice: a dashboard may be
 one order short, never one order long."""
 
-import os
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -14,9 +13,9 @@ from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.inbox import DynamoDbInbox
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 inbox = DynamoDbInbox(aws.client("dynamodb"), settings.table("ops"), consumer="order-metrics")
 processor = BatchProcessor(event_type=EventType.SQS)
 

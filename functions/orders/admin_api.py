@@ -24,12 +24,13 @@ from bazaar.platform.idempotency import KEY_PATTERN, IdempotentRequests
 from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.secrets import load_secret
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.shipping.settings import ShippingSettings
 from bazaar.shipping import fulfilment as shipment_fulfilment
 from bazaar.shipping.adapters.shiprocket import shiprocket_from_settings
 from bazaar.shipping.adapters.sqs import SqsShipmentJobs
 
-settings = load_settings(os.environ)
+settings = from_environment(ShippingSettings)
 phonepe_settings = load_phonepe_settings(os.environ)
 api = HttpApi(settings)
 app = api.app

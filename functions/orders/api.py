@@ -1,6 +1,5 @@
 """Orders API: a customer's orders, one order (owner or admin), cancelling an unpaid order."""
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -15,9 +14,10 @@ from bazaar.platform.dynamo import valid_position
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.pagination import InvalidCursor, clamp_limit
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.orders.settings import OrderBookSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(OrderBookSettings)
 api = HttpApi(settings)
 app = api.app
 orders = order_book(settings, aws.client("dynamodb"))

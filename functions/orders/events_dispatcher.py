@@ -3,7 +3,6 @@ queues of the consumers that take its type. A failed send names the first record
 (partial batch response), so the stream mapping hands it and what follows over again; after its
 retries the batch's description goes to the dispatcher's failure queue, where an alarm sees it."""
 
-import os
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecordEventName
@@ -12,9 +11,10 @@ from bazaar.orders.adapters.sqs import SqsEventQueues
 from bazaar.orders.relay import OutboxRecord, Routes, relay
 from bazaar.platform import aws
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.orders.settings import DispatcherSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(DispatcherSettings)
 routes = Routes.from_queues(settings.event_routes)
 queues = SqsEventQueues(aws.client("sqs"), {queue: settings.queue_url(queue) for queue in settings.event_routes})
 

@@ -20,9 +20,10 @@ from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.domain import PaymentEvent, Settlement, Verdict
 from bazaar.platform.aws import round_trips
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.orders.settings import OrderBookSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(OrderBookSettings)
 phonepe = wiring.phonepe_settings(os.environ)
 provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
 settler = orders_wiring.settler(settings, phonepe)

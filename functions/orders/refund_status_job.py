@@ -12,9 +12,10 @@ from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.secrets import load_secret
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import from_environment
+from bazaar.orders.settings import OrderBookSettings
 
-settings = load_settings(os.environ)
+settings = from_environment(OrderBookSettings)
 phonepe_settings = load_phonepe_settings(os.environ)
 orders = order_book(settings, aws.client("dynamodb"))
 

@@ -5,7 +5,6 @@ IP, the payload's sha256 and the reason; never the secret, never the body."""
 import base64
 import binascii
 import json
-import os
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,9 +16,9 @@ from bazaar.payments.webhooks import WebhookCredentials, WebhookRejected, payloa
 from bazaar.platform import aws
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.secrets import load_secret
-from bazaar.platform.settings import load_settings
+from bazaar.platform.settings import Settings, from_environment
 
-settings = load_settings(os.environ)
+settings = from_environment(Settings)
 queue = SqsPaymentEvents(aws.client("sqs"), settings.queue_url("payment-events"))
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 413: "PAYLOAD_TOO_LARGE"}
 

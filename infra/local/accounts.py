@@ -8,7 +8,6 @@ tables from that environment as they do in the cloud."""
 
 from __future__ import annotations
 
-import os
 
 from infra.description.model import Access, Function
 
@@ -27,10 +26,11 @@ def handler(event, context):
     from bazaar.identity.adapters.dynamodb import DynamoDbFailedLogins
     from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, Role
     from bazaar.platform.clock import utc_now
-    from bazaar.platform.settings import load_settings
+    from bazaar.identity.settings import IdentitySettings
+    from bazaar.platform.settings import from_environment
 
-    settings = load_settings(os.environ)
-    identity = wiring.build(settings, os.environ["AWS_REGION"])
+    settings = from_environment(IdentitySettings)
+    identity = wiring.build(settings)
     if event["action"] == "create":
         created = {}
         for account in event["accounts"]:

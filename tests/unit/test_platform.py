@@ -10,6 +10,9 @@ from bazaar.money import Paise
 from bazaar.platform.errors import BazaarError
 from bazaar.platform.ids import id_pattern, new_id
 from bazaar.platform.pagination import CursorCodec, InvalidCursor, clamp_limit
+from bazaar.checkout.settings import CheckoutSettings
+from bazaar.identity.settings import IdentitySettings
+from bazaar.shipping.settings import ShipmentJobSettings
 from bazaar.platform.settings import ConfigurationError, UndeclaredResourceError, load_settings
 from infra.description import SERVICE
 
@@ -75,7 +78,7 @@ def test_settings_load_from_the_described_environment():
 
 def test_a_bad_setting_stops_start_up_and_is_named():
     with pytest.raises(ConfigurationError, match="STOCK_LOCK_EXPIRY_MINUTES"):
-        load_settings(_environment(STOCK_LOCK_EXPIRY_MINUTES="0"))
+        load_settings(_environment(STOCK_LOCK_EXPIRY_MINUTES="0"), CheckoutSettings)
     env = _environment()
     del env["BAZAAR_VERSION"]
     with pytest.raises(ConfigurationError, match="BAZAAR_VERSION"):
@@ -86,3 +89,14 @@ def test_an_undeclared_table_is_refused_with_a_clear_message():
     settings = load_settings(_environment())
     with pytest.raises(UndeclaredResourceError, match="does not declare it"):
         settings.table("stock")  # ops-api reads orders (lock counts), never stock
+
+
+def test_each_context_refuses_to_start_without_its_own_settings():
+    # A shipments worker without its max receive count cannot tell its last attempt.
+    env = _environment(SHIPROCKET_BASE_URL="http://shiprocket", SHIPPING_CONTACT_EMAIL="ops@shop.example",
+                       ORDER_HISTORY_RETENTION_DAYS="30")
+    with pytest.raises(ConfigurationError, match="SHIPMENTS_MAX_RECEIVE_COUNT"):
+        load_settings(env, ShipmentJobSettings)
+    assert load_settings({**env, "SHIPMENTS_MAX_RECEIVE_COUNT": "5"}, ShipmentJobSettings).shipments_max_receive_count == 5
+    with pytest.raises(ConfigurationError, match="BAZAAR_USER_POOL_ID"):
+        load_settings(env, IdentitySettings)

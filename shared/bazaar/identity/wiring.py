@@ -9,7 +9,7 @@ from bazaar.identity.adapters.cognito import CognitoDirectory
 from bazaar.identity.adapters.dynamodb import DynamoDbUsers
 from bazaar.identity.tokens import TokenVerifier, pool_verifier
 from bazaar.platform import aws
-from bazaar.platform.settings import Settings
+from bazaar.identity.settings import IdentitySettings
 
 # The app client's refresh-token life (infra/description UserPool.refresh_token_days): a session
 # record is kept that long.
@@ -23,11 +23,10 @@ class Identity:
     verifier: TokenVerifier
 
 
-def build(settings: Settings, region: str, *, with_audit: bool = False) -> Identity:
+def build(settings: IdentitySettings, *, with_audit: bool = False) -> Identity:
     return Identity(
         users=DynamoDbUsers(settings.table("identity"), settings.table("audit") if with_audit else None),
-        directory=CognitoDirectory(aws.client("cognito-idp"), settings.user_pool_id or "",
-                                   settings.user_pool_client_id or ""),
-        verifier=pool_verifier(region, settings.user_pool_id or "", settings.user_pool_client_id or "",
-                               settings.user_pool_jwks_url or ""),
+        directory=CognitoDirectory(aws.client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id),
+        verifier=pool_verifier(settings.region, settings.user_pool_id, settings.user_pool_client_id,
+                               settings.user_pool_jwks_url),
     )

@@ -1,5 +1,10 @@
 """Typed configuration, read once at cold start and validated there.
 
+`Settings` holds what every function has (its name, its declared tables, queues and secrets, the
+request limits); each context extends it with its own typed settings (bazaar.<context>.settings),
+so a function states exactly what it needs and refuses to start without it. The environment is
+read here and nowhere else.
+
 A function refuses to start with a bad value, and the message names the setting, so a
 misconfiguration shows up in the first log line of a deploy rather than in a customer's order.
 The variable names are the contract written by infra/description (both twins set them)."""
@@ -7,7 +12,9 @@ The variable names are the contract written by infra/description (both twins set
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,33 +36,14 @@ class Settings(BaseModel):
     stage: str = Field(alias="BAZAAR_STAGE", default="local", min_length=1)
     log_level: str = Field(alias="LOG_LEVEL", default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     max_request_body_bytes: int = Field(alias="MAX_REQUEST_BODY_BYTES", ge=1024, le=6 * 1024 * 1024)
-    stock_lock_expiry_minutes: int = Field(alias="STOCK_LOCK_EXPIRY_MINUTES", ge=1, le=120)
-    stock_cleanup_interval_minutes: int = Field(alias="STOCK_CLEANUP_INTERVAL_MINUTES", ge=1, le=60)
-    max_locked_units_per_customer: int = Field(alias="MAX_LOCKED_UNITS_PER_CUSTOMER", default=20, ge=1, le=10000)
     # Benchmarks only: count AWS round trips per invocation and report them in a response header.
     count_aws_calls: bool = Field(alias="BAZAAR_COUNT_AWS_CALLS", default=False)
-    heartbeat_interval_minutes: int = Field(alias="HEARTBEAT_INTERVAL_MINUTES", ge=1, le=60)
-    order_history_retention_days: int = Field(alias="ORDER_HISTORY_RETENTION_DAYS", ge=1, le=3650)
-    platform_fee_bps: int = Field(alias="PLATFORM_FEE_BPS", ge=0, le=5000)
-
     tables: Mapping[str, str] = Field(default_factory=dict)
     queues: Mapping[str, str] = Field(default_factory=dict)
     secrets: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
-    # The event dispatcher's routes: queue name -> the event types it takes.
-    event_routes: Mapping[str, tuple[str, ...]] = Field(alias="BAZAAR_EVENT_ROUTES", default_factory=dict)
-    user_pool_id: str | None = Field(alias="BAZAAR_USER_POOL_ID", default=None)
-    user_pool_client_id: str | None = Field(alias="BAZAAR_USER_POOL_CLIENT_ID", default=None)
-    user_pool_jwks_url: str | None = Field(alias="BAZAAR_USER_POOL_JWKS_URL", default=None)
-    # Set only for functions that call Shiprocket (infra/description/contexts/shipping.py).
-    shiprocket_base_url: str | None = Field(alias="SHIPROCKET_BASE_URL", default=None, pattern="^https?://")
-    # The shipments worker: the queue's max receive count (from the description), so its last
-    # attempt marks the order SHIPMENT_FAILED before the message goes to the DLQ; and the shop's
-    # email Shiprocket requires on every order.
-    shipments_max_receive_count: int | None = Field(alias="SHIPMENTS_MAX_RECEIVE_COUNT", default=None, ge=1)
-    shipping_contact_email: str | None = Field(alias="SHIPPING_CONTACT_EMAIL", default=None, min_length=3)
 
-    @field_validator("route_roles", "event_routes", mode="before")
+    @field_validator("route_roles", mode="before")
     @classmethod
     def _parse_route_roles(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
@@ -87,9 +75,18 @@ def _resources(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
     }
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
+S = TypeVar("S", bound="Settings")
+
+
+def from_environment(kind: type[S]) -> S:
+    """The function's settings of this kind, from its environment (what every entry point calls
+    once, at cold start)."""
+    return load_settings(os.environ, kind)
+
+
+def load_settings(environ: Mapping[str, str], kind: type[S] = Settings) -> S:  # type: ignore[assignment]
     try:
-        return Settings.model_validate(
+        return kind.model_validate(
             {
                 **environ,
                 "tables": _resources(environ, "BAZAAR_TABLE_"),
@@ -103,5 +100,5 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
     except json.JSONDecodeError:
-        raise ConfigurationError("invalid configuration: BAZAAR_ROUTE_ROLES or BAZAAR_EVENT_ROUTES: "
-                                 "not valid JSON") from None
+        raise ConfigurationError("invalid configuration: a JSON setting (BAZAAR_ROUTE_ROLES, "
+                                 "BAZAAR_EVENT_ROUTES) is not valid JSON") from None

@@ -11,12 +11,15 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bazaar.orders.aftersale import SHIPPABLE, Admin
 from bazaar.orders.domain import Order, OrderNotFound, ShipmentRecord
 from bazaar.orders.ports import AftersaleBook
 from bazaar.orders.services import apply_change
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger as log
+from bazaar.platform.observability import metrics
 from bazaar.shipping import order_changes
 from bazaar.shipping.domain import (
     Address,
@@ -26,9 +29,10 @@ from bazaar.shipping.domain import (
     ShipmentRequest,
     ShippingProviderError,
     TrackingConfirmation,
+    TrackingEvent,
 )
 from bazaar.shipping.ports import ShippingProvider
-from bazaar.shipping.services import ship_order
+from bazaar.shipping.services import confirm_tracking, ship_order
 
 # The catalogue holds no dimensions or weights yet: every order ships as one standard box.
 STANDARD_BOX = Parcel(length_cm=30, breadth_cm=20, height_cm=10, weight_grams=500)
@@ -127,3 +131,52 @@ def cancel_shipment(order_id: str, admin: Admin, orders: AftersaleBook, provider
                                                       "message": error.message})
         raise ShippingProviderFailed(f"Shiprocket refused the cancellation: {error.message}") from None
     return apply_change(orders, order_id, lambda o: order_changes.cancel_shipment(o, admin, now(), new_id))
+
+
+class ShipmentJob(BaseModel):
+    """A message on `shipments`: an OrderPaid event relayed from the outbox, or an admin's retry.
+    Only the order id matters; the job reads the order."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = Field(min_length=1, max_length=64)
+
+
+def run_shipment_job(job: ShipmentJob, attempt: int, jobs) -> ShipmentJobResult:
+    """One delivery of a shipment job (`jobs`: bazaar.shipping.wiring.ShipmentJobs). A provider
+    failure is raised so SQS retries it; the last attempt first marks the order SHIPMENT_FAILED."""
+    last = attempt >= jobs.max_attempts
+    try:
+        result = ship_paid_order(job.order_id, jobs.orders, jobs.provider, jobs.clock,
+                                 contact_email=jobs.contact_email, last_attempt=last)
+    except ShippingProviderError as error:
+        log.warning("shipping failed; " + ("out of retries: SHIPMENT_FAILED, message goes to the DLQ" if last
+                                           else "SQS will retry"), extra={
+            "order_id": job.order_id, "error": type(error).__name__, "message": error.message,
+            "provider_status": error.status, "provider_answer": error.details, "attempt": attempt,
+            "max_receive_count": jobs.max_attempts,
+        })
+        metrics.add_metric(name="ShipmentAttemptFailed", unit="Count", value=1)
+        raise
+    order = result.order
+    log.info("shipment job done", extra={"order_id": job.order_id, "outcome": result.outcome, "attempt": attempt,
+                                         "status": order.status if order else None,
+                                         "awb": order.shipment.awb if order and order.shipment else None})
+    return result
+
+
+def follow_scan(event: TrackingEvent, fulfilment) -> Order | None:
+    """A webhook scan (`fulfilment`: bazaar.shipping.wiring.Fulfilment): re-read from the track API,
+    then applied to its order. None: not one of our AWBs, or no status yet (logged, nothing changes;
+    retrying would not make it ours)."""
+    confirmation = confirm_tracking(event, fulfilment.provider)
+    details = {"awb": confirmation.awb, "channel_order_id": confirmation.channel_order_id,
+               "state": confirmation.state, "label": confirmation.label, "known_label": confirmation.known_label,
+               "webhook_label": event.label, "scans": len(confirmation.scans)}
+    order = apply_tracking(confirmation, fulfilment.orders, fulfilment.clock)
+    if order is None:
+        log.warning("tracking scan for no order of ours, or with no status yet; ignored", extra=details)
+        metrics.add_metric(name="TrackingScanIgnored", unit="Count", value=1)
+        return None
+    log.info("tracking applied", extra={**details, "order_id": order.order_id, "order_status": order.status})
+    return order

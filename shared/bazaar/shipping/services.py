@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bazaar.platform.edge import WebhookReply, WebhookRequest
 from bazaar.platform.observability import logger as log
+from bazaar.platform.observability import metrics
 from bazaar.shipping.domain import (
     DuplicateChannelOrder,
     ProviderUnavailable,
@@ -19,7 +21,7 @@ from bazaar.shipping.domain import (
 )
 from bazaar.shipping.ports import ShippingProvider, TrackingEvents
 from bazaar.shipping.tracking import classify, is_known
-from bazaar.shipping.webhooks import Rejected, check_api_key, parse_tracking_webhook
+from bazaar.shipping.webhooks import Rejected, check_api_key, parse_tracking_webhook, payload_digest
 
 
 def ship_order(request: ShipmentRequest, provider: ShippingProvider) -> ShipmentOutcome:
@@ -118,3 +120,21 @@ def accept_tracking_webhook(
         return parsed
     events.put(parsed)
     return parsed
+
+
+def receive_tracking_webhook(request: WebhookRequest, webhook) -> WebhookReply:
+    """The webhook's answer (`webhook`: bazaar.shipping.wiring.TrackingWebhook): the scan queued
+    (200), or refused with the reason logged: who, what, why, never the key that was sent."""
+    result = accept_tracking_webhook(request.headers.get("x-api-key"), request.body, webhook.api_key(),
+                                     webhook.events, request.received_at)
+    if isinstance(result, Rejected):
+        log.warning("shiprocket webhook rejected", extra={
+            "reason": result.reason, "source_ip": request.source_ip, "payload_sha256": payload_digest(request.body),
+            "payload_bytes": len(request.body)})
+        metrics.add_metric(name="ShiprocketWebhookRejected", unit="Count", value=1)
+        if result.status == 401:
+            return WebhookReply.refused(401, "UNAUTHORIZED", "The webhook's x-api-key is missing or wrong.")
+        return WebhookReply.refused(400, "BAD_REQUEST", f"The webhook body was not accepted: {result.reason}.")
+    log.info("shiprocket webhook queued", extra={"awb": result.awb, "label": result.label,
+                                                 "payload_sha256": result.payload_sha256})
+    return WebhookReply.accepted()

@@ -342,16 +342,3 @@ def _safe(body: dict) -> dict:
     """A provider answer fit for logs: it never holds our credentials, but cap its size."""
     text = json.dumps(body, default=str)
     return body if len(text) <= 2000 else {"truncated": text[:2000]}
-
-
-
-def shiprocket_from_settings(settings) -> Shiprocket:
-    """The client a Lambda entry module builds once: base URL from the function's settings,
-    credentials from the `shiprocket` secret, read when first needed (and re-read when the
-    secret cache expires, so a rotated password is picked up)."""
-    from bazaar.platform.secrets import load_secret
-    from bazaar.platform.settings import ConfigurationError
-
-    if not settings.shiprocket_base_url:
-        raise ConfigurationError(f"function {settings.function!r} calls Shiprocket but SHIPROCKET_BASE_URL is not set")
-    return Shiprocket(settings.shiprocket_base_url, lambda: load_secret(settings, "shiprocket", ShiprocketCredentials))

@@ -1,0 +1,108 @@
+"""The edge every non-API function shares, so each entry point is only its own business.
+
+- Function-URL webhooks (`WebhookEdge`): the raw body decoded (base64 or not) and kept as bytes
+  for signature checks, refused with 413 above MAX_REQUEST_BODY_BYTES before anything reads it,
+  headers lower-cased, the request id in the logs and on the response, and every answer (a
+  refusal or an unexpected failure alike) in the error envelope, never a stack trace.
+- SQS workers (`sqs_worker`): each record parsed by the worker's record model and handled alone
+  (partial batch response), so a bad record fails by itself and, after the queue's max receives,
+  rests in its DLQ where an alarm sees it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from bazaar.platform.observability import logger
+from bazaar.platform.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    body: bytes  # exactly as the provider sent it: signatures are computed over these bytes
+    headers: Mapping[str, str]  # names lower-cased
+    query: Mapping[str, str]
+    source_ip: str | None
+    request_id: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    status: int
+    body: dict[str, Any] = field(default_factory=lambda: {"status": "accepted"})
+
+    @classmethod
+    def accepted(cls, status: str = "accepted") -> WebhookReply:
+        return cls(200, {"status": status})
+
+    @classmethod
+    def refused(cls, status: int, code: str, message: str) -> WebhookReply:
+        return cls(status, {"error": {"code": code, "message": message, "details": []}})
+
+
+class WebhookEdge:
+    def __init__(self, settings: Settings):
+        self.max_body_bytes = settings.max_request_body_bytes
+
+    def handle(self, event: dict, receive: Callable[[WebhookRequest], WebhookReply]) -> dict:
+        context = event.get("requestContext") or {}
+        request_id = str(context.get("requestId") or "unknown")
+        logger.set_correlation_id(request_id)
+        raw = event.get("body") or ""
+        try:
+            body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
+        except (binascii.Error, ValueError):
+            return _respond(WebhookReply.refused(400, "BAD_REQUEST", "The body is not valid base64."), request_id)
+        if len(body) > self.max_body_bytes:
+            logger.warning("webhook body over the limit", extra={"payload_bytes": len(body)})
+            return _respond(WebhookReply.refused(413, "PAYLOAD_TOO_LARGE",
+                                                 f"The request body is over {self.max_body_bytes} bytes."), request_id)
+        request = WebhookRequest(
+            body=body,
+            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+            query=dict(event.get("queryStringParameters") or {}),
+            source_ip=(context.get("http") or {}).get("sourceIp"),
+            request_id=request_id,
+            received_at=datetime.now(UTC),
+        )
+        try:
+            reply = receive(request)
+        except Exception:  # noqa: BLE001 - the provider gets the envelope; the log keeps the trace
+            logger.exception("webhook failed")
+            reply = WebhookReply.refused(500, "INTERNAL_ERROR", "Something went wrong on our side; retry.")
+        return _respond(reply, request_id)
+
+
+def _respond(reply: WebhookReply, request_id: str) -> dict:
+    body = reply.body
+    if "error" in body:
+        body = {"error": {**body["error"], "request_id": request_id}}
+    return {"statusCode": reply.status,
+            "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
+            "body": json.dumps(body)}
+
+
+def sqs_worker(parse: Callable[[str], T], handle: Callable[[T, SQSRecord], object]) -> Callable[[dict, Any], dict]:
+    """An SQS-triggered entry: `parse` is the record model (it raises on a body that is not one),
+    `handle` acts on one parsed record. Returns the partial batch response Lambda expects."""
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def one(record: SQSRecord) -> None:
+        handle(parse(record.body), record)
+
+    def run(event: dict, context: Any) -> dict:
+        return dict(process_partial_response(event=event, record_handler=one, processor=processor, context=context))
+
+    return run
