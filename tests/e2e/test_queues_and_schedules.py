@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import requests
@@ -43,6 +44,37 @@ def _wait_for(predicate, seconds: float = 30):
     return predicate()
 
 
+def _drained(stack, queue: str, seconds: float = 30) -> bool:
+    """True once the queue holds nothing, visible or in flight: every message sent to it before
+    has been taken and its consumer has answered for it."""
+    sqs, url = stack.client("sqs"), stack.names.queue_url(queue)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    return bool(_wait_for(lambda: set(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+                                      ["Attributes"].values()) == {"0"}, seconds))
+
+
+def _a_poll_began(stack, queue: str, seconds: float = 30) -> None:
+    """Returns once the queue's poller has begun a ReceiveMessage after this call. A long poll
+    already waiting keeps the attributes it began with (the old visibility timeout); every poll
+    begun later sees the queue as it is now. Seen on the poller's own client, not waited out."""
+    url = stack.names.queue_url(queue)
+    began = threading.Event()
+
+    def on_receive(params, **_):
+        if params.get("QueueUrl") == url:
+            began.set()
+
+    clients = list({id(p.sqs): p.sqs for p in stack.pollers if p.queue_url == url}.values())
+    assert clients, f"nothing polls {queue}"
+    for client in clients:
+        client.meta.events.register("provide-client-params.sqs.ReceiveMessage", on_receive)
+    try:
+        assert began.wait(seconds), f"the {queue} poller began no receive within {seconds} s"
+    finally:
+        for client in clients:
+            client.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", on_receive)
+
+
 def test_a_queued_notification_lands_in_the_feed_once_even_when_sent_twice(local_stack):
     sqs = local_stack.client("sqs")
     url = local_stack.names.queue_url("notifications")
@@ -50,8 +82,8 @@ def test_a_queued_notification_lands_in_the_feed_once_even_when_sent_twice(local
     sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))
     sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))  # a redelivery
 
-    assert _wait_for(lambda: _feed(local_stack, user))
-    time.sleep(2)  # give the duplicate every chance to land
+    # Both copies taken and answered for: had the duplicate been written, it would be there now.
+    assert _drained(local_stack, "notifications")
     items = _feed(local_stack, user)
     assert len(items) == 1
     assert items[0]["notification_id"]["S"] == "ntf_0123456789AB"
@@ -62,7 +94,7 @@ def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_pa
         sqs = stack.client("sqs")
         url = stack.names.queue_url("notifications")
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
-        time.sleep(stack.config.poll_wait_seconds + 0.5)  # let the long poll that started earlier end
+        _a_poll_began(stack, "notifications")  # the long poll that started earlier has ended
         sqs.send_message_batch(
             QueueUrl=url,
             Entries=[
