@@ -97,6 +97,47 @@ def test_stop_wakes_an_invocation_waiting_for_a_free_instance():
     assert _wait_until(lambda: not _workers_alive())
 
 
+def _stop_while_busy(cycle: int, answers: list[str], failures: list[BaseException]) -> None:
+    runtime = FunctionRuntime(BUSY, {}, max_concurrency=2)
+    scheduler = Scheduler([(BUSY, EVERY_MINUTE)], {BUSY.name: runtime}, rule_prefix="probe",
+                          clock_speed=600, log=lambda entry: None)
+    scheduler.start()
+    stopping = threading.Event()
+
+    def invoke_until_stopped() -> None:
+        try:
+            while not stopping.is_set():
+                invocation = runtime.invoke({"seconds": 0.02})
+                answers.append(invocation.error["errorType"] if invocation.failed else "ok")
+                if invocation.failed:
+                    return
+        except BaseException as error:  # noqa: BLE001 - the assertion below reports it
+            failures.append(error)
+
+    invokers = [threading.Thread(target=invoke_until_stopped) for _ in range(3)]
+    for invoker in invokers:
+        invoker.start()
+    # Busy: warm instances, invocations in flight and (every other cycle) a fire in flight.
+    assert _wait_until(lambda: runtime.invocations >= 2 and runtime.in_flight >= 1)
+    if cycle % 2:
+        _wait_until(lambda: scheduler.fires_in_flight >= 1, seconds=1)
+    try:
+        scheduler.stop(timeout=0)
+        runtime.stop(timeout=0)
+    finally:
+        stopping.set()
+        for invoker in invokers:
+            invoker.join(10)
+    assert not any(i.is_alive() for i in invokers)
+    assert failures == []
+    assert runtime.in_flight == 0
+    assert _wait_until(lambda: not _workers_alive()), _workers_alive()
+    assert _wait_until(lambda: scheduler.fires_in_flight == 0, seconds=5)
+    fired = sum(len(s.runs) for s in scheduler.states.values())
+    assert runtime.invoke({}).error["errorType"] == "Runtime.Stopped"
+    assert sum(len(s.runs) for s in scheduler.states.values()) == fired  # no fire after stop
+
+
 def test_stopping_a_busy_runtime_and_a_fast_scheduler_again_and_again():
     """Invoker threads and a scheduler at 600x (a fire at every 0.2 s tick) keep two instances
     busy; then the scheduler and the runtime stop with no grace, so the stop races invocations
@@ -105,44 +146,7 @@ def test_stopping_a_busy_runtime_and_a_fast_scheduler_again_and_again():
     failures: list[BaseException] = []
     started = time.monotonic()
     for cycle in range(CYCLES):
-        runtime = FunctionRuntime(BUSY, {}, max_concurrency=2)
-        scheduler = Scheduler([(BUSY, EVERY_MINUTE)], {BUSY.name: runtime}, rule_prefix="probe",
-                              clock_speed=600, log=lambda entry: None)
-        scheduler.start()
-        stopping = threading.Event()
-
-        def invoke_until_stopped() -> None:
-            try:
-                while not stopping.is_set():
-                    invocation = runtime.invoke({"seconds": 0.02})
-                    answers.append(invocation.error["errorType"] if invocation.failed else "ok")
-                    if invocation.failed:
-                        return
-            except BaseException as error:  # noqa: BLE001 - the assertion below reports it
-                failures.append(error)
-
-        invokers = [threading.Thread(target=invoke_until_stopped) for _ in range(3)]
-        for invoker in invokers:
-            invoker.start()
-        # Busy: warm instances, invocations in flight and (every other cycle) a fire in flight.
-        assert _wait_until(lambda: runtime.invocations >= 2 and runtime.in_flight >= 1)
-        if cycle % 2:
-            _wait_until(lambda: scheduler.fires_in_flight >= 1, seconds=1)
-        try:
-            scheduler.stop(timeout=0)
-            runtime.stop(timeout=0)
-        finally:
-            stopping.set()
-            for invoker in invokers:
-                invoker.join(10)
-        assert not any(i.is_alive() for i in invokers)
-        assert failures == []
-        assert runtime.in_flight == 0
-        assert _wait_until(lambda: not _workers_alive()), _workers_alive()
-        assert _wait_until(lambda: scheduler.fires_in_flight == 0, seconds=5)
-        fired = sum(len(s.runs) for s in scheduler.states.values())
-        assert runtime.invoke({}).error["errorType"] == "Runtime.Stopped"
-        assert sum(len(s.runs) for s in scheduler.states.values()) == fired  # no fire after stop
+        _stop_while_busy(cycle, answers, failures)
     assert set(answers) <= {"ok", "Runtime.Stopped"}, set(answers)
     assert answers.count("Runtime.Stopped") >= 1  # the stops did land on busy runtimes
     print(f"{CYCLES} stop-while-busy cycles in {time.monotonic() - started:.1f} s: {answers.count('ok')} answered, "
