@@ -18,8 +18,14 @@ from infra.local.stack import LocalConfig, LocalStack
 CYCLES = 2  # each is a whole stack (~15 s on 2 busy cores); the 50 cycles run at runtime level
 
 
-def _workers_alive() -> list[str]:
-    return [p.name for p in multiprocessing.active_children() if p.name.startswith("lambda:")]
+def _workers_alive(besides: frozenset = frozenset()) -> list[str]:
+    """Live function instances in this process, other than `besides` (the instances of stacks
+    other tests keep running, such as the session's)."""
+    return [p.name for p in multiprocessing.active_children() if p.name.startswith("lambda:") and p not in besides]
+
+
+def _others() -> frozenset:
+    return frozenset(multiprocessing.active_children())
 
 
 def _wait_until(predicate, seconds: float = 30.0):
@@ -35,6 +41,7 @@ def _wait_until(predicate, seconds: float = 30.0):
 def _stop_while_busy(state_dir, answered: list[int], unexpected: list[BaseException]) -> None:
     # One instance per function: the fast clock still keeps every scheduled function busy, without
     # a storm of cold starts on a small machine.
+    others = _others()
     stack = LocalStack(LocalConfig.for_tests(state_dir, clock_speed=300, max_concurrency=1, seed_accounts=False))
     stack.start()
     url, scheduler = stack.url, stack.scheduler
@@ -71,7 +78,7 @@ def _stop_while_busy(state_dir, answered: list[int], unexpected: list[BaseExcept
             client.join(40)
     assert not any(c.is_alive() for c in clients)
     assert unexpected == []
-    assert _wait_until(lambda: not _workers_alive(), seconds=10), _workers_alive()
+    assert _wait_until(lambda: not _workers_alive(others), seconds=10), _workers_alive(others)
 
 
 def test_a_busy_stack_stops_cleanly_again_and_again(tmp_path):
@@ -91,6 +98,7 @@ def test_a_busy_stack_stops_cleanly_again_and_again(tmp_path):
 def test_a_start_that_fails_halfway_cleans_up_and_stop_stays_safe(tmp_path):
     """The gateway's port is taken: moto, the sandboxes, the runtimes, the pollers and the
     scheduler are up when start() fails; it stops them, and stop() after that changes nothing."""
+    others = _others()
     config = LocalConfig.for_tests(tmp_path, clock_speed=300, seed_accounts=False)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", config.api_port))
@@ -101,7 +109,7 @@ def test_a_start_that_fails_halfway_cleans_up_and_stop_stays_safe(tmp_path):
         stack.stop()
         stack.stop()
     assert stack.pollers == [] and stack.scheduler is None and stack.runtimes == {} and stack.sandboxes == []
-    assert _wait_until(lambda: not _workers_alive(), seconds=10), _workers_alive()
+    assert _wait_until(lambda: not _workers_alive(others), seconds=10), _workers_alive(others)
     for port in (config.phonepe_port, config.shiprocket_port):  # the sandboxes let go of theirs
         with socket.socket() as again:
             again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a listener still fails this

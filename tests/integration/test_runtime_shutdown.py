@@ -23,7 +23,8 @@ CYCLES = 50
 
 
 def _workers_alive() -> list[str]:
-    return [p.name for p in multiprocessing.active_children() if p.name.startswith("lambda:")]
+    """This file's function instances still alive (other tests' stacks may run their own)."""
+    return [p.name for p in multiprocessing.active_children() if p.name.startswith("lambda:probe-")]
 
 
 def _wait_until(predicate, seconds: float = 10.0, every: float = 0.01):
