@@ -28,34 +28,47 @@ def main() -> None:
                          shiprocket_port=args.shiprocket_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
     stack = LocalStack(config)
+    # Ctrl-C and SIGTERM only ask to stop; the main thread then stops the stack in order. A
+    # KeyboardInterrupt raised wherever the main thread happens to be (inside start(), or halfway
+    # through stop()) would skip part of the shutdown and print a traceback.
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stack.start()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
-        url = stack.url
-        print(
-            "\nBazaar local stack is up (127.0.0.1 only)\n"
-            f"  API               {url}   (try {url}/health)\n"
-            f"  OpenAPI           {url}/_local/openapi.json\n"
-            f"  Swagger UI        {url}/_local/docs\n"
-            f"  Schedules         {url}/_local/schedules   (fire one: curl -X POST {url}/_local/schedules/<name>/run)\n"
-            f"  Topology          {url}/_local/topology\n"
-            f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
-            f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
-            + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
-                      for s in stack.sandboxes)
-            + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
-            + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
-            + "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
-        stopping.wait()
-    except KeyboardInterrupt:
-        pass
+        try:
+            stack.start()
+        except Exception:
+            if not stopping.is_set():
+                raise
+            # Ctrl-C reaches moto's process too, which then quits under the starting stack.
+            print("interrupted while starting.", flush=True)
+            return
+        if not stopping.is_set():
+            print(_banner(stack, config), flush=True)
+            stopping.wait()
     finally:
         print("stopping…", flush=True)
         stack.stop()
         print("stopped.", flush=True)
+
+
+def _banner(stack: LocalStack, config: LocalConfig) -> str:
+    url = stack.url
+    return (
+        "\nBazaar local stack is up (127.0.0.1 only)\n"
+        f"  API               {url}   (try {url}/health)\n"
+        f"  OpenAPI           {url}/_local/openapi.json\n"
+        f"  Swagger UI        {url}/_local/docs\n"
+        f"  Schedules         {url}/_local/schedules   (fire one: curl -X POST {url}/_local/schedules/<name>/run)\n"
+        f"  Topology          {url}/_local/topology\n"
+        f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
+        f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
+        + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
+                  for s in stack.sandboxes)
+        + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
+        + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
+        + "Press Ctrl-C to stop.\n"
+    )
 
 
 if __name__ == "__main__":

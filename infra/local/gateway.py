@@ -223,6 +223,9 @@ class _ListeningServer(ThreadingHTTPServer):
     # afterwards would leave the default backlog of 5 and reset bursts of concurrent clients.
     request_queue_size = 1024
     daemon_threads = True
+    # Set when stop() begins. shutdown() only ends the accept loop: a kept-alive connection's
+    # thread would go on reading requests and invoking functions under a stopping stack.
+    stopping = False
 
 
 class GatewayServer:
@@ -233,18 +236,31 @@ class GatewayServer:
         self.httpd = _ListeningServer(("127.0.0.1", port), handler)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-gateway", daemon=True)
+        self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._thread.start()
+        with self._lock:
+            if not self._closed:
+                self._thread.start()
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
+        """Idempotent, and safe before start(): shutdown() would wait forever for a
+        serve_forever() that never ran. Requests being handled finish on their own threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.httpd.stopping = True
+            if self._thread.is_alive():
+                self.httpd.shutdown()
+            self.httpd.server_close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
 
 def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
@@ -256,7 +272,13 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             started = time.perf_counter()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            result = gateway.handle(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            if self.server.stopping:
+                # A request on a kept-alive connection after stop() began: no new invocation.
+                result = HttpResult(503, [("Content-Type", "application/json")],
+                                    b'{"error":{"code":"STOPPING","message":"The local stack is stopping."}}')
+            else:
+                result = gateway.handle(self.command, self.path, list(self.headers.items()), body,
+                                        self.client_address[0])
             self.send_response(result.status)
             names = {k.lower() for k, _ in result.headers}
             for key, value in result.headers:
@@ -265,6 +287,8 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             if "content-type" not in names:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(result.body)))
+            if self.server.stopping:
+                self.send_header("Connection", "close")  # and the stdlib closes it after this answer
             self.end_headers()
             self.wfile.write(result.body)
             gateway.access_log(

@@ -12,7 +12,7 @@ import time
 
 from infra.description.model import Function, QueueTrigger
 from infra.local import events
-from infra.local.runtime import FunctionRuntime
+from infra.local.runtime import STOPPED, FunctionRuntime
 
 
 class QueuePoller:
@@ -31,11 +31,15 @@ class QueuePoller:
         self._thread = threading.Thread(target=self._run, name=f"sqs:{trigger.queue}", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if not self._stop.is_set():
+            self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Idempotent, never raises. Waits (bounded: a long poll plus a few seconds, by default)
+        for the batch in hand; what it does not finish stays on the queue for redelivery."""
         self._stop.set()
-        self._thread.join(timeout=self.wait_seconds + 5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.wait_seconds + 5 if timeout is None else timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -44,6 +48,8 @@ class QueuePoller:
                 if messages:
                     self._deliver(messages)
             except Exception as error:  # noqa: BLE001 - a poller outlives any one failure
+                if self._stop.is_set():
+                    return  # moto or the runtime went away under a stopping stack: not news
                 self.log({"poller": self.trigger.queue, "error": repr(error)})
                 self._stop.wait(1)
 
@@ -68,6 +74,8 @@ class QueuePoller:
     def _deliver(self, messages: list[dict]) -> None:
         self.batches += 1
         invocation = self.runtime.invoke(events.sqs_event(messages, self.queue_arn))
+        if invocation.failed and invocation.error.get("errorType") == STOPPED["errorType"]:
+            return  # the stack is stopping: the batch stays on the queue, to come back later
         if invocation.failed:
             self.log({"poller": self.trigger.queue, "function_error": invocation.error.get("errorMessage"),
                       "messages": len(messages)})

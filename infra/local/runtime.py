@@ -111,8 +111,21 @@ def _error_payload(error_type: str | None = None) -> dict:
     }
 
 
+STOPPED = {"errorType": "Runtime.Stopped", "errorMessage": "runtime stopped"}
+
+
+class RuntimeStopped(RuntimeError):
+    """The runtime was stopped: it starts no instance and takes no invocation."""
+
+
 class _Worker:
+    """One instance: a process and the parent's end of its pipe, which the worker owns. The thread
+    that holds a worker (from _acquire) is the only one that sends and receives on the pipe;
+    kill() closes it once, under the worker's lock, whichever thread gets there first."""
+
     def __init__(self, function: Function, environment: dict[str, str]):
+        self._lock = threading.Lock()
+        self._closed = False
         self.conn, child = _SPAWN.Pipe()
         self.process = _SPAWN.Process(
             target=_worker_main,
@@ -124,19 +137,41 @@ class _Worker:
             name=f"lambda:{function.name}",
             daemon=True,
         )
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        finally:
+            child.close()
         self.cold = True
 
-    def kill(self) -> None:
-        if self.process.is_alive():
+    def terminate(self) -> None:
+        """Ends the process but leaves the pipe open: safe while another thread is blocked on
+        it, which then reads EOF (instead of a closed, possibly reused, file descriptor)."""
+        with self._lock:
+            if self._closed:
+                return
             self.process.kill()
-        self.process.join(timeout=5)
-        self.conn.close()
+            self.process.join(timeout=5)
+
+    def kill(self) -> None:
+        """Ends the process and closes the pipe; idempotent and thread-safe. Only the thread
+        holding the worker, or anyone once nobody holds it, may call it."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.process.kill()
+            self.process.join(timeout=5)
+            self.conn.close()
+            if self.process.exitcode is not None:
+                self.process.close()  # its sentinel fd, now rather than at garbage collection
 
 
 class FunctionRuntime:
-    """The instances of one function. Thread-safe: the gateway, pollers and scheduler share it."""
+    """The instances of one function. Thread-safe: the gateway, pollers and scheduler share it.
+
+    stop() refuses new invocations at once (they answer Runtime.Stopped), waits a bounded time
+    for those in flight, then ends every instance; an invocation still running then answers
+    Runtime.Stopped too."""
 
     def __init__(self, function: Function, environment: dict[str, str], max_concurrency: int = 4):
         self.function = function
@@ -145,12 +180,36 @@ class FunctionRuntime:
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._lock = threading.Condition()
+        self._stopped = False
+        self._in_flight = 0
         self.invocations = 0
         self.cold_starts = 0
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     def invoke(self, event: Any) -> Invocation:
         started = time.perf_counter()
-        worker = self._acquire()
+        with self._lock:
+            if self._stopped:
+                return Invocation(error=dict(STOPPED))
+            self._in_flight += 1
+        try:
+            return self._invoke(event, started)
+        finally:
+            self._done()
+
+    def _invoke(self, event: Any, started: float) -> Invocation:
+        try:
+            worker = self._acquire()
+        except RuntimeStopped:
+            return Invocation(error=dict(STOPPED), duration_ms=_ms(started))
         try:
             if worker.cold:
                 kind, body = self._receive(worker, self.function.timeout_seconds + 30)
@@ -160,8 +219,10 @@ class FunctionRuntime:
                 worker.cold = False
             worker.conn.send(("invoke", event))
             kind, body = self._receive(worker, self.function.timeout_seconds)
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             self._discard(worker)
+            if self._stopped:
+                return Invocation(error=dict(STOPPED), duration_ms=_ms(started))
             return Invocation(error={"errorType": "Runtime.ExitError", "errorMessage": "worker exited"})
         if kind is None:
             self._discard(worker)  # timed out: Lambda freezes and discards the instance
@@ -174,33 +235,70 @@ class FunctionRuntime:
         return Invocation(error=body, duration_ms=_ms(started))
 
     def openapi(self) -> dict | None:
-        worker = self._acquire()
-        try:
-            if worker.cold:
-                kind, body = self._receive(worker, 60)
-                if kind != "ready":
-                    self._discard(worker)
-                    raise RuntimeError(f"{self.function.name} failed to start: {body}")
-                worker.cold = False
-            worker.conn.send(("openapi", None))
-            kind, body = self._receive(worker, 60)
-        except BaseException:
-            self._discard(worker)
-            raise
-        self._release(worker)
-        return body
-
-    def stop(self) -> None:
         with self._lock:
-            workers, self._all, self._idle = list(self._all), set(), []
-        for worker in workers:
+            if self._stopped:
+                raise RuntimeStopped(f"{self.function.name}: runtime stopped")
+            self._in_flight += 1
+        try:
+            worker = self._acquire()
+            try:
+                if worker.cold:
+                    kind, body = self._receive(worker, 60)
+                    if kind != "ready":
+                        self._discard(worker)
+                        raise RuntimeError(f"{self.function.name} failed to start: {body}")
+                    worker.cold = False
+                worker.conn.send(("openapi", None))
+                kind, body = self._receive(worker, 60)
+            except (EOFError, OSError) as error:
+                self._discard(worker)
+                if self._stopped:
+                    raise RuntimeStopped(f"{self.function.name}: runtime stopped") from error
+                raise
+            except BaseException:
+                self._discard(worker)
+                raise
+            self._release(worker)
+            return body
+        finally:
+            self._done()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Waits (at most `timeout` seconds) until no invocation is in flight; True if none is."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+            return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Idempotent. Refuses new work, gives in-flight invocations `timeout` seconds, then ends
+        every instance. Workers held by an invocation are only terminated here (their holder
+        reads EOF and closes them); idle ones are closed here."""
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()  # wakes _acquire waiters: they give up
+        self.wait_idle(timeout)
+        with self._lock:
+            idle, self._idle = self._idle, []
+            busy = [w for w in self._all if w not in idle]
+            self._all.difference_update(idle)
+        for worker in idle:
             worker.kill()
+        for worker in busy:
+            worker.terminate()
+        self.wait_idle(timeout)
 
     # -- pool -----------------------------------------------------------------------------
 
     def _acquire(self) -> _Worker:
         with self._lock:
             while True:
+                if self._stopped:
+                    raise RuntimeStopped(f"{self.function.name}: runtime stopped")
                 if self._idle:
                     return self._idle.pop()
                 if len(self._all) < self.max_concurrency:
@@ -212,15 +310,25 @@ class FunctionRuntime:
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
-            if worker in self._all:
+            keep = not self._stopped and worker in self._all
+            if keep:
                 self._idle.append(worker)
-            self._lock.notify()
+            else:
+                self._all.discard(worker)
+            self._lock.notify_all()
+        if not keep:
+            worker.kill()
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
         with self._lock:
             self._all.discard(worker)
-            self._lock.notify()
+            self._lock.notify_all()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
 
     @staticmethod
     def _receive(worker: _Worker, timeout: float) -> tuple[str | None, Any]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from infra.description.model import Function, Schedule
 from infra.local import events
-from infra.local.runtime import FunctionRuntime
+from infra.local.runtime import STOPPED, FunctionRuntime
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
@@ -131,6 +131,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._fires: set[threading.Thread] = set()
 
     def now(self) -> datetime:
         """Schedule time: real time, sped up by clock_speed since the scheduler started."""
@@ -138,11 +139,26 @@ class Scheduler:
         return self._started_virtual + timedelta(seconds=elapsed)
 
     def start(self) -> None:
-        self._thread.start()
+        if not self._stop.is_set():
+            self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def stop(self, timeout: float = 5.0) -> None:
+        """Idempotent, never raises: no fire starts after it begins; it waits (at most `timeout`
+        seconds in all) for the clock thread and the fires in flight."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            fires = list(self._fires)
+        for fire in fires:
+            fire.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    @property
+    def fires_in_flight(self) -> int:
+        with self._lock:
+            return len(self._fires)
 
     def run_now(self, name: str) -> dict:
         state = self.states[name]
@@ -168,11 +184,32 @@ class Scheduler:
             for state in list(self.states.values()):
                 if state.next_fire <= now:
                     with self._lock:
+                        if self._stop.is_set():
+                            return
                         state.next_fire = state.cadence.next_after(state.next_fire if state.cadence.interval else now)
-                    threading.Thread(target=self._fire, args=(state, now), daemon=True).start()
+                        fire = threading.Thread(target=self._fire_in_background, args=(state, now),
+                                                name=f"schedule:{state.schedule.name}", daemon=True)
+                        self._fires.add(fire)
+                        fire.start()  # under the lock: stop() never sees a fire it cannot join
+
+    def _fire_in_background(self, state: ScheduleState, at: datetime) -> None:
+        try:
+            self._fire(state, at)
+        except Exception as error:  # noqa: BLE001 - one fire failing never stops the clock
+            if not self._stop.is_set():
+                self.log({"schedule": state.schedule.name, "error": repr(error)})
+        finally:
+            with self._lock:
+                self._fires.discard(threading.current_thread())
 
     def _fire(self, state: ScheduleState, at: datetime) -> dict:
+        if self._stop.is_set():
+            return {"at": at.isoformat(), "duration_ms": 0.0, "ok": False, "error": "scheduler stopped",
+                    "result": None}
         invocation = self.runtimes[state.function.name].invoke(events.scheduled_event(state.rule_name, at))
+        if (invocation.error or {}).get("errorType") == STOPPED["errorType"]:
+            return {"at": at.isoformat(), "duration_ms": invocation.duration_ms, "ok": False,
+                    "error": (invocation.error or {}).get("errorMessage"), "result": None}  # stopping: not a run
         run = {
             "at": at.isoformat(),
             "duration_ms": invocation.duration_ms,

@@ -10,9 +10,11 @@ import secrets as random_secrets
 import socket
 import string
 import sys
+import threading
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Protocol
 
 from infra.description import SERVICE
 from infra.description.model import Role, Service
@@ -22,7 +24,7 @@ from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
 from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
-from infra.local.runtime import ROOT, FunctionRuntime
+from infra.local.runtime import ROOT, FunctionRuntime, RuntimeStopped
 from infra.local.scheduler import Scheduler
 from infra.local.streams import StreamPoller
 from infra.sandboxes import Sandbox, local_sandboxes
@@ -46,12 +48,42 @@ class LocalConfig:
     state_dir: Path = ROOT / ".bazaar"
     seed_accounts: bool = True
     log_requests: bool = False
+    # How long stop() lets invocations already in flight finish before ending their instances.
+    drain_seconds: float = 10.0
 
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
         ports = {"api_port": free_port(), "moto_port": free_port(), "phonepe_port": free_port(),
                  "shiprocket_port": free_port()}
         return cls(state_dir=state_dir, **{**ports, **overrides})
+
+
+class Stoppable(Protocol):
+    """Anything the stack stops: a source of work (gateway listener, an event source poller,
+    the scheduler) or what serves it. stop() is idempotent and bounded."""
+
+    def stop(self) -> None: ...
+
+
+def _stop_together(things: list[Stoppable], log) -> list[BaseException]:
+    """Stops them all at once (their bounded waits overlap rather than add up); returns what
+    failed, after logging it."""
+    errors: list[BaseException] = []
+
+    def stop(thing: Stoppable) -> None:
+        try:
+            thing.stop()
+        except Exception as error:  # noqa: BLE001 - one failure must not leave the others running
+            log({"stop": type(thing).__name__, "error": repr(error)})
+            errors.append(error)
+
+    threads = [threading.Thread(target=stop, args=(t,), name=f"stop:{type(t).__name__}", daemon=True)
+               for t in things]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 class LocalStack:
@@ -61,6 +93,7 @@ class LocalStack:
         self.moto = MotoServer(config.moto_port)
         self.names: LocalNames | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
+        # The event source mappings: SQS queues, and DynamoDB streams (each with start() and stop()).
         self.pollers: list[QueuePoller] = []
         self.stream_pollers: list[StreamPoller] = []
         self.scheduler: Scheduler | None = None
@@ -73,8 +106,8 @@ class LocalStack:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        self.moto.start()
         try:
+            self.moto.start()
             self.names = provision(self.service, self.moto)
             # Provider sandboxes come up before any function, so a function's first call finds them.
             self.sandboxes = local_sandboxes(
@@ -99,34 +132,40 @@ class LocalStack:
             self.server.start()
             if self.config.seed_accounts:
                 self.accounts = self._seed_accounts()
-        except BaseException:
-            self.stop()
+        except BaseException as failure:
+            try:
+                self.stop()
+            except Exception as error:  # noqa: BLE001 - the start failure is the one to report
+                self._log({"stop_after_failed_start": repr(error), "start": repr(failure)})
             raise
         return self
 
     def stop(self) -> None:
-        if self.server:
-            self.server.stop()
-            self.server = None
-        for poller in self.pollers:
-            poller.stop()
-        self.pollers = []
-        for stream_poller in self.stream_pollers:
-            stream_poller.stop()
-        self.stream_pollers = []
-        if self.scheduler:
-            self.scheduler.stop()
-            self.scheduler = None
-        for runtime in self.runtimes.values():
-            runtime.stop()
-        self.runtimes = {}
-        if self._accounts_runtime is not None:
-            self._accounts_runtime.stop()
-            self._accounts_runtime = None
-        for sandbox in self.sandboxes:
-            sandbox.stop()
-        self.sandboxes = []
-        self.moto.stop()
+        """Stops in an order that never pulls a resource from under work in progress: first every
+        source of work (the gateway's listener, the event source pollers, the scheduler and its
+        fires), so no invocation starts; then a bounded wait for those in flight; then the
+        runtimes, the sandboxes the functions call, and moto. Idempotent, and safe after a start()
+        that failed halfway. Each step runs even if an earlier one failed; the first failure is
+        raised at the end, once everything is down."""
+        errors: list[BaseException] = []
+        sources: list[Stoppable] = [s for s in (self.server, *self.pollers, *self.stream_pollers, self.scheduler)
+                                    if s is not None]
+        self.server, self.pollers, self.stream_pollers, self.scheduler = None, [], [], None
+        errors += _stop_together(sources, self._log)
+        runtimes = [*self.runtimes.values(), *([self._accounts_runtime] if self._accounts_runtime else [])]
+        self.runtimes, self._accounts_runtime = {}, None
+        deadline = time.monotonic() + self.config.drain_seconds
+        for runtime in runtimes:
+            runtime.wait_idle(max(0.0, deadline - time.monotonic()))
+        errors += _stop_together(runtimes, self._log)
+        sandboxes, self.sandboxes = self.sandboxes, []
+        errors += _stop_together(sandboxes, self._log)
+        try:
+            self.moto.stop()
+        except Exception as error:  # noqa: BLE001 - reported below, after the rest
+            errors.append(error)
+        if errors:
+            raise errors[0]
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -191,23 +230,37 @@ class LocalStack:
         return environment
 
     def openapi_document(self) -> dict:
+        runtimes = self.runtimes
+        if not runtimes:
+            raise RuntimeStopped("the local stack is not running")
         return openapi.merge(
-            self.service, {f.name: self.runtimes[f.name].openapi() for f in self.service.functions if f.routes}
+            self.service, {f.name: runtimes[f.name].openapi() for f in self.service.functions if f.routes}
         )
 
     # -- control API under /_local/ -------------------------------------------------------
 
     def _control(self, method: str, target: str, body: bytes) -> HttpResult | None:
+        try:
+            return self._control_request(method, target)
+        except RuntimeStopped:
+            return _stopping()
+
+    def _control_request(self, method: str, target: str) -> HttpResult | None:
         path = target.split("?", 1)[0].rstrip("/")
         run = re.fullmatch(r"/_local/schedules/([a-z0-9-]+)/run", path)
+        scheduler = self.scheduler  # None once stop() began: a request still in flight is told so
         if method == "GET" and path == "/_local/topology":
             return _json(200, _inventory_json(local_inventory(self)))
         if method == "GET" and path == "/_local/schedules":
-            return _json(200, {"clock_speed": self.config.clock_speed, "schedules": self.scheduler.describe()})
+            if scheduler is None:
+                return _stopping()
+            return _json(200, {"clock_speed": self.config.clock_speed, "schedules": scheduler.describe()})
         if method == "POST" and run:
-            if run.group(1) not in self.scheduler.states:
+            if scheduler is None:
+                return _stopping()
+            if run.group(1) not in scheduler.states:
                 return _json(404, {"error": {"code": "NOT_FOUND", "message": "No such schedule."}})
-            return _json(200, self.scheduler.run_now(run.group(1)))
+            return _json(200, scheduler.run_now(run.group(1)))
         if method == "GET" and path == "/_local/openapi.json":
             return _json(200, self.openapi_document())
         if method == "GET" and path == "/_local/docs":
@@ -271,6 +324,8 @@ class LocalStack:
         return self._accounts_call({"action": "sign_in", **account})
 
     def _accounts_call(self, event: dict):
+        if not self.runtimes:
+            raise RuntimeStopped("the local stack is not running")
         if self._accounts_runtime is None:
             self._accounts_runtime = FunctionRuntime(
                 local_accounts.FUNCTION, self.function_environment(local_accounts.FUNCTION), 1
@@ -296,6 +351,10 @@ def _strong_password() -> str:
     alphabet = string.ascii_letters + string.digits
     core = "".join(random_secrets.choice(alphabet) for _ in range(16))
     return f"{core}aZ7!"
+
+
+def _stopping() -> HttpResult:
+    return _json(503, {"error": {"code": "STOPPING", "message": "The local stack is stopping."}})
 
 
 def _json(status: int, body) -> HttpResult:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 
 import requests
@@ -39,12 +38,16 @@ class Deliverer:
         self.held: list[Webhook] = []
         self._lock = threading.Lock()
         self._queue: queue.Queue[Webhook | None] = queue.Queue()
+        self._stopping = threading.Event()
         self._sender = threading.Thread(target=self._run, name="phonepe-webhooks", daemon=True)
         self._sender.start()
 
     def send(self, webhook: Webhook) -> None:
         with self._lock:
             self.log.append(webhook)
+        if self._stopping.is_set():
+            webhook.results.append({"outcome": "not sent: sandbox stopped"})
+            return
         if self.state.take("drop_webhooks"):
             webhook.results.append({"outcome": "dropped"})
             return
@@ -70,9 +73,13 @@ class Deliverer:
     def wait_idle(self) -> None:
         self._queue.join()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Idempotent. What is queued is not sent any more (it is logged as such); a delivery under
+        way ends after its current attempt, without retrying; waits at most `timeout` seconds."""
+        self._stopping.set()
         self._queue.put(None)
-        self._sender.join(timeout=10)
+        if self._sender.is_alive():
+            self._sender.join(timeout=timeout)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -82,10 +89,14 @@ class Deliverer:
             try:
                 if webhook is None:
                     return
+                if self._stopping.is_set():
+                    webhook.results.append({"outcome": "not sent: sandbox stopped"})
+                    continue
                 with self.state.lock:
                     delay = self.state.scenarios.webhook_delay_seconds
-                if delay:
-                    time.sleep(delay)
+                if delay and self._stopping.wait(delay):
+                    webhook.results.append({"outcome": "not sent: sandbox stopped"})
+                    continue
                 self._deliver_copies(webhook)
             finally:
                 self._queue.task_done()
@@ -117,7 +128,8 @@ class Deliverer:
                 webhook.results.append(result)
             if result.get("status", 0) // 100 == 2:
                 return
-            time.sleep(RETRY_BACKOFF_SECONDS)
+            if self._stopping.wait(RETRY_BACKOFF_SECONDS):
+                return  # stopping: no more retries
 
     def describe(self) -> list[dict]:
         with self._lock:

@@ -102,6 +102,8 @@ class PhonePeSandbox:
         self._httpd.request_queue_size = 256
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="phonepe-sandbox", daemon=True)
+        self._lifecycle = threading.Lock()
+        self._closed = False
 
     @property
     def url(self) -> str:
@@ -119,13 +121,22 @@ class PhonePeSandbox:
         return self.state.credentials
 
     def start(self) -> PhonePeSandbox:
-        self._thread.start()
+        with self._lifecycle:
+            if not self._closed:
+                self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        """Idempotent, and safe before start()."""
+        with self._lifecycle:
+            if self._closed:
+                return
+            self._closed = True
+            if self._thread.is_alive():
+                self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self.deliverer.stop()
 
     def __enter__(self) -> PhonePeSandbox:

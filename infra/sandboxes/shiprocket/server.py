@@ -72,6 +72,9 @@ class ShiprocketSandbox:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="shiprocket-sandbox", daemon=True)
+        self._lifecycle = threading.Lock()
+        self._stopping = threading.Event()
+        self._deliveries: set[threading.Thread] = set()  # the background webhook senders
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -85,13 +88,27 @@ class ShiprocketSandbox:
         return self.url + API_PREFIX
 
     def start(self) -> ShiprocketSandbox:
-        self._thread.start()
+        with self._lifecycle:
+            if not self._stopping.is_set():
+                self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Idempotent, and safe before start(). Webhooks not yet sent are not sent any more; a
+        delivery under way gets `timeout` seconds before the HTTP session closes."""
+        with self._lifecycle:
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
+            if self._thread.is_alive():
+                self.httpd.shutdown()
+            self.httpd.server_close()
+            deliveries = list(self._deliveries)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        deadline = time.monotonic() + timeout
+        for delivery in deliveries:
+            delivery.join(timeout=max(0.0, deadline - time.monotonic()))
         self._http.close()
 
     def __enter__(self) -> ShiprocketSandbox:
@@ -158,8 +175,20 @@ class ShiprocketSandbox:
     def _with_webhooks(self, answer: dict, payloads: list[dict]) -> dict:
         # After the answer is computed and outside the engine's lock: delivery calls Bazaar,
         # whose worker may call this sandbox back.
-        threading.Thread(target=self.deliver_all, args=(payloads,), daemon=True).start()
+        with self._lifecycle:
+            if not self._stopping.is_set():
+                sender = threading.Thread(target=self._deliver_in_background, args=(payloads,),
+                                          name="shiprocket-webhooks", daemon=True)
+                self._deliveries.add(sender)
+                sender.start()  # under the lock: stop() never sees a sender it cannot join
         return answer
+
+    def _deliver_in_background(self, payloads: list[dict]) -> None:
+        try:
+            self.deliver_all(payloads)
+        finally:
+            with self._lifecycle:
+                self._deliveries.discard(threading.current_thread())
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -206,7 +235,7 @@ class ShiprocketSandbox:
             with self._lock:
                 self.held.extend(payloads)
             return []
-        return [self.deliver(p) for p in payloads]
+        return [self.deliver(p) for p in payloads if not self._stopping.is_set()]
 
     def deliver(self, payload: dict) -> dict:
         """POSTs one tracking webhook the way Shiprocket does: JSON, the configured security
