@@ -5,10 +5,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from bazaar.notifications import services
-from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
+from bazaar.notifications import services, wiring
 from bazaar.notifications.schemas import NotificationOut, NotificationPage
-from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.cursors import cursor_codec
 from bazaar.platform.dynamo import valid_position
@@ -20,7 +18,7 @@ from bazaar.platform.settings import Settings, from_environment
 settings = from_environment(Settings)
 api = HttpApi(settings)
 app = api.app
-feeds = DynamoDbFeeds(aws.client("dynamodb"), settings.table("notifications"))
+feeds = wiring.feeds(settings)
 
 
 @app.get("/v1/me/notifications", summary="Your notifications, newest first, with how many are unread")

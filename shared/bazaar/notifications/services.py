@@ -11,6 +11,7 @@ from bazaar.notifications.order_updates import notification_for
 from bazaar.notifications.ports import Feeds
 from bazaar.orders.events import OrderEvent
 from bazaar.platform.errors import NotFound
+from bazaar.platform.observability import logger
 
 
 class NotificationNotFound(NotFound):
@@ -20,12 +21,17 @@ class NotificationNotFound(NotFound):
 
 def deliver(notification: Notification, feeds: Feeds) -> bool:
     """True if delivered now, False if it had been delivered before (a redelivery)."""
-    return feeds.add_once(notification)
+    delivered = feeds.add_once(notification)
+    logger.info("notification delivered" if delivered else "notification already delivered",
+                extra={"notification_id": notification.notification_id})
+    return delivered
 
 
 def tell_the_shopper(event: OrderEvent, feeds: Feeds) -> Notification | None:
     """The shopper's feed entry for an order event, once however often the event comes."""
     notification = notification_for(event)
+    logger.info("order event seen", extra={"event_id": event.event_id, "event_type": event.event_type.value,
+                                           "notification_id": notification.notification_id if notification else None})
     if notification is None:
         return None
     feeds.add_once(notification)
