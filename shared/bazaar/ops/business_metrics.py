@@ -5,8 +5,11 @@ Each event counts once (the consumer keeps the ids it has counted)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from bazaar.orders.events import OrderEvent, OrderEventType
+from bazaar.platform.observability import logger, metrics
 
 E = OrderEventType
 
@@ -37,4 +40,21 @@ def figures_for(event: OrderEvent) -> list[Figure]:
         figures.append(Figure("RevenuePaise", event.total_paise, "None"))
     if event.event_type in (E.PARTIALLY_REFUNDED, E.REFUNDED) and "amount_paise" in event.facts:
         figures.append(Figure("RefundedPaise", int(event.facts["amount_paise"]), "None"))
+    return figures
+
+
+class Inbox(Protocol):
+    def first_time(self, event_id: str, at: datetime) -> bool: ...
+
+
+def count_once(event: OrderEvent, inbox: Inbox, now: datetime) -> list[Figure]:
+    """Emits the event's figures unless it was counted before. A crash between recording the event
+    and flushing the figures loses them rather than counting them twice: a dashboard may be one
+    order short, never one order long."""
+    if not inbox.first_time(event.event_id, now):
+        logger.info("order event already counted", extra={"event_id": event.event_id})
+        return []
+    figures = figures_for(event)
+    for figure in figures:
+        metrics.add_metric(name=figure.name, unit=figure.unit, value=figure.value)
     return figures
