@@ -5,7 +5,7 @@ from bazaar.platform.edge import WebhookEdge
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import Settings, from_environment
 from bazaar.shipping import wiring
-from bazaar.shipping.webhooks import receive_tracking_webhook
+from bazaar.shipping.services import receive_tracking_webhook
 
 settings = from_environment(Settings)
 edge = WebhookEdge(settings)

@@ -28,4 +28,4 @@ def test_each_payments_alarm_watches_an_emitted_metric():
 
 def test_webhook_rejections_have_an_alarm():
     assert any(a.metric == "WebhookRejected" for a in payments.ALARMS)
-    assert 'add_metric(name="WebhookRejected"' in (ROOT / "functions/payments/phonepe_webhook.py").read_text()
+    assert 'add_metric(name="WebhookRejected"' in (ROOT / "shared/bazaar/payments/services.py").read_text()

@@ -58,7 +58,9 @@ def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, pa
         if isinstance(planned, RefundRecord):
             decided["refund"] = planned
             return None
-        decided["refund"] = planned.amendment.new_refund
+        new_refund = planned.amendment.new_refund
+        assert new_refund is not None  # request_refund's change always adds the refund it plans
+        decided["refund"] = new_refund
         return planned
 
     order = apply_change(orders, order_id, decide)

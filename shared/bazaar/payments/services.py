@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from bazaar.payments import webhooks
 from bazaar.payments.domain import (
     CheckState, PaymentCreated, PaymentEvent, PaymentEventKind, PaymentNotFound, PaymentProviderRejected,
@@ -15,6 +17,8 @@ from bazaar.payments.domain import (
 )
 from bazaar.payments.ports import PaymentEventQueue, PaymentProvider, PaymentRecords
 from bazaar.payments.webhooks import UnknownEvent, WebhookCredentials, WebhookRejected
+from bazaar.platform.edge import WebhookReply, WebhookRequest
+from bazaar.platform.observability import logger, metrics
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,35 @@ def open_payment(order_id: str, amount_paise: int, provider: PaymentProvider, re
     except PaymentProviderRejected as refused:
         records.settle(record, CheckState.FAILED, note=f"PhonePe refused to start it: {refused.provider_code}")
         raise
+
+
+_REFUSAL_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+def answer_phonepe_webhook(request: WebhookRequest, credentials: WebhookCredentials, queue: PaymentEventQueue,
+                           max_body_bytes: int) -> WebhookReply:
+    """The webhook's answer within PhonePe's few seconds: queued (200), ignored (200), or refused
+    and logged with the caller's IP, the payload's sha256 and the reason; never the secret, never
+    the body."""
+    call = WebhookCall(body=request.body, headers=request.headers, query=request.query,
+                       received_at=request.received_at)
+    try:
+        receipt = receive_phonepe_webhook(call, credentials, queue, max_body_bytes=max_body_bytes)
+    except WebhookRejected as rejected:
+        logger.warning("phonepe webhook rejected", extra={
+            "source_ip": request.source_ip, "payload_sha256": webhooks.payload_digest(request.body),
+            "payload_bytes": len(request.body), "reason": rejected.reason, "status": rejected.status,
+        })
+        metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
+        return WebhookReply.refused(rejected.status, _REFUSAL_CODES.get(rejected.status, "BAD_REQUEST"),
+                                    rejected.reason)
+    if receipt.event is None:
+        logger.info("phonepe webhook ignored: not an event Bazaar acts on",
+                    extra={"provider_event": receipt.ignored, "source_ip": request.source_ip})
+        return WebhookReply.accepted("ignored")
+    logger.info("phonepe webhook queued", extra={
+        "provider_event": receipt.event.provider_event, "kind": receipt.event.kind.value,
+        "subject_id": receipt.event.subject_id, "payload_sha256": receipt.event.payload_sha256,
+    })
+    metrics.add_metric(name="PhonePeWebhookAccepted", unit=MetricUnit.Count, value=1)
+    return WebhookReply.accepted()

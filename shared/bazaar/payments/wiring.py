@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from bazaar.payments.adapters import phonepe_provider
 from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, load_phonepe_settings
 from bazaar.payments.ports import PaymentProvider
+from bazaar.payments.adapters.sqs import SqsPaymentEvents
 from bazaar.payments.services import PaymentLinks
+from bazaar.payments.webhooks import WebhookCredentials
+from bazaar.platform import aws
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
 
@@ -34,3 +37,19 @@ def phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:
 
 def payment_links(phonepe: PhonePeSettings) -> PaymentLinks:
     return PaymentLinks(shop_return_url=phonepe.return_url, callback_url=phonepe.callback_url)
+
+
+def webhook_credentials(settings: Settings) -> WebhookCredentials:
+    """What the webhook checks callers against, from the `phonepe` secret (read through the
+    secret cache, so a rotation is picked up)."""
+    secret = load_secret(settings, "phonepe", PhonePeCredentials)
+    return WebhookCredentials(
+        merchant_id=secret.merchant_id,
+        webhook_username=secret.webhook_username,
+        webhook_password=secret.webhook_password,
+        salt_keys={secret.salt_index: secret.salt_key} if secret.salt_key and secret.salt_index else {},
+    )
+
+
+def payment_events(settings: Settings) -> SqsPaymentEvents:
+    return SqsPaymentEvents(aws.client("sqs"), settings.queue_url("payment-events"))
