@@ -1,7 +1,6 @@
 """Checkout API: POST /v1/checkout (customer, Idempotency-Key required): locks the stock, writes
 the order and opens its PhonePe payment, answering with the redirect URL."""
 
-import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -32,7 +31,7 @@ app = api.app
 dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
 products = DynamoDbProducts(dynamodb, settings.table("catalog"), settings.table("stock"))
 orders = order_book(settings, dynamodb)
-phonepe = wiring.phonepe_settings(os.environ)
+phonepe = wiring.phonepe_settings()
 payments = PhonePePayments(
     provider=wiring.ProviderForCurrentCredentials(settings, phonepe),
     records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),

@@ -7,7 +7,6 @@ A claim PhonePe cannot confirm yet, or a failure to apply it, fails the record, 
 brings it back after the visibility timeout (and, after the queue's max receives, to the DLQ,
 where an alarm sees it); applying it again changes nothing that was already done."""
 
-import os
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -24,7 +23,7 @@ from bazaar.platform.settings import from_environment
 from bazaar.orders.settings import OrderBookSettings
 
 settings = from_environment(OrderBookSettings)
-phonepe = wiring.phonepe_settings(os.environ)
+phonepe = wiring.phonepe_settings()
 provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
 settler = orders_wiring.settler(settings, phonepe)
 processor = BatchProcessor(event_type=EventType.SQS)

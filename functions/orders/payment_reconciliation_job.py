@@ -2,7 +2,6 @@
 has come due (docs/providers/phonepe.md, 'Status polling', through each payment's next_check_at) and settles
 it, so a payment whose webhook never came is still applied; past its timeout a pending one is failed."""
 
-import os
 
 from bazaar.orders import settlement
 from bazaar.orders import wiring as orders_wiring
@@ -14,7 +13,7 @@ from bazaar.platform.settings import from_environment
 from bazaar.orders.settings import OrderBookSettings
 
 settings = from_environment(OrderBookSettings)
-phonepe = wiring.phonepe_settings(os.environ)
+phonepe = wiring.phonepe_settings()
 provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
 settler = orders_wiring.settler(settings, phonepe)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from bazaar.money import Paise
 from bazaar.orders import aftersale
 from bazaar.orders.aftersale import Admin, Change
-from bazaar.orders.domain import Order, RefundRecord, RefundState
+from bazaar.orders.domain import Order, OrderNotFound, RefundRecord, RefundState
 from bazaar.orders.ports import AftersaleBook, ShipmentJobs
 from bazaar.orders.services import apply_change
 from bazaar.payments.domain import PaymentNotFound, PaymentProviderRejected, RefundStatus, merchant_order_id_for
@@ -128,3 +128,18 @@ def settle_refund_event(merchant_refund_id: str, state: RefundState, orders: Aft
     if not order_id:
         return None
     return _progress(orders, order_id, merchant_refund_id, state, now)
+
+
+def view_with_refunds_refreshed(order_id: str, kit) -> Order:
+    """An order as an admin sees it (`kit`: bazaar.orders.wiring.Aftersale): its unsettled refunds
+    asked about again first, so the page shows PhonePe's latest word."""
+    order = kit.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound()
+    if any(r.state.open for r in order.refunds):
+        order = refresh_refunds(order, kit.orders, kit.payments(), kit.clock)
+    return order
+
+
+def refund_for_admin(order_id: str, amount: Paise, admin: Admin, kit) -> Order:
+    return refund(order_id, amount, admin, kit.orders, kit.payments(), kit.clock, kit.new_id, kit.refund_callback_url)

@@ -3,17 +3,24 @@ their settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bazaar.orders.adapters.dynamodb import order_book
-from bazaar.orders.adapters.sqs import SqsEventQueues
+from bazaar.orders.adapters.sqs import SqsEventQueues, SqsShipmentJobs
+from bazaar.orders.ports import AftersaleBook, ShipmentJobs
 from bazaar.orders.relay import EventQueues, Routes
 from bazaar.orders.settings import DispatcherSettings, OrderBookSettings
 from bazaar.orders.settlement import Settler
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.payments import wiring as payments_wiring
 from bazaar.payments.config import PhonePeSettings
+from bazaar.payments.ports import PaymentProvider
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
+from bazaar.platform.idempotency import IdempotentRequests
+from bazaar.platform.ids import new_id
 
 
 def settler(settings: OrderBookSettings, phonepe: PhonePeSettings, dynamodb=None) -> Settler:
@@ -37,3 +44,40 @@ def dispatcher(settings: DispatcherSettings) -> Dispatcher:
     """The relay's routes and the consumers' queues, from the description's event routes."""
     urls = {queue: settings.queue_url(queue) for queue in settings.event_routes}
     return Dispatcher(Routes.from_queues(settings.event_routes), SqsEventQueues(aws.client("sqs"), urls))
+
+
+@dataclass(frozen=True)
+class Aftersale:
+    """What the after-PAID use cases on an order need (admin overrides, refunds)."""
+
+    orders: AftersaleBook
+    jobs: ShipmentJobs
+    payments: Callable[[], PaymentProvider]  # PhonePe for the secret's current credentials
+    refund_callback_url: str
+    clock: Callable[[], datetime]
+    new_id: Callable[[str], str]
+
+
+def aftersale(settings: OrderBookSettings, *, audited: bool = False) -> Aftersale:
+    phonepe = payments_wiring.phonepe_settings()
+    dynamodb = aws.client("dynamodb")
+    return Aftersale(
+        orders=order_book(settings, dynamodb, settings.table("audit") if audited else None),
+        jobs=SqsShipmentJobs(aws.client("sqs"), settings.queue_url("shipments")) if audited else NoShipmentJobs(),
+        payments=payments_wiring.ProviderForCurrentCredentials(settings, phonepe),
+        refund_callback_url=phonepe.callback_url,
+        clock=utc_now,
+        new_id=new_id,
+    )
+
+
+class NoShipmentJobs:
+    """For functions that never re-queue a shipment (they declare no `shipments` queue)."""
+
+    def enqueue(self, order_id: str) -> None:
+        raise RuntimeError("this function does not queue shipment jobs")
+
+
+def refund_requests(settings: OrderBookSettings) -> IdempotentRequests:
+    """An admin's refund answers its Idempotency-Key the way every creating POST does."""
+    return IdempotentRequests("order-refund", settings.table("idempotency"), aws.client("dynamodb"))

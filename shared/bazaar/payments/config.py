@@ -3,6 +3,7 @@ merchant's credentials (the `phonepe` secret in Secrets Manager). Validated at c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Literal
@@ -59,6 +60,11 @@ class PhonePeCredentials(BaseModel):
         return f"PhonePeCredentials(merchant_id={self.merchant_id!r}, ...)"
 
     __str__ = __repr__
+
+
+def phonepe_from_environment() -> PhonePeSettings:
+    """The function's PhonePe settings, from its environment (read here, once, at cold start)."""
+    return load_phonepe_settings(os.environ)
 
 
 def load_phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:

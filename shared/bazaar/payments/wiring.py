@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 from bazaar.payments.adapters import phonepe_provider
-from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, load_phonepe_settings
+from bazaar.payments.config import PhonePeCredentials, PhonePeSettings, phonepe_from_environment
 from bazaar.payments.ports import PaymentProvider
 from bazaar.payments.adapters.sqs import SqsPaymentEvents
 from bazaar.payments.services import PaymentLinks
@@ -31,8 +30,8 @@ class ProviderForCurrentCredentials:
         return self._provider
 
 
-def phonepe_settings(environ: Mapping[str, str]) -> PhonePeSettings:
-    return load_phonepe_settings(environ)
+def phonepe_settings() -> PhonePeSettings:
+    return phonepe_from_environment()
 
 
 def payment_links(phonepe: PhonePeSettings) -> PaymentLinks:

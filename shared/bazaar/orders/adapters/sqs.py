@@ -1,7 +1,9 @@
-"""The consumers' queues, as the outbox relay writes to them."""
+"""Queues the orders context writes to: the consumers' queues (the outbox relay) and `shipments`
+(an admin re-driving a shipment job)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,3 +40,14 @@ class SqsEventQueues:
             for failure in answer.get("Failed", []):
                 failed.add(chunk[int(failure["Id"])].event_id)
         return failed
+
+
+class SqsShipmentJobs:
+    """The `shipments` queue. The message is only the order id: the worker reads the order."""
+
+    def __init__(self, sqs, queue_url: str):
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def enqueue(self, order_id: str) -> None:
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps({"order_id": order_id}))
