@@ -289,8 +289,12 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(result.body)))
             if self.server.stopping:
                 self.send_header("Connection", "close")  # and the stdlib closes it after this answer
-            self.end_headers()
-            self.wfile.write(result.body)
+            try:
+                self.end_headers()
+                self.wfile.write(result.body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up waiting (as a provider's webhook sender does): its loss, not ours.
+                self.close_connection = True
             gateway.access_log(
                 {
                     "method": self.command,
