@@ -67,20 +67,20 @@ def get_product(product_id: str) -> ProductOut:
 
 @app.post("/v1/seller/products", summary="Create a product (seller)")
 def create_product(product: ProductIn) -> Response[ProductOut]:
-    created = services.create_product(api.principal.user_id, product.draft(), products, utc_now(), new_id)
+    created = services.create_product(api.caller.user_id, product.draft(), products, utc_now(), new_id)
     return _json(201, ProductOut.of(created))
 
 
 @app.patch("/v1/seller/products/<product_id>", summary="Edit your product (seller)")
 def edit_product(product_id: str, patch: ProductPatch) -> ProductOut:
-    edited = services.edit_product(api.principal.user_id, product_id, patch.edit(), products, utc_now(), new_id)
+    edited = services.edit_product(api.caller.user_id, product_id, patch.edit(), products, utc_now(), new_id)
     return ProductOut.of(edited)
 
 
 @app.post("/v1/seller/products/<product_id>/variants/<variant_id>/stock",
           summary="Receive or write off stock of your variant (seller)")
 def adjust_stock(product_id: str, variant_id: str, adjustment: StockAdjustmentIn) -> StockLevelOut:
-    level = services.adjust_stock(api.principal.user_id, product_id, variant_id, adjustment.delta, products, stock)
+    level = services.adjust_stock(api.caller.user_id, product_id, variant_id, adjustment.delta, products, stock)
     return StockLevelOut.of(level)
 
 

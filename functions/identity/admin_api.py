@@ -54,7 +54,7 @@ def get_user(user_id: str) -> UserOut:
 
 def _change(user_id: str, decide, reason: str | None) -> UserOut:
     user = services.apply_admin_change(
-        api.principal.user_id, user_id, decide,
+        api.caller.user_id, user_id, decide,
         users=identity.users, directory=identity.directory, request_id=api.request_id, reason=reason, now=utc_now,
     )
     return UserOut.of(user)
@@ -62,13 +62,13 @@ def _change(user_id: str, decide, reason: str | None) -> UserOut:
 
 @app.post("/v1/admin/users/<user_id>/role", summary="Change a user's role")
 def change_role(user_id: str, body: RoleChangeIn) -> UserOut:
-    actor = api.principal.user_id
+    actor = api.caller.user_id
     return _change(user_id, lambda user: domain.change_role(actor, user, Role(body.role)), body.reason)
 
 
 @app.post("/v1/admin/users/<user_id>/suspend", summary="Suspend a user")
 def suspend(user_id: str, body: ReasonIn) -> UserOut:
-    actor, now_ms = api.principal.user_id, services.epoch_ms(utc_now())
+    actor, now_ms = api.caller.user_id, services.epoch_ms(utc_now())
     return _change(user_id, lambda user: domain.suspend(actor, user, now_ms), body.reason)
 
 

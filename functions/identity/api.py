@@ -35,7 +35,7 @@ def register(body: RegisterIn) -> Response[UserOut]:
         ),
         users=identity.users, directory=identity.directory, policy=password_policy, now=utc_now,
     )
-    return Response(201, content_types.APPLICATION_JSON, UserOut.of(user).model_dump(mode="json"))
+    return Response(201, content_types.APPLICATION_JSON, UserOut.of(user))
 
 
 @app.post("/v1/auth/login", summary="Sign in")
@@ -58,18 +58,18 @@ def refresh(body: RefreshIn) -> TokensOut:
 
 @app.post("/v1/auth/logout", summary="Sign out everywhere", responses={204: {"description": "Signed out"}})
 def logout():
-    services.logout(api.principal.user_id, users=identity.users, directory=identity.directory, now=utc_now)
+    services.logout(api.caller.user_id, users=identity.users, directory=identity.directory, now=utc_now)
     return Response(204, content_types.APPLICATION_JSON, "")
 
 
 @app.get("/v1/me", summary="The caller's own account")
 def me() -> UserOut:
-    return UserOut.of(services.me(api.principal.user_id, users=identity.users))
+    return UserOut.of(services.me(api.caller.user_id, users=identity.users))
 
 
 @app.get("/v1/scouts/me/referral", summary="The scout's referral code and shareable link")
 def referral() -> ReferralOut:
-    user = services.me(api.principal.user_id, users=identity.users)
+    user = services.me(api.caller.user_id, users=identity.users)
     if user.referral_code is None:
         raise NotFound("No referral code for this account.")
     return ReferralOut(referral_code=user.referral_code,

@@ -39,7 +39,7 @@ def health() -> Response[HealthOut]:
     return Response(
         status_code=200 if report.healthy else 503,
         content_type=content_types.APPLICATION_JSON,
-        body=HealthOut.of(report).model_dump(mode="json"),
+        body=HealthOut.of(report),
     )
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bazaar.orders.adapters.dynamodb import order_book
+from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+from bazaar.orders.adapters.dynamodb import order_book as _order_book
 from bazaar.orders.adapters.sqs import SqsEventQueues, SqsShipmentJobs
 from bazaar.orders.ports import AftersaleBook, ShipmentJobs
 from bazaar.orders.relay import EventQueues, Routes
@@ -27,7 +28,7 @@ def settler(settings: OrderBookSettings, phonepe: PhonePeSettings, dynamodb=None
     """What applying PhonePe's verdicts to orders needs."""
     dynamodb = dynamodb or aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
     return Settler(
-        orders=order_book(settings, dynamodb),
+        orders=_order_book(settings, dynamodb),
         records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
         plan=phonepe.status_check_plan(),
         clock=utc_now,
@@ -62,7 +63,7 @@ def aftersale(settings: OrderBookSettings, *, audited: bool = False) -> Aftersal
     phonepe = payments_wiring.phonepe_settings()
     dynamodb = aws.client("dynamodb")
     return Aftersale(
-        orders=order_book(settings, dynamodb, settings.table("audit") if audited else None),
+        orders=_order_book(settings, dynamodb, settings.table("audit") if audited else None),
         jobs=SqsShipmentJobs(aws.client("sqs"), settings.queue_url("shipments")) if audited else NoShipmentJobs(),
         payments=payments_wiring.ProviderForCurrentCredentials(settings, phonepe),
         refund_callback_url=phonepe.callback_url,
@@ -81,3 +82,8 @@ class NoShipmentJobs:
 def refund_requests(settings: OrderBookSettings) -> IdempotentRequests:
     """An admin's refund answers its Idempotency-Key the way every creating POST does."""
     return IdempotentRequests("order-refund", settings.table("idempotency"), aws.client("dynamodb"))
+
+
+def order_book(settings: OrderBookSettings) -> DynamoDbOrderBook:
+    """The order book on the request path's client (short timeouts)."""
+    return _order_book(settings, aws.client("dynamodb", count_round_trips=settings.count_aws_calls))
