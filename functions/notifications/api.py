@@ -29,7 +29,7 @@ def list_notifications(
     user_id = api.caller.user_id
     codec = cursor_codec(settings, f"notifications:{user_id}")
     after = codec.decode(cursor)
-    if not valid_position(after, ("pk", "sk")):
+    if not valid_position(after, feeds.key_attributes()):
         raise InvalidCursor()
     page = services.feed(user_id, feeds, clamp_limit(limit), after)
     return NotificationPage(items=[NotificationOut.of(e) for e in page.entries],

@@ -68,6 +68,11 @@ class DynamoDbFeeds:
         )
         return [_entry(i) for i in items], position
 
+    @staticmethod
+    def key_attributes() -> tuple[str, ...]:
+        """What a feed cursor's position holds (checked before a client's cursor is used)."""
+        return _KEYS
+
     def unread_count(self, user_id: str) -> int:
         total, request = 0, {
             "TableName": self._table, "Select": "COUNT",
