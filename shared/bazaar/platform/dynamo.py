@@ -69,6 +69,126 @@ def with_conflict_retries(attempt: Callable[[], T], *, tries: int = 5, base_seco
     raise AssertionError("unreachable")
 
 
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled a transaction: which of its items failed, by the names they were added
+    under, decoded once from CancellationReasons (which come back by position)."""
+
+    def __init__(self, codes: dict[str, str], items: dict[str, dict[str, Any]], error: ClientError):
+        failed = {name: code for name, code in codes.items() if code != "None"}
+        super().__init__(f"transaction cancelled: {failed or 'no item named'}")
+        self.codes = codes
+        self.error = error
+        self._items = items
+
+    def failed(self, name: str, code: str = "ConditionalCheckFailed") -> bool:
+        """Whether the item added as `name` failed for `code` (by default: its condition)."""
+        return self.codes.get(name) == code
+
+    def failed_any(self, prefix: str, code: str = "ConditionalCheckFailed") -> bool:
+        """Whether any item whose name starts with `prefix` failed for `code`."""
+        return any(c == code for name, c in self.codes.items() if name.startswith(prefix))
+
+    @property
+    def failed_names(self) -> list[str]:
+        """The names of the items that failed, for whatever reason, in the order they were added."""
+        return [name for name, code in self.codes.items() if code != "None"]
+
+    def item(self, name: str) -> dict[str, Any] | None:
+        """The item as it was when its condition failed, if that item asked for it
+        (ReturnValuesOnConditionCheckFailure=ALL_OLD) and it existed."""
+        return self._items.get(name)
+
+
+class Transaction:
+    """A TransactWriteItems built from named items, so that a cancellation is read by name
+    (`cancelled.failed("order")`) rather than by the position an item happened to be added at.
+
+    Items, keys and expression values are in the low-level client's shapes (see `to_item`,
+    `to_value`). `add` takes a ready-made transact item, for the helpers other contexts build
+    items with (a stock move, an audit entry)."""
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._items: list[dict[str, Any]] = []
+
+    def add(self, name: str, transact_item: dict[str, Any]) -> Transaction:
+        if name in self._names:
+            raise ValueError(f"a transaction item is already named {name!r}")
+        if len(transact_item) != 1 or next(iter(transact_item)) not in ("Put", "Update", "Delete", "ConditionCheck"):
+            raise ValueError(f"not a transact item: {sorted(transact_item)}")
+        self._names.append(name)
+        self._items.append(transact_item)
+        return self
+
+    def put(self, name: str, table: str, item: dict[str, dict], *, condition: str | None = None,
+            names: dict[str, str] | None = None, values: dict[str, dict] | None = None,
+            return_old_on_failure: bool = False) -> Transaction:
+        request: dict[str, Any] = {"TableName": table, "Item": item}
+        return self.add(name, {"Put": _with_expressions(request, condition, names, values, return_old_on_failure)})
+
+    def update(self, name: str, table: str, key: dict[str, dict], expression: str, *,
+               condition: str | None = None, names: dict[str, str] | None = None,
+               values: dict[str, dict] | None = None, return_old_on_failure: bool = False) -> Transaction:
+        request: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": expression}
+        return self.add(name, {"Update": _with_expressions(request, condition, names, values, return_old_on_failure)})
+
+    def delete(self, name: str, table: str, key: dict[str, dict], *, condition: str | None = None,
+               names: dict[str, str] | None = None, values: dict[str, dict] | None = None,
+               return_old_on_failure: bool = False) -> Transaction:
+        request: dict[str, Any] = {"TableName": table, "Key": key}
+        return self.add(name, {"Delete": _with_expressions(request, condition, names, values, return_old_on_failure)})
+
+    def condition_check(self, name: str, table: str, key: dict[str, dict], condition: str, *,
+                        names: dict[str, str] | None = None, values: dict[str, dict] | None = None,
+                        return_old_on_failure: bool = False) -> Transaction:
+        request: dict[str, Any] = {"TableName": table, "Key": key}
+        return self.add(name, {"ConditionCheck": _with_expressions(request, condition, names, values,
+                                                                   return_old_on_failure)})
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The TransactItems, in the order they were added."""
+        return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def run(self, client, *, tries: int = 5) -> None:
+        """Writes it all or nothing, retrying contention (`with_conflict_retries`); raises
+        TransactionCancelled when DynamoDB cancels it for any other reason."""
+        if not self._items:
+            raise ValueError("an empty transaction writes nothing")
+        items = self.items
+        try:
+            with_conflict_retries(lambda: client.transact_write_items(TransactItems=items), tries=tries)
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            codes = {name: (reasons[n].get("Code", "None") if n < len(reasons) else "None")
+                     for n, name in enumerate(self._names)}
+            old = {name: from_item(reasons[n]["Item"]) for n, name in enumerate(self._names)
+                   if n < len(reasons) and reasons[n].get("Item")}
+            raise TransactionCancelled(codes, old, error) from error
+
+
+def _with_expressions(request: dict[str, Any], condition: str | None, names: dict[str, str] | None,
+                      values: dict[str, dict] | None, return_old_on_failure: bool) -> dict[str, Any]:
+    if condition:
+        request["ConditionExpression"] = condition
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = values
+    if return_old_on_failure:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return request
+
+
 def query_page(
     client,
     *,
