@@ -6,7 +6,8 @@ Items:
 - stock    `CUSTOMER#<id>` / `HOLDS`: locked_units, the units a customer holds in unpaid orders.
 
 `StockWrites` builds the transact items that move units; the orders adapter puts them in the same
-transaction as the order change, so stock and order never disagree."""
+transaction as the order change (as ready-made items, `Transaction.add`), so stock and order never
+disagree."""
 
 from __future__ import annotations
 
@@ -25,7 +26,15 @@ from bazaar.catalog.domain import (
     VariantNotFound,
 )
 from bazaar.money import Paise
-from bazaar.platform.dynamo import cancellation_codes, error_code, from_item, query_page, to_item, to_value
+from bazaar.platform.dynamo import (
+    Transaction,
+    TransactionCancelled,
+    error_code,
+    from_item,
+    query_page,
+    to_item,
+    to_value,
+)
 from bazaar.platform.errors import Conflict
 
 LISTING = "ALL"
@@ -153,41 +162,31 @@ class DynamoDbProducts:
         self._table = catalog_table
         self._stock = stock_table
 
-    def _opening_stock_items(self, product: Product, stock: dict[str, int]) -> list[dict]:
-        return [
-            {
-                "Put": {
-                    "TableName": self._stock,
-                    "Item": to_item(
-                        {
-                            "pk": f"VARIANT#{variant_id}",
-                            "sk": "STOCK",
-                            "product_id": product.product_id,
-                            "available": units,
-                            "locked": 0,
-                            "sold": 0,
-                            "received": units,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for variant_id, units in stock.items()
-        ]
+    def _with_opening_stock(self, transaction: Transaction, product: Product,
+                            stock: dict[str, int]) -> Transaction:
+        for variant_id, units in stock.items():
+            transaction.put(
+                f"stock:{variant_id}",
+                self._stock,
+                to_item(
+                    {
+                        "pk": f"VARIANT#{variant_id}",
+                        "sk": "STOCK",
+                        "product_id": product.product_id,
+                        "available": units,
+                        "locked": 0,
+                        "sold": 0,
+                        "received": units,
+                    }
+                ),
+                condition="attribute_not_exists(pk)",
+            )
+        return transaction
 
     def add(self, product: Product, opening_stock: dict[str, int]) -> None:
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _to_product_item(product),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                *self._opening_stock_items(product, opening_stock),
-            ]
-        )
+        transaction = Transaction().put("product", self._table, _to_product_item(product),
+                                        condition="attribute_not_exists(pk)")
+        self._with_opening_stock(transaction, product, opening_stock).run(self._client)
 
     def get(self, product_id: str) -> Product | None:
         item = self._client.get_item(TableName=self._table, Key=_product_key(product_id),
@@ -210,24 +209,14 @@ class DynamoDbProducts:
     def replace(self, product: Product, previous: Product, new_stock: dict[str, int]) -> None:
         # Optimistic: the write is conditional on the product being as it was read, so two
         # concurrent edits cannot silently overwrite each other.
+        transaction = Transaction().put(
+            "product", self._table, _to_product_item(product), condition="updated_at = :u",
+            values={":u": to_value(previous.updated_at.isoformat())},
+        )
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _to_product_item(product),
-                            "ConditionExpression": "updated_at = :u",
-                            "ExpressionAttributeValues": {":u": to_value(previous.updated_at.isoformat())},
-                        }
-                    },
-                    *self._opening_stock_items(product, new_stock),
-                ]
-            )
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException" and cancellation_codes(error)[:1] == [
-                "ConditionalCheckFailed"
-            ]:
+            self._with_opening_stock(transaction, product, new_stock).run(self._client)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed("product"):
                 raise ConcurrentEdit() from None
             raise
 
