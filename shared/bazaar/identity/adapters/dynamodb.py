@@ -14,15 +14,11 @@ audit table: stream "audit" / "<at>#<audit_id>", one item per admin change, only
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from botocore.exceptions import ClientError
 
 from bazaar.identity.domain import (
     AdminChange,
@@ -37,10 +33,23 @@ from bazaar.identity.domain import (
     User,
     UserStatus,
 )
+from bazaar.platform import aws
+from bazaar.platform.dynamo import (
+    Transaction,
+    TransactionCancelled,
+    error_code,
+    from_item,
+    query_page,
+    to_item,
+    to_value,
+    valid_position,
+)
 from bazaar.platform.errors import Conflict
+from bazaar.platform.pagination import InvalidCursor
 
 USERS_LISTING = "USER"
 AUDIT_STREAM = "audit"
+_USERS_BY_CREATION_KEYS = ("pk", "sk", "listing", "listed_at")
 
 
 def _iso(moment: datetime) -> str:
@@ -51,340 +60,324 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def identity_model(table_name: str) -> type[Model]:
-    class UsersByCreation(GlobalSecondaryIndex):
-        class Meta:
-            index_name = "users-by-creation"
-            projection = AllProjection()
-
-        listing = UnicodeAttribute(hash_key=True)
-        listed_at = UnicodeAttribute(range_key=True)
-
-    class IdentityItem(Model):
-        class Meta:
-            pass
-
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        user_id = UnicodeAttribute(null=True)
-        # profile
-        sub = UnicodeAttribute(null=True)
-        email = UnicodeAttribute(null=True)
-        name = UnicodeAttribute(null=True)
-        role = UnicodeAttribute(null=True)
-        status = UnicodeAttribute(null=True)
-        created_at = UnicodeAttribute(null=True)
-        recruiter_id = UnicodeAttribute(null=True)
-        referral_source = UnicodeAttribute(null=True)
-        referred_with_code = UnicodeAttribute(null=True)
-        referral_code = UnicodeAttribute(null=True)
-        sessions_valid_after_ms = NumberAttribute(null=True)
-        version = NumberAttribute(null=True)
-        listing = UnicodeAttribute(null=True)
-        listed_at = UnicodeAttribute(null=True)
-        # sessions and counters
-        started_at_ms = NumberAttribute(null=True)
-        failures = NumberAttribute(null=True)
-        expires_at = TTLAttribute(null=True)
-
-        users_by_creation = UsersByCreation()
-
-    IdentityItem.Meta.table_name = table_name
-    return IdentityItem
+def _key(pk: str, sk: str) -> dict[str, dict]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def audit_model(table_name: str) -> type[Model]:
-    def by(name: str, attribute: str) -> type[GlobalSecondaryIndex]:
-        meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
-        return type(
-            f"Index_{attribute}",
-            (GlobalSecondaryIndex,),
-            {"Meta": meta, attribute: UnicodeAttribute(hash_key=True), "at_key": UnicodeAttribute(range_key=True)},
-        )
-
-    class AuditItem(Model):
-        class Meta:
-            pass
-
-        stream = UnicodeAttribute(hash_key=True)
-        at_key = UnicodeAttribute(range_key=True)
-        audit_id = UnicodeAttribute()
-        at = UnicodeAttribute()
-        actor_id = UnicodeAttribute()
-        action = UnicodeAttribute()
-        target_id = UnicodeAttribute()
-        before = JSONAttribute()
-        after = JSONAttribute()
-        request_id = UnicodeAttribute()
-        reason = UnicodeAttribute(null=True)
-
-        by_actor = by("by-actor", "actor_id")()
-        by_target = by("by-target", "target_id")()
-        by_action = by("by-action", "action")()
-
-    AuditItem.Meta.table_name = table_name
-    return AuditItem
+def _expires_at(after_seconds: int) -> int:
+    # A TTL attribute: whole seconds since the epoch.
+    return int((datetime.now(UTC) + timedelta(seconds=after_seconds)).timestamp())
 
 
-def _audit_item(model: type[Model], entry: AuditEntry) -> Model:
-    return model(
-        stream=AUDIT_STREAM,
-        at_key=f"{_iso(entry.at)}#{entry.audit_id}",
-        audit_id=entry.audit_id,
-        at=_iso(entry.at),
-        actor_id=entry.actor_id,
-        action=entry.action.value,
-        target_id=entry.target_id,
-        before=entry.before,
-        after=entry.after,
-        request_id=entry.request_id,
-        reason=entry.reason,
-    )
+def _audit_item(entry: AuditEntry) -> dict[str, dict]:
+    # `before` and `after` are stored as JSON text (strings), as they always have been.
+    return to_item({
+        "stream": AUDIT_STREAM,
+        "at_key": f"{_iso(entry.at)}#{entry.audit_id}",
+        "audit_id": entry.audit_id,
+        "at": _iso(entry.at),
+        "actor_id": entry.actor_id,
+        "action": entry.action.value,
+        "target_id": entry.target_id,
+        "before": json.dumps(entry.before),
+        "after": json.dumps(entry.after),
+        "request_id": entry.request_id,
+        "reason": entry.reason,
+    })
 
 
 def audit_put(audit_table: str, entry: AuditEntry) -> dict:
-    """The audit entry as one Put of a low-level TransactWriteItems, for another context that
-    writes its admin change with boto3 (orders): same item, same append-only condition."""
-    return {"Put": {"TableName": audit_table, "Item": _audit_item(audit_model(audit_table), entry).serialize(),
+    """The audit entry as one Put of a TransactWriteItems, for a transaction that writes an admin
+    change with it (this context's, or another's such as orders): append-only, written once and
+    never overwritten."""
+    return {"Put": {"TableName": audit_table, "Item": _audit_item(entry),
                     "ConditionExpression": "attribute_not_exists(#stream)",
                     "ExpressionAttributeNames": {"#stream": "stream"}}}
 
 
+def _checked(position: dict[str, Any] | None, key_attributes: tuple[str, ...]) -> dict[str, Any] | None:
+    # Signed, so not forged; but one signed before the position's shape changed is refused, not a 500.
+    if not valid_position(position, key_attributes):
+        raise InvalidCursor()
+    return position
+
+
 class DynamoDbUsers:
-    def __init__(self, identity_table: str, audit_table: str | None = None):
-        self._item = identity_model(identity_table)
-        self._audit = audit_model(audit_table) if audit_table else None
-        self._connection = Connection()
+    def __init__(self, identity_table: str, audit_table: str | None = None, *, client: Any = None):
+        self._client = client or aws.client("dynamodb")
+        self._table = identity_table
+        self._audit_table = audit_table
 
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, user_id: str) -> User | None:
-        item = _get(self._item, f"USER#{user_id}", "PROFILE", consistent_read=True)
+        item = self._get(f"USER#{user_id}", "PROFILE")
         return _user(item) if item else None
 
     def get_by_email(self, email: str) -> User | None:
         return self._follow(f"EMAIL#{email}", "EMAIL")
 
     def user_id_for_sub(self, sub: str) -> str | None:
-        pointer = _get(self._item, f"SUB#{sub}", "SUB", consistent_read=True)
-        return pointer.user_id if pointer else None
+        pointer = self._get(f"SUB#{sub}", "SUB")
+        return pointer["user_id"] if pointer else None
 
     def get_by_referral_code(self, code: str) -> User | None:
         return self._follow(f"REFCODE#{code}", "REFCODE")
 
     def _follow(self, pk: str, sk: str) -> User | None:
-        pointer = _get(self._item, pk, sk, consistent_read=True)
-        return self.get(pointer.user_id) if pointer else None
+        pointer = self._get(pk, sk)
+        return self.get(pointer["user_id"]) if pointer else None
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=_key(pk, sk), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
 
     def user_and_session(self, user_id: str, session_id: str) -> tuple[User | None, Session | None]:
-        keys = [(f"USER#{user_id}", "PROFILE"), (f"USER#{user_id}", f"SESSION#{session_id}")]
+        request: dict[str, Any] = {self._table: {
+            "Keys": [_key(f"USER#{user_id}", "PROFILE"), _key(f"USER#{user_id}", f"SESSION#{session_id}")],
+            "ConsistentRead": True,
+        }}
         user, session = None, None
-        for item in self._item.batch_get(keys, consistent_read=True):
-            if item.sk == "PROFILE":
-                user = _user(item)
-            else:
-                session = Session(user_id, item.sk.removeprefix("SESSION#"), int(item.started_at_ms))
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(self._table, []):
+                item = from_item(raw)
+                if item["sk"] == "PROFILE":
+                    user = _user(item)
+                else:
+                    session = Session(user_id, item["sk"].removeprefix("SESSION#"), int(item["started_at_ms"]))
+            request = response.get("UnprocessedKeys") or {}
         return user, session
 
     def find(self, role: Role | None, status: UserStatus | None, limit: int,
              position: dict[str, Any] | None) -> Page:
-        condition = None
+        names = {"#listing": "listing"}
+        values = {":listing": to_value(USERS_LISTING)}
+        filters = []
         if role is not None:
-            condition = self._item.role == role.value
+            names["#role"], values[":role"] = "role", to_value(role.value)
+            filters.append("#role = :role")
         if status is not None:
-            by_status = self._item.status == status.value
-            condition = by_status if condition is None else condition & by_status
-        results = self._item.users_by_creation.query(
-            USERS_LISTING, filter_condition=condition, scan_index_forward=False, limit=limit,
-            last_evaluated_key=position,
-        )
-        users = [_user(item) for item in results]
-        return Page(items=users, next_position=results.last_evaluated_key if len(users) == limit else None)
+            names["#status"], values[":status"] = "status", to_value(status.value)
+            filters.append("#status = :status")
+        query: dict[str, Any] = {
+            "TableName": self._table, "IndexName": "users-by-creation", "KeyConditionExpression": "#listing = :listing",
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values, "ScanIndexForward": False,
+        }
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        items, after = query_page(self._client, key_attributes=_USERS_BY_CREATION_KEYS, limit=limit,
+                                  start=_checked(position, _USERS_BY_CREATION_KEYS), **query)
+        return Page(items=[_user(item) for item in items], next_position=after)
 
     # -- writes -------------------------------------------------------------------------------
 
     def add(self, user: User) -> None:
-        profile = self._profile(user)
-        profile.listing, profile.listed_at = USERS_LISTING, f"{_iso(user.created_at)}#{user.user_id}"
-        claims = [
-            self._item(pk=f"EMAIL#{user.email}", sk="EMAIL", user_id=user.user_id),
-            self._item(pk=f"SUB#{user.sub}", sk="SUB", user_id=user.user_id),
-        ]
+        profile = {**self._profile(user), "listing": USERS_LISTING,
+                   "listed_at": f"{_iso(user.created_at)}#{user.user_id}"}
+        claims = {"email": (f"EMAIL#{user.email}", "EMAIL"), "sub": (f"SUB#{user.sub}", "SUB")}
         if user.referral_code:
-            claims.append(self._item(pk=f"REFCODE#{user.referral_code}", sk="REFCODE", user_id=user.user_id))
+            claims["refcode"] = (f"REFCODE#{user.referral_code}", "REFCODE")
+        transaction = Transaction().put("profile", self._table, to_item(profile),
+                                        condition="attribute_not_exists(pk)")
+        for name, (pk, sk) in claims.items():
+            transaction.put(name, self._table, to_item({"pk": pk, "sk": sk, "user_id": user.user_id}),
+                            condition="attribute_not_exists(pk)")
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                for item in (profile, *claims):
-                    transaction.save(item, condition=self._item.pk.does_not_exist())
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            if len(reasons) > 1 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
+            transaction.run(self._client)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed("email"):
                 raise EmailTaken() from None
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            if any(cancelled.failed(name) for name in cancelled.codes):
                 raise Conflict("The account could not be created; try again.") from None
             raise
 
     def apply(self, change: AdminChange, entry: AuditEntry) -> None:
-        if self._audit is None:
+        if self._audit_table is None:
             raise RuntimeError("this repository was built without the audit table")
         after = change.after
-        profile = self._item(pk=f"USER#{after.user_id}", sk="PROFILE")
-        actions = [
-            self._item.role.set(after.role.value),
-            self._item.status.set(after.status.value),
-            self._item.version.set(after.version),
-            self._item.recruiter_id.set(after.recruiter_id) if after.recruiter_id else self._item.recruiter_id.remove(),
-        ]
+        names = {"#role": "role", "#status": "status", "#version": "version"}
+        values = {":role": to_value(after.role.value), ":status": to_value(after.status.value),
+                  ":version": to_value(after.version), ":read_version": to_value(change.before.version)}
+        sets = ["#role = :role", "#status = :status", "#version = :version"]
+        removes = []
+        if after.recruiter_id:
+            sets.append("recruiter_id = :recruiter_id")
+            values[":recruiter_id"] = to_value(after.recruiter_id)
+        else:
+            removes.append("recruiter_id")
         if after.referral_code:
-            actions.append(self._item.referral_code.set(after.referral_code))
+            sets.append("referral_code = :referral_code")
+            values[":referral_code"] = to_value(after.referral_code)
         if after.sessions_valid_after_ms != change.before.sessions_valid_after_ms:
             # Only when this change ends sessions (suspension): never write back a stale value
             # over a logout that happened since the user was read.
-            actions.append(self._item.sessions_valid_after_ms.set(after.sessions_valid_after_ms))
-        audit = _audit_item(self._audit, entry)
+            sets.append("sessions_valid_after_ms = :sessions_valid_after_ms")
+            values[":sessions_valid_after_ms"] = to_value(after.sessions_valid_after_ms)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        transaction = (
+            Transaction()
+            .update("profile", self._table, _key(f"USER#{after.user_id}", "PROFILE"), expression,
+                    condition="#version = :read_version", names=names, values=values)
+            .add("audit", audit_put(self._audit_table, entry))
+        )
+        if change.gives_referral_code:
+            transaction.put(
+                "refcode", self._table,
+                to_item({"pk": f"REFCODE#{after.referral_code}", "sk": "REFCODE", "user_id": after.user_id}),
+                condition="attribute_not_exists(pk)",
+            )
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(profile, actions=actions, condition=self._item.version == change.before.version)
-                # Append-only: an entry is written once and never overwritten.
-                transaction.save(audit, condition=self._audit.stream.does_not_exist())
-                if change.gives_referral_code:
-                    transaction.save(
-                        self._item(pk=f"REFCODE#{after.referral_code}", sk="REFCODE", user_id=after.user_id),
-                        condition=self._item.pk.does_not_exist(),
-                    )
-        except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
-                raise Conflict("The user was changed by someone else meanwhile; reload and retry.") from None
-            raise
+            transaction.run(self._client)
+        except TransactionCancelled:
+            raise Conflict("The user was changed by someone else meanwhile; reload and retry.") from None
 
     def end_sessions(self, user_id: str, valid_after_ms: int) -> None:
         try:
-            self._item(pk=f"USER#{user_id}", sk="PROFILE").update(
-                actions=[self._item.sessions_valid_after_ms.set(valid_after_ms)],
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(f"USER#{user_id}", "PROFILE"),
+                UpdateExpression="SET sessions_valid_after_ms = :valid_after",
                 # Never moves backwards: a late logout cannot revive sessions a suspension ended.
-                condition=self._item.pk.exists() & (self._item.sessions_valid_after_ms < valid_after_ms),
+                ConditionExpression="attribute_exists(pk) AND sessions_valid_after_ms < :valid_after",
+                ExpressionAttributeValues={":valid_after": to_value(valid_after_ms)},
             )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
 
     def record_session(self, session: Session, expires_after_seconds: int) -> None:
-        self._item(
-            pk=f"USER#{session.user_id}",
-            sk=f"SESSION#{session.session_id}",
-            user_id=session.user_id,
-            started_at_ms=session.started_at_ms,
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"USER#{session.user_id}",
+            "sk": f"SESSION#{session.session_id}",
+            "user_id": session.user_id,
+            "started_at_ms": session.started_at_ms,
             # Housekeeping only: a session past its refresh token's life cannot be used anyway.
-            expires_at=datetime.now(UTC) + timedelta(seconds=expires_after_seconds),
-        ).save()
+            "expires_at": _expires_at(expires_after_seconds),
+        }))
 
-    def _profile(self, user: User) -> Model:
-        return self._item(
-            pk=f"USER#{user.user_id}",
-            sk="PROFILE",
-            user_id=user.user_id,
-            sub=user.sub,
-            email=user.email,
-            name=user.name,
-            role=user.role.value,
-            status=user.status.value,
-            created_at=_iso(user.created_at),
-            recruiter_id=user.recruiter_id,
-            referral_source=user.referral_source.value if user.referral_source else None,
-            referred_with_code=user.referred_with_code,
-            referral_code=user.referral_code,
-            sessions_valid_after_ms=user.sessions_valid_after_ms,
-            version=user.version,
-        )
-
-
-def _get(model: type[Model], pk: str, sk: str, consistent_read: bool = True) -> Model | None:
-    try:
-        return model.get(pk, sk, consistent_read=consistent_read)
-    except model.DoesNotExist:
-        return None
+    def _profile(self, user: User) -> dict[str, Any]:
+        return {
+            "pk": f"USER#{user.user_id}",
+            "sk": "PROFILE",
+            "user_id": user.user_id,
+            "sub": user.sub,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role.value,
+            "status": user.status.value,
+            "created_at": _iso(user.created_at),
+            "recruiter_id": user.recruiter_id,
+            "referral_source": user.referral_source.value if user.referral_source else None,
+            "referred_with_code": user.referred_with_code,
+            "referral_code": user.referral_code,
+            "sessions_valid_after_ms": user.sessions_valid_after_ms,
+            "version": user.version,
+        }
 
 
-def _user(item: Model) -> User:
+def _user(item: dict[str, Any]) -> User:
     return User(
-        user_id=item.user_id,
-        sub=item.sub,
-        email=item.email,
-        name=item.name,
-        role=Role(item.role),
-        status=UserStatus(item.status),
-        created_at=_parse(item.created_at),
-        recruiter_id=item.recruiter_id,
-        referral_source=ReferralSource(item.referral_source) if item.referral_source else None,
-        referred_with_code=item.referred_with_code,
-        referral_code=item.referral_code,
-        sessions_valid_after_ms=int(item.sessions_valid_after_ms or 0),
-        version=int(item.version or 1),
+        user_id=item["user_id"],
+        sub=item["sub"],
+        email=item["email"],
+        name=item["name"],
+        role=Role(item["role"]),
+        status=UserStatus(item["status"]),
+        created_at=_parse(item["created_at"]),
+        recruiter_id=item.get("recruiter_id"),
+        referral_source=ReferralSource(item["referral_source"]) if item.get("referral_source") else None,
+        referred_with_code=item.get("referred_with_code"),
+        referral_code=item.get("referral_code"),
+        sessions_valid_after_ms=int(item.get("sessions_valid_after_ms") or 0),
+        version=int(item.get("version") or 1),
     )
 
 
 class DynamoDbFailedLogins:
-    def __init__(self, identity_table: str):
-        self._item = identity_model(identity_table)
+    def __init__(self, identity_table: str, *, client: Any = None):
+        self._client = client or aws.client("dynamodb")
+        self._table = identity_table
 
     def count(self, key: str, window: int) -> int:
-        item = _get(self._item, f"FAILS#{key}", f"WINDOW#{window}", consistent_read=True)
-        return int(item.failures or 0) if item else 0
+        item = self._client.get_item(TableName=self._table, Key=_key(f"FAILS#{key}", f"WINDOW#{window}"),
+                                     ConsistentRead=True).get("Item")
+        return int(from_item(item).get("failures") or 0) if item else 0
 
     def add(self, key: str, window: int, expires_after_seconds: int) -> None:
         # ADD is atomic: concurrent failures are all counted.
-        self._item(pk=f"FAILS#{key}", sk=f"WINDOW#{window}").update(
-            actions=[
-                self._item.failures.add(1),
-                self._item.expires_at.set(datetime.now(UTC) + timedelta(seconds=expires_after_seconds)),
-            ]
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(f"FAILS#{key}", f"WINDOW#{window}"),
+            UpdateExpression="ADD failures :one SET expires_at = :expires_at",
+            ExpressionAttributeValues={":one": to_value(1), ":expires_at": to_value(_expires_at(expires_after_seconds))},
         )
 
     def clear(self, key: str, window: int) -> None:
-        with contextlib.suppress(DeleteError):
-            self._item(pk=f"FAILS#{key}", sk=f"WINDOW#{window}").delete()
+        # After a successful sign-in, so best effort: a counter left behind ends with its window.
+        with contextlib.suppress(ClientError):
+            self._client.delete_item(TableName=self._table, Key=_key(f"FAILS#{key}", f"WINDOW#{window}"))
 
 
 class DynamoDbAuditTrail:
-    def __init__(self, audit_table: str):
-        self._audit = audit_model(audit_table)
+    # The most selective key leads (by index); the other filters apply to what it returns.
+    _INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+        ("target_id", "by-target", ("actor_id", "action")),
+        ("actor_id", "by-actor", ("action",)),
+        ("action", "by-action", ()),
+    )
+
+    def __init__(self, audit_table: str, *, client: Any = None):
+        self._client = client or aws.client("dynamodb")
+        self._table = audit_table
 
     def find(self, query: AuditQuery, limit: int, position: dict[str, Any] | None) -> Page:
-        model = self._audit
-        # The most selective key leads; the other filters apply to what it returns.
-        if query.target_id:
-            source, hash_key, rest = model.by_target, query.target_id, ("actor_id", "action")
-        elif query.actor_id:
-            source, hash_key, rest = model.by_actor, query.actor_id, ("action",)
-        elif query.action:
-            source, hash_key, rest = model.by_action, query.action.value, ()
+        wanted = {"target_id": query.target_id, "actor_id": query.actor_id,
+                  "action": query.action.value if query.action else None}
+        request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": False}
+        names: dict[str, str] = {}
+        values: dict[str, dict] = {}
+        key_attributes: tuple[str, ...] = ("stream", "at_key")
+        lead = next(((a, index, rest) for a, index, rest in self._INDEXES if wanted[a]), None)
+        if lead:
+            attribute, request["IndexName"], rest = lead
+            key_attributes += (attribute,)
         else:
-            source, hash_key, rest = model, AUDIT_STREAM, ()
+            attribute, rest = "stream", ()
+        names["#lead"], values[":lead"] = attribute, to_value(wanted.get(attribute) or AUDIT_STREAM)
+        key_condition = "#lead = :lead"
         # Keys are "<iso time>#<id>": "~" sorts after "#", so a bound on the time covers the ids.
         # DynamoDB refuses an empty string in a key condition, hence one-sided bounds alone.
-        range_condition = None
         if query.since and query.until:
-            range_condition = model.at_key.between(_iso(query.since), _iso(query.until) + "~")
+            key_condition += " AND #at_key BETWEEN :since AND :until"
         elif query.since:
-            range_condition = model.at_key >= _iso(query.since)
+            key_condition += " AND #at_key >= :since"
         elif query.until:
-            range_condition = model.at_key <= _iso(query.until) + "~"
-        condition = None
+            key_condition += " AND #at_key <= :until"
+        if query.since or query.until:
+            names["#at_key"] = "at_key"
+        if query.since:
+            values[":since"] = to_value(_iso(query.since))
+        if query.until:
+            values[":until"] = to_value(_iso(query.until) + "~")
+        filters = []
         for name in rest:
-            value = getattr(query, name)
-            if value:
-                clause = getattr(model, name) == (value.value if isinstance(value, AuditAction) else value)
-                condition = clause if condition is None else condition & clause
-        results = source.query(
-            hash_key, range_key_condition=range_condition, filter_condition=condition,
-            scan_index_forward=False, limit=limit, last_evaluated_key=position,
-        )
-        entries = [
-            AuditEntry(
-                audit_id=i.audit_id, at=_parse(i.at), actor_id=i.actor_id, action=AuditAction(i.action),
-                target_id=i.target_id, before=i.before or {}, after=i.after or {}, request_id=i.request_id,
-                reason=i.reason,
-            )
-            for i in results
-        ]
-        return Page(items=entries, next_position=results.last_evaluated_key if len(entries) == limit else None)
+            if wanted[name]:
+                names[f"#{name}"], values[f":{name}"] = name, to_value(wanted[name])
+                filters.append(f"#{name} = :{name}")
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        request.update(KeyConditionExpression=key_condition, ExpressionAttributeNames=names,
+                       ExpressionAttributeValues=values)
+        items, after = query_page(self._client, key_attributes=key_attributes, limit=limit,
+                                  start=_checked(position, key_attributes), **request)
+        return Page(items=[_entry(i) for i in items], next_position=after)
+
+
+def _entry(item: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        audit_id=item["audit_id"], at=_parse(item["at"]), actor_id=item["actor_id"],
+        action=AuditAction(item["action"]), target_id=item["target_id"],
+        before=json.loads(item["before"], strict=False) or {}, after=json.loads(item["after"], strict=False) or {},
+        request_id=item["request_id"], reason=item.get("reason"),
+    )
