@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
-
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.models import Model
+from typing import Any
 
 from bazaar.ops.domain import JobRun
+from bazaar.platform import aws
+from bazaar.platform.dynamo import query_page, to_item, to_value
 
 JOB_RUN_RETENTION = timedelta(days=30)
 
@@ -36,53 +37,42 @@ class SecretsManagerProbe:
         self._client.describe_secret(SecretId=self._secret_id)
 
 
-def job_run_model(table_name: str) -> type[Model]:
-    class JobRunRecord(Model):
-        class Meta:
-            pass
-
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        job = UnicodeAttribute()
-        started_at = UnicodeAttribute()
-        duration_ms = NumberAttribute()
-        succeeded = BooleanAttribute()
-        summary = JSONAttribute()
-        error = UnicodeAttribute(null=True)
-        expires_at = TTLAttribute()
-
-    JobRunRecord.Meta.table_name = table_name
-    return JobRunRecord
-
-
 class DynamoDbJobRuns:
-    def __init__(self, table_name: str):
-        self._model = job_run_model(table_name)
+    """One item per run: `JOB#<job>` / `RUN#<started at>`, the summary as JSON text, kept for
+    JOB_RUN_RETENTION (the `expires_at` TTL, epoch seconds)."""
+
+    def __init__(self, table_name: str, *, client: Any = None):
+        self._client = client or aws.client("dynamodb")
+        self._table = table_name
 
     def record(self, run: JobRun) -> None:
         started = run.started_at.astimezone(UTC).isoformat(timespec="milliseconds")
-        self._model(
-            pk=f"JOB#{run.job}",
-            sk=f"RUN#{started}",
-            job=run.job,
-            started_at=started,
-            duration_ms=run.duration_ms,
-            succeeded=run.succeeded,
-            summary=run.summary,
-            error=run.error,
-            expires_at=run.started_at + JOB_RUN_RETENTION,
-        ).save()
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"JOB#{run.job}",
+            "sk": f"RUN#{started}",
+            "job": run.job,
+            "started_at": started,
+            "duration_ms": run.duration_ms,
+            "succeeded": run.succeeded,
+            "summary": json.dumps(run.summary),
+            "error": run.error,
+            "expires_at": int((run.started_at + JOB_RUN_RETENTION).timestamp()),
+        }))
 
     def latest(self, job: str, limit: int) -> list[JobRun]:
-        records = self._model.query(f"JOB#{job}", scan_index_forward=False, limit=limit)
+        records, _ = query_page(
+            self._client, key_attributes=("pk", "sk"), limit=limit, start=None, TableName=self._table,
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": to_value(f"JOB#{job}")},
+            ScanIndexForward=False,
+        )
         return [
             JobRun(
-                job=r.job,
-                started_at=datetime.fromisoformat(r.started_at),
-                duration_ms=int(r.duration_ms),
-                succeeded=r.succeeded,
-                summary=r.summary or {},
-                error=r.error,
+                job=r["job"],
+                started_at=datetime.fromisoformat(r["started_at"]),
+                duration_ms=int(r["duration_ms"]),
+                succeeded=bool(r["succeeded"]),
+                summary=json.loads(r["summary"], strict=False) or {},
+                error=r.get("error"),
             )
             for r in records
         ]
