@@ -22,7 +22,7 @@ from bazaar.platform.clock import rfc3339
 from bazaar.platform.ids import id_pattern
 
 
-def _text(min_length: int, max_length: int, multiline: bool = False):
+def _plain_text(min_length: int, max_length: int, multiline: bool = False):
     def clean(value: str) -> str:
         text = plain_text(value, multiline=multiline)
         if len(text) < min_length:
@@ -31,14 +31,17 @@ def _text(min_length: int, max_length: int, multiline: bool = False):
             raise ValueError(f"must have at most {max_length} characters")
         return text
 
-    # The raw bound keeps the sanitiser's work small; the clean bound is what users see.
-    return Annotated[str, StringConstraints(max_length=max_length * 4), AfterValidator(clean)]
+    return AfterValidator(clean)
 
 
-Title = _text(3, TITLE_MAX)
-VariantTitle = _text(1, TITLE_MAX)
-Description = _text(0, DESCRIPTION_MAX, multiline=True)
-AttributeValue = _text(1, ATTRIBUTE_VALUE_MAX)
+# The raw bound (four times the clean one) keeps the sanitiser's work small; the clean bound is
+# what users see. Spelled out as Annotated aliases, not built by a function, so mypy reads them.
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX * 4), _plain_text(3, TITLE_MAX)]
+VariantTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX * 4), _plain_text(1, TITLE_MAX)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX * 4),
+                        _plain_text(0, DESCRIPTION_MAX, multiline=True)]
+AttributeValue = Annotated[str, StringConstraints(max_length=ATTRIBUTE_VALUE_MAX * 4),
+                           _plain_text(1, ATTRIBUTE_VALUE_MAX)]
 AttributeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=20)]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]

@@ -86,6 +86,12 @@ def _own_product(seller_id: str, product_id: str, products: Products) -> Product
     return product
 
 
+def _edited(variant: Variant, edit: VariantEdit) -> Variant:
+    attributes = variant.attributes if edit.attributes is None else dict(edit.attributes)
+    return replace(variant, title=edit.title or variant.title, price=edit.price or variant.price,
+                   attributes=attributes)
+
+
 def edit_product(
     seller_id: str,
     product_id: str,
@@ -99,18 +105,7 @@ def edit_product(
     unknown = set(edits) - {v.variant_id for v in current.variants}
     if unknown:
         raise VariantNotFound()
-    variants = [
-        replace(
-            v,
-            title=edits[v.variant_id].title or v.title,
-            price=edits[v.variant_id].price or v.price,
-            attributes=dict(edits[v.variant_id].attributes) if edits[v.variant_id].attributes is not None
-            else v.attributes,
-        )
-        if v.variant_id in edits
-        else v
-        for v in current.variants
-    ]
+    variants = [_edited(v, edits[v.variant_id]) if v.variant_id in edits else v for v in current.variants]
     added = [(Variant(new_id("var"), d.sku, d.title, d.price, dict(d.attributes)), d) for d in edit.new_variants]
     variants += [v for v, _ in added]
     require_unique_skus(tuple(variants))
