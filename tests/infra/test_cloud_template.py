@@ -282,14 +282,20 @@ def test_functions_are_granted_only_the_tables_they_declare(cloud_template):
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
     }
+    stream_reads = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     for spec in SERVICE.functions:
         granted: dict[str, set[str]] = {}
+        streamed: dict[str, set[str]] = {}
         for statement in _policy_of(cloud_template, spec.name):
             actions = _actions(statement)
             for name, lid in tables.items():
                 if lid in json.dumps(statement["Resource"]):
-                    granted.setdefault(name, set()).update(actions)
+                    # A stream trigger's mapping reads the table's stream (its StreamArn), never items.
+                    into = streamed if "StreamArn" in json.dumps(statement["Resource"]) else granted
+                    into.setdefault(name, set()).update(actions)
         assert set(granted) == set(spec.tables), spec.name
+        assert set(streamed) == {t.table for t in spec.stream_triggers}, spec.name
+        assert all(actions <= stream_reads for actions in streamed.values()), (spec.name, streamed)
         for name, access in spec.tables.items():
             writes = bool(granted[name] & write_actions)
             assert writes == (access in (Access.WRITE, Access.READ_WRITE)), (spec.name, name)
