@@ -47,7 +47,9 @@ class AftersaleBook(OrderBook, Protocol):
     """The order book as the after-PAID use cases need it (bazaar.orders.aftersale)."""
 
     def apply(self, transition: Transition, amendment=None) -> Order:
-        """As OrderBook.apply, plus the amendment's writes in the same transaction."""
+        """As OrderBook.apply, plus the amendment's writes in the same transaction. Raises
+        PaymentAlreadySettled when the amendment closes the payment record and somebody else
+        closed it first (nothing was written)."""
 
     def order_for_awb(self, awb: str) -> str | None: ...
 

@@ -35,12 +35,13 @@ from bazaar.orders.domain import (
     RefundRecord,
     RefundState,
     ShipmentRecord,
+    PaymentAlreadySettled,
     ShippingAddress,
     StaleOrder,
     Transition,
 )
 from bazaar.orders.ports import LockCensus
-from bazaar.payments.adapters.dynamodb import open_put
+from bazaar.payments.adapters.dynamodb import open_put, settle_update
 from bazaar.payments.domain import PaymentRecord
 from bazaar.platform.dynamo import (
     error_code,
@@ -298,7 +299,8 @@ class DynamoDbOrderBook:
 
     def apply(self, transition: Transition, amendment=None) -> Order:
         """`amendment` (bazaar.orders.aftersale.Amendment): what else is written in the same
-        transaction; any of its conditions failing is reported as StaleOrder (read again)."""
+        transaction; any of its conditions failing is reported as StaleOrder (read again),
+        except the payment record's close: PaymentAlreadySettled."""
         order = transition.order
         names = {"#status": "status"}
         values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
@@ -342,6 +344,8 @@ class DynamoDbOrderBook:
             short = [l.variant_id for l in order.lines if f"stock:{l.variant_id}" in failed]
             if short:
                 raise OutOfStock(short) from None
+            if "payment" in failed:
+                raise PaymentAlreadySettled(order.order_id) from None
             if failed.keys() - {"history"}:
                 raise StaleOrder(order.order_id) from None  # a refund or audit condition: read again
             raise
@@ -386,6 +390,9 @@ class DynamoDbOrderBook:
             }}))
         if amendment.audit is not None:
             extra.append(("audit", audit_put(self._audit_table(), amendment.audit)))
+        if amendment.settles_payment is not None:
+            # Same table and partition as the order: closed in the transition's own transaction.
+            extra.append(("payment", settle_update(self._table, order.order_id, amendment.settles_payment)))
         return update, extra
 
     def _audit_table(self) -> str:
