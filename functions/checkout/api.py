@@ -1,5 +1,10 @@
 """Checkout API: POST /v1/checkout (customer, Idempotency-Key required): locks the stock, writes
-the order and opens its PhonePe payment, answering with the redirect URL."""
+the order and opens its PhonePe payment, answering with the redirect URL.
+
+Three DynamoDB round trips: the catalogue read; one transaction with the stock locks, the order,
+its history and event, its payment record and the Idempotency-Key's claim; after PhonePe
+answered, the response stored for the key. A repeated key is answered from its record, which
+the claim's cancelled transaction hands back (two round trips)."""
 
 from datetime import timedelta
 from typing import Annotated
@@ -19,7 +24,7 @@ from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.http import HttpApi
-from bazaar.platform.idempotency import KEY_PATTERN, IdempotentRequests
+from bazaar.platform.idempotency import KEY_PATTERN, IdempotencyKeys, KeyTaken
 from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import from_environment
@@ -37,12 +42,11 @@ payments = PhonePePayments(
     records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
     links=wiring.payment_links(phonepe),
     plan=phonepe.status_check_plan(),
-    clock=utc_now,
     on_started=lambda order: payment_metrics.payment_initiated(),
 )
 policy = LockPolicy(expiry=timedelta(minutes=settings.stock_lock_expiry_minutes),
                     hold_cap=settings.max_locked_units_per_customer)
-idempotent = IdempotentRequests("checkout", settings.table("idempotency"), dynamodb)
+keys = IdempotencyKeys("checkout", settings.table("idempotency"), dynamodb)
 
 
 @app.post(
@@ -60,15 +64,18 @@ def checkout(
     cart: CheckoutIn,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)],
 ) -> Response[CheckoutOut]:
-    customer_id = api.principal.user_id
-    body = idempotent.run(
-        caller=customer_id,
-        key=idempotency_key,
-        body=cart.model_dump(mode="json"),
-        perform=lambda: CheckoutOut.of(
-            services.checkout(cart.command(customer_id), products, orders, payments, policy, utc_now(), new_id)
-        ).model_dump(mode="json"),
-    )
+    customer_id = api.caller.user_id
+    now = utc_now()
+    claim = keys.claim(caller=customer_id, key=idempotency_key, body=cart.model_dump(mode="json"), now=now)
+    try:
+        result = services.checkout(cart.command(customer_id, claim), products, orders, payments, policy, now, new_id,
+                                   keys)
+    except KeyTaken as taken:
+        # Nothing was written: answer the first request's response (or 409 / 422).
+        body = keys.answer(claim, taken)
+    else:
+        body = CheckoutOut.of(result).model_dump(mode="json")
+        keys.complete(claim, body)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -76,5 +83,5 @@ def checkout(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
-    idempotent.register_lambda_context(context)
+    keys.register_lambda_context(context)
     return api.handle(event, context)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bazaar.checkout import services as checkout_services
+from bazaar.money import Paise
+from bazaar.orders import settlement
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.payments.domain import CheckState, PaymentState, PaymentStatus, Settlement, StatusCheckPlan
@@ -42,21 +44,22 @@ class Shipments:
         return sent
 
 
-class SettleFailsOnce:
-    """The payment records, except that the first settle dies (the worker crashing right after
-    the PAID transaction committed)."""
+class AnswerLostOnce:
+    """The order book, except that the first transition's answer is lost after it committed (the
+    worker crashing right after the PAID transaction)."""
 
-    def __init__(self, records):
-        self._records, self._failed = records, False
+    def __init__(self, orders):
+        self._orders, self._failed = orders, False
 
     def __getattr__(self, name):
-        return getattr(self._records, name)
+        return getattr(self._orders, name)
 
-    def settle(self, *args, **kwargs):
+    def apply(self, *args, **kwargs):
+        applied = self._orders.apply(*args, **kwargs)
         if not self._failed:
             self._failed = True
-            raise ConnectionError("DynamoDB is unreachable")
-        return self._records.settle(*args, **kwargs)
+            raise ConnectionError("the worker died before DynamoDB's answer arrived")
+        return applied
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +75,9 @@ def seller(local_stack):
     return new_account_token(local_stack, "seller")[0]
 
 
-def _settler(tables, shipments, at: datetime, records=None) -> Settler:
-    orders, known_records = tables
-    return Settler(orders=orders, records=records or known_records, plan=StatusCheckPlan(), clock=lambda: at)
+def _settler(tables, shipments, at: datetime, orders=None) -> Settler:
+    known_orders, records = tables
+    return Settler(orders=orders or known_orders, records=records, plan=StatusCheckPlan(), clock=lambda: at)
 
 
 def _order(local_stack, seller, units=3, quantity=2):
@@ -171,19 +174,60 @@ def test_a_payment_still_pending_after_its_timeout_fails_the_order(local_stack, 
     assert records.get(order["order_id"]).state is CheckState.EXPIRED and records.get(order["order_id"]).next_check_at is None
 
 
-def test_a_crash_after_the_paid_commit_is_settled_by_the_retry_and_ships_once(local_stack, seller, tables):
+def test_a_crash_after_the_paid_commit_leaves_the_record_closed_with_it_and_ships_once(local_stack, seller, tables):
     product, token, order = _order(local_stack, seller)
-    _, records = tables
+    orders, records = tables
     shipments = Shipments(local_stack).watch(order["order_id"])
-    settler = _settler(tables, shipments, _now(), records=SettleFailsOnce(records))
+    settler = _settler(tables, shipments, _now(), orders=AnswerLostOnce(orders))
     completed = _status(order, PaymentState.COMPLETED)
 
     with pytest.raises(ConnectionError):
         settle_with_status(records.get(order["order_id"]), completed, settler)
     assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "PAID"
-    assert records.get(order["order_id"]).open  # the retry (queue or reconciliation) still follows it
+    # The record was closed in the PAID transaction itself: never PAID with the record open.
+    assert records.get(order["order_id"]).state is CheckState.COMPLETED
 
-    assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.PAID
     assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.ALREADY_SETTLED
     assert shipments.sent == [order["order_id"]]
     assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["sold"] == 2
+
+
+def test_an_order_paid_while_its_record_stayed_open_is_closed_by_the_next_confirmation_once(local_stack, seller,
+                                                                                             tables):
+    """An order moved to PAID without its record (a write made before the two were one
+    transaction): the next confirmation closes the record and counts it, once."""
+    product, _token, order = _order(local_stack, seller)
+    orders, records = tables
+    shipments = Shipments(local_stack).watch(order["order_id"])
+    settler = _settler(tables, shipments, _now())
+    completed = _status(order, PaymentState.COMPLETED)
+    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+    assert records.get(order["order_id"]).open
+
+    assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.PAID
+    assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.ALREADY_SETTLED
+    assert records.get(order["order_id"]).state is CheckState.COMPLETED
+    assert shipments.sent == [order["order_id"]]
+    assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["sold"] == 2
+
+
+def test_a_first_confirmation_is_three_round_trips_and_a_duplicate_one(local_stack, seller, tables):
+    from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+    from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+    from bazaar.platform.aws import RoundTrips
+
+    _product, _token, order = _order(local_stack, seller)
+    counter, names = RoundTrips(), local_stack.names
+    client = counter.watch(local_stack.client("dynamodb"))
+    counted = Settler(
+        orders=DynamoDbOrderBook(client, names.table_name("orders"), names.table_name("stock"),
+                                 events_table=names.table_name("order-events")),
+        records=DynamoDbPaymentRecords(client, names.table_name("orders")), plan=StatusCheckPlan(), clock=_now)
+    completed = _status(order, PaymentState.COMPLETED)
+
+    counter.reset()
+    first = settle_with_status(counted.records.get(order["order_id"]), completed, counted)
+    assert first is Settlement.PAID and counter.counts == {"dynamodb": 3}  # record, order, one transaction
+    counter.reset()
+    assert counted.records.get(order["order_id"]).state is CheckState.COMPLETED
+    assert counter.counts == {"dynamodb": 1}  # what apply_payment_event reads before it stops

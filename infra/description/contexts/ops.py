@@ -13,7 +13,8 @@ TABLES = (
     ),
     Table(
         name="idempotency",
-        purpose="Powertools idempotency records for short-lived request deduplication.",
+        purpose="Idempotency-Key records for short-lived request deduplication: Powertools' (refunds) and "
+                "checkout's own, claimed in the order's transaction.",
         partition_key=Key("id"),
         ttl_attribute="expiration",
     ),

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from bazaar.orders.domain import Order
+from bazaar.payments.domain import PaymentRecord
+
+if TYPE_CHECKING:
+    from bazaar.platform.idempotency import KeyClaim
 
 
 @dataclass(frozen=True)
@@ -17,8 +22,20 @@ class PaymentStart:
 
 
 class PaymentStarter(Protocol):
-    """The seam for the payments issue: after the stock is locked and the order written,
-    checkout asks this to start a payment for the order's total (bazaar.checkout.adapters.payments).
-    If it raises, checkout releases the order and its locks (PAYMENT_FAILED) before re-raising."""
+    """How checkout pays for an order (bazaar.checkout.adapters.payments): first the payment
+    record, which checkout writes in the order's own transaction, then, once that committed, the
+    provider is asked for the payment of the order's total. If `start` raises, checkout releases
+    the order and its locks (PAYMENT_FAILED) and the Idempotency-Key before re-raising."""
 
-    def start(self, order: Order) -> PaymentStart: ...
+    def record_for(self, order: Order, now: datetime) -> PaymentRecord:
+        """The order's payment record, OPEN (not written: checkout writes it with the order)."""
+
+    def start(self, order: Order, record: PaymentRecord) -> PaymentStart: ...
+
+
+class RequestKeys(Protocol):
+    """The Idempotency-Keys checkout claims in the order's transaction (bazaar.platform.idempotency)."""
+
+    def release(self, claim: KeyClaim) -> None:
+        """Frees a key whose request failed for good after its transaction committed (PhonePe
+        refused or could not be reached), so a retry with it makes a new order."""

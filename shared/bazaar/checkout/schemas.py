@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -12,6 +12,9 @@ from bazaar.ops.domain import JobRun
 from bazaar.orders.schemas import OrderOut, ShippingAddressIn
 from bazaar.platform.clock import rfc3339
 from bazaar.platform.ids import id_pattern
+
+if TYPE_CHECKING:
+    from bazaar.platform.idempotency import KeyClaim
 
 
 class CartLineIn(BaseModel):
@@ -28,11 +31,12 @@ class CheckoutIn(BaseModel):
     items: Annotated[list[CartLineIn], Field(min_length=1, max_length=50)]
     shipping_address: ShippingAddressIn
 
-    def command(self, customer_id: str) -> CheckoutCommand:
+    def command(self, customer_id: str, key: KeyClaim | None = None) -> CheckoutCommand:
         return CheckoutCommand(
             customer_id=customer_id,
             lines=tuple(CartLine(i.product_id, i.variant_id, i.quantity) for i in self.items),
             shipping_address=self.shipping_address.address(),
+            key=key,
         )
 
 

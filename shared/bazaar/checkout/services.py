@@ -8,11 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bazaar.catalog.domain import LockLimitReached
 from bazaar.catalog.ports import Products
 from bazaar.checkout.domain import CartLine, CleanupReport, LockPolicy, UnknownItem, merge_lines
-from bazaar.checkout.ports import PaymentStart, PaymentStarter
+from bazaar.checkout.ports import PaymentStart, PaymentStarter, RequestKeys
 from bazaar.ops.domain import JobRun
 from bazaar.ops.ports import JobRuns
 from bazaar.orders.domain import (
@@ -27,6 +28,9 @@ from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
 from bazaar.platform.observability import logger
 
+if TYPE_CHECKING:
+    from bazaar.platform.idempotency import KeyClaim
+
 STOCK_CLEANUP_JOB = "stock-cleanup"
 
 
@@ -35,6 +39,7 @@ class CheckoutCommand:
     customer_id: str
     lines: tuple[CartLine, ...]
     shipping_address: ShippingAddress
+    key: KeyClaim | None = None  # the request's Idempotency-Key, claimed in the order's transaction
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,11 @@ def checkout(
     policy: LockPolicy,
     now: datetime,
     new_id: Callable[[str], str],
+    keys: RequestKeys | None = None,
 ) -> CheckoutResult:
+    """Three DynamoDB round trips on success: the catalogue read, one transaction (below), and
+    the caller's write of the response for the Idempotency-Key. Raises KeyTaken (from the order
+    book) when the key already has a record: nothing was written, the caller answers from it."""
     lines = merge_lines(command.lines)
     catalogue = products.get_many([line.product_id for line in lines])
     priced, unknown = [], []
@@ -80,14 +89,20 @@ def checkout(
         lock_expires_at=policy.expires_at(now),
         history=(HistoryEntry(now, None, OrderStatus.PAYMENT_PENDING, "checked out; stock locked"),),
     )
-    # All lines locked (with the OrderPlaced event), or OutOfStock and nothing locked.
-    orders.place(order, policy.hold_cap, actor=f"customer:{command.customer_id}")
+    record = payments.record_for(order, now)
+    # One transaction: every line locked, the customer's hold, the order, its history and
+    # OrderPlaced event, its payment record (written before PhonePe is asked, so reconciliation
+    # follows it whatever happens next) and the Idempotency-Key's claim. Or OutOfStock /
+    # LockLimitReached / KeyTaken, and none of it.
+    orders.place(order, policy.hold_cap, actor=f"customer:{command.customer_id}", payment=record, key=command.key)
     try:
-        payment = payments.start(order)
+        payment = payments.start(order, record)
     except Exception as failure:
-        # No orphan: the shopper cannot pay this order, so its stock goes back at once. A retry
-        # with the same Idempotency-Key then makes a new order (this one failed for good).
+        # No orphan: the shopper cannot pay this order, so its stock goes back at once, and the
+        # key is freed: a retry with it makes a new order (this one failed for good).
         _release_unpayable(order, orders, now, f"payment could not be started ({type(failure).__name__})")
+        if command.key is not None and keys is not None:
+            keys.release(command.key)
         raise
     return CheckoutResult(order, payment)
 

@@ -24,6 +24,7 @@ from bazaar.orders.domain import (
     ShipmentRecord,
     Transition,
 )
+from bazaar.payments.domain import CheckState
 from bazaar.platform.errors import BazaarError, Conflict
 
 S = OrderStatus
@@ -43,6 +44,9 @@ class Amendment:
     new_refund: RefundRecord | None = None  # added, conditional on the order's refund sequence
     refund_update: tuple[RefundRecord, RefundState] | None = None  # (as read, new state), conditional
     audit: AuditEntry | None = None
+    # Closes the order's payment record in this state, conditional on nobody having done so:
+    # how a confirmed payment's transition (bazaar.orders.settlement) settles the record with it.
+    settles_payment: CheckState | None = None
 
 
 @dataclass(frozen=True)

@@ -341,6 +341,11 @@ class StaleOrder(Exception):
     """The order changed since it was read; the transition was not written. Read it again."""
 
 
+class PaymentAlreadySettled(Exception):
+    """The transition was to close the order's payment record, which somebody else closed first;
+    nothing was written (a duplicate confirmation lost the race)."""
+
+
 class PaymentAmountMismatch(BazaarError):
     code = "PAYMENT_AMOUNT_MISMATCH"
 

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bazaar.orders.domain import Order, Transition
+from bazaar.payments.domain import PaymentRecord
+
+if TYPE_CHECKING:
+    from bazaar.platform.idempotency import KeyClaim
 
 
 @dataclass(frozen=True)
@@ -15,10 +19,13 @@ class LockCensus:
 
 
 class OrderBook(Protocol):
-    def place(self, order: Order, hold_cap: int, actor: str = "system") -> None:
+    def place(self, order: Order, hold_cap: int, actor: str = "system", *,
+              payment: PaymentRecord | None = None, key: KeyClaim | None = None) -> None:
         """Writes a new PAYMENT_PENDING order, its OrderPlaced event and locks its lines' stock,
-        all or nothing.
-        Raises OutOfStock (naming the short variants) or LockLimitReached."""
+        with the order's payment record and the request's Idempotency-Key claim if given, all
+        or nothing, in one transaction.
+        Raises KeyTaken (the key has a record: checked first), OutOfStock (naming the short
+        variants) or LockLimitReached."""
 
     def get(self, order_id: str) -> Order | None:
         """The order with its history."""
@@ -40,7 +47,9 @@ class AftersaleBook(OrderBook, Protocol):
     """The order book as the after-PAID use cases need it (bazaar.orders.aftersale)."""
 
     def apply(self, transition: Transition, amendment=None) -> Order:
-        """As OrderBook.apply, plus the amendment's writes in the same transaction."""
+        """As OrderBook.apply, plus the amendment's writes in the same transaction. Raises
+        PaymentAlreadySettled when the amendment closes the payment record and somebody else
+        closed it first (nothing was written)."""
 
     def order_for_awb(self, awb: str) -> str | None: ...
 

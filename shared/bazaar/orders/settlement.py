@@ -10,7 +10,10 @@ What each effect is deduplicated on (business state, kept as long as the order; 
 - what follows PAID (the shipment, the shopper's notification, the figures): nothing here. The
   OrderPaid event is committed with the transition and its consumers react to it;
 - the success / failure metric: closing the payment record (`check_state = OPEN` removed by a
-  conditional update), which exactly one caller does."""
+  conditional update), which exactly one caller does. A confirmed payment closes it in the
+  PAID (or NEEDS_REFUND) transition's own transaction, so the move and the close commit together
+  and the first confirmation costs three DynamoDB round trips: the record, the order, the
+  transaction (a duplicate reads the record only)."""
 
 from __future__ import annotations
 
@@ -21,9 +24,10 @@ from datetime import datetime
 from bazaar.catalog.domain import OutOfStock
 from bazaar.money import Paise
 from bazaar.orders import fulfilment
+from bazaar.orders.aftersale import Amendment
 from bazaar.orders.domain import (
-    TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAmountMismatch, RefundState, StaleOrder, Transition,
-    payment_targets,
+    TRANSITIONS, Order, OrderNotFound, OrderStatus, PaymentAlreadySettled, PaymentAmountMismatch, RefundState,
+    StaleOrder, Transition, payment_targets,
 )
 from bazaar.orders.ports import AftersaleBook, OrderBook
 from bazaar.orders.services import ATTEMPTS, change_status
@@ -58,34 +62,39 @@ def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: dateti
     """Applies a payment PhonePe confirmed (re-confirmed with its status API) to the order.
     Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the locks back: sold from available stock if it is still there, else NEEDS_REFUND. A repeat
     changes nothing and returns the order as it is."""
+    return _confirm(order_id, amount, orders.get, orders.apply, now)[0]
+
+
+def _confirm(order_id: str, amount: Paise, get: Callable[[str], Order | None], apply: Callable[[Transition], Order],
+             now: datetime) -> tuple[Order, bool]:
+    """As confirm_payment; also says whether this call made the move (False: it had been made)."""
     for _ in range(ATTEMPTS):
-        order = orders.get(order_id)
+        order = get(order_id)
         if order is None:
             raise OrderNotFound()
         if amount != order.total:
             raise PaymentAmountMismatch()
         targets = payment_targets(order)
         if not targets:
-            return order
+            return order, False
         try:
-            return _first_possible(order, targets, orders, now)
+            return _first_possible(order, targets, apply, now), True
         except StaleOrder:
             continue  # cleanup or a cancel got there first: decide again on what it is now
     raise Conflict("The order kept changing while the payment was being applied; try again.")
 
 
-def _first_possible(order: Order, targets: tuple[OrderStatus, ...], orders: OrderBook, now: datetime) -> Order:
+def _first_possible(order: Order, targets: tuple[OrderStatus, ...], apply: Callable[[Transition], Order],
+                    now: datetime) -> Order:
     for n, target in enumerate(targets):
         reason = "payment confirmed" if n == 0 else "payment confirmed after its stock was sold to others"
         try:
-            return orders.apply(order.transition(target, now, reason, actor="provider:phonepe",
-                                                 facts={"amount_paise": order.total.amount}))
+            return apply(order.transition(target, now, reason, actor="provider:phonepe",
+                                          facts={"amount_paise": order.total.amount}))
         except OutOfStock:
             if n == len(targets) - 1:
                 raise
     raise AssertionError("unreachable")
-
-
 
 
 def settle_with_status(record: PaymentRecord, status: PaymentStatus | None, settler: Settler) -> Settlement:
@@ -110,11 +119,17 @@ def settle_with_status(record: PaymentRecord, status: PaymentStatus | None, sett
 
 
 def _paid(record: PaymentRecord, settler: Settler, now: datetime) -> Settlement:
+    closing = Amendment(settles_payment=CheckState.COMPLETED)
     try:
-        order = confirm_payment(record.order_id, Paise(record.amount_paise), settler.orders, now)
+        order, moved = _confirm(record.order_id, Paise(record.amount_paise), settler.orders.get,
+                                lambda transition: settler.orders.apply(transition, closing), now)
     except PaymentAmountMismatch:  # the record and the order disagree: never fulfil
         return _mismatch(record, "the payment record's amount is not the order's total", settler, refund=True)
-    if not settler.records.settle(record, CheckState.COMPLETED):
+    except PaymentAlreadySettled:  # another confirmation closed the record (and moved the order) first
+        return Settlement.ALREADY_SETTLED
+    # The move closed the record with it. If the order had moved already (a payment applied
+    # before its record was closed with it), the record is closed here: once, by whoever wins.
+    if not moved and not settler.records.settle(record, CheckState.COMPLETED):
         return Settlement.ALREADY_SETTLED
     return Settlement.PAID if order.status is OrderStatus.PAID else Settlement.REFUND_NEEDED
 

@@ -1,4 +1,4 @@
-"""Payment use cases on the provider side: open an order's payment, take in a PhonePe webhook,
+"""Payment use cases on the provider side: start an order's payment, take in a PhonePe webhook,
 and re-confirm what it claims with PhonePe's status API. What a confirmed verdict does to the
 order is the orders context's (bazaar.orders.settlement), fed by these verdicts."""
 
@@ -89,19 +89,25 @@ class PaymentLinks:
         return f"{self.shop_return_url.rstrip('/')}/{order_id}"
 
 
-def open_payment(order_id: str, amount_paise: int, provider: PaymentProvider, records: PaymentRecords,
-                 links: PaymentLinks, plan: StatusCheckPlan, now: datetime) -> PaymentCreated:
-    """Records the payment (so reconciliation follows it whatever happens next), then asks
-    PhonePe for it under the order's one merchant order id. A definite refusal closes the record;
-    an unknown outcome (PaymentProviderUnavailable) leaves it open for reconciliation."""
-    record = records.open(PaymentRecord(
-        order_id=order_id, provider="phonepe", api_version=provider.api_version,
+def new_payment_record(order_id: str, amount_paise: int, api_version: str, plan: StatusCheckPlan,
+                       now: datetime) -> PaymentRecord:
+    """An order's payment record, OPEN, under the order's one merchant order id. It must be
+    written before PhonePe is asked (so reconciliation follows the payment whatever happens next):
+    checkout writes it in the order's own transaction (PaymentRecords.open writes it alone)."""
+    return PaymentRecord(
+        order_id=order_id, provider="phonepe", api_version=api_version,
         merchant_order_id=merchant_order_id_for(order_id), amount_paise=amount_paise,
         started_at=now, next_check_at=plan.first_check_at(now),
-    ))
+    )
+
+
+def request_payment(record: PaymentRecord, provider: PaymentProvider, records: PaymentRecords,
+                    links: PaymentLinks) -> PaymentCreated:
+    """Asks PhonePe for the payment of a record already written. A definite refusal closes the
+    record; an unknown outcome (PaymentProviderUnavailable) leaves it open for reconciliation."""
     try:
         return provider.create_payment(record.merchant_order_id, record.amount_paise,
-                                       links.return_url(order_id), links.callback_url)
+                                       links.return_url(record.order_id), links.callback_url)
     except PaymentProviderRejected as refused:
         records.settle(record, CheckState.FAILED, note=f"PhonePe refused to start it: {refused.provider_code}")
         raise

@@ -19,6 +19,7 @@ status `to_status`), so operators can list the orders in a status (NEEDS_REFUND)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -34,13 +35,15 @@ from bazaar.orders.domain import (
     RefundRecord,
     RefundState,
     ShipmentRecord,
+    PaymentAlreadySettled,
     ShippingAddress,
     StaleOrder,
     Transition,
 )
 from bazaar.orders.ports import LockCensus
+from bazaar.payments.adapters.dynamodb import open_put, settle_update
+from bazaar.payments.domain import PaymentRecord
 from bazaar.platform.dynamo import (
-    cancellation_codes,
     error_code,
     from_item,
     query_page,
@@ -48,6 +51,9 @@ from bazaar.platform.dynamo import (
     to_value,
     with_conflict_retries,
 )
+
+if TYPE_CHECKING:
+    from bazaar.platform.idempotency import KeyClaim
 
 HELD = "HELD"
 OPEN = "OPEN"
@@ -205,6 +211,33 @@ def _amended(order: Order, amendment) -> Order:
 
 OUTBOX_RETENTION = timedelta(days=7)
 
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class _Transaction:
+    """The items of one TransactWriteItems, each under a name, so a cancellation is read by what
+    failed ("order", "stock:<variant>", "payment", ...), never by list positions."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.items: list[dict] = []
+
+    def add(self, name: str, item: dict) -> None:
+        self.names.append(name)
+        self.items.append(item)
+
+    def failed(self, error: ClientError) -> dict[str, dict]:
+        """The cancellation reason of every item whose condition failed, by name ({} if the
+        error is not a cancellation; a repeated name keeps its first failure)."""
+        if error_code(error) != "TransactionCanceledException":
+            return {}
+        reasons = error.response.get("CancellationReasons", [])
+        failed: dict[str, dict] = {}
+        for name, reason in zip(self.names, reasons):
+            if reason.get("Code") == CONDITION_FAILED:
+                failed.setdefault(name, reason)
+        return failed
+
 
 def order_book(settings, client, audit_table: str | None = None) -> DynamoDbOrderBook:
     """The order book as functions build it: its tables and the history retention."""
@@ -226,26 +259,33 @@ class DynamoDbOrderBook:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def place(self, order: Order, hold_cap: int, actor: str = "system") -> None:
-        moves = [self._stock.move(StockMove.LOCK, line.variant_id, line.quantity) for line in order.lines]
-        items = [
-            *moves,
-            self._stock.hold(order.customer_id, order.units, hold_cap),
-            {"Put": {"TableName": self._table, "Item": _order_item(order),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            _history_put(self._table, order.order_id, order.version, order.history[-1], self._retention),
-            _event_put(self._events, order.placed_event(actor), OUTBOX_RETENTION),
-        ]
+    def place(self, order: Order, hold_cap: int, actor: str = "system", *,
+              payment: PaymentRecord | None = None, key: KeyClaim | None = None) -> None:
+        tx = _Transaction()
+        for line in order.lines:
+            tx.add(f"stock:{line.variant_id}", self._stock.move(StockMove.LOCK, line.variant_id, line.quantity))
+        tx.add("hold", self._stock.hold(order.customer_id, order.units, hold_cap))
+        tx.add("order", {"Put": {"TableName": self._table, "Item": _order_item(order),
+                                 "ConditionExpression": "attribute_not_exists(pk)"}})
+        tx.add("history", _history_put(self._table, order.order_id, order.version, order.history[-1],
+                                       self._retention))
+        tx.add("event", _event_put(self._events, order.placed_event(actor), OUTBOX_RETENTION))
+        if payment is not None:
+            tx.add("payment", open_put(self._table, payment))
+        if key is not None:
+            tx.add("key", key.transact_item())
         try:
-            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
+            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=tx.items))
         except ClientError as error:
-            codes = cancellation_codes(error)
-            if error_code(error) != "TransactionCanceledException" or "ConditionalCheckFailed" not in codes:
-                raise
-            short = [line.variant_id for line, code in zip(order.lines, codes) if code == "ConditionalCheckFailed"]
+            failed = tx.failed(error)
+            # The key first: a repeated request is answered from its record, whatever the stock
+            # says now.
+            if key is not None and "key" in failed:
+                raise key.taken(failed["key"]) from None
+            short = [line.variant_id for line in order.lines if f"stock:{line.variant_id}" in failed]
             if short:
                 raise OutOfStock(self._all_short(order, short)) from None
-            if codes[len(moves)] == "ConditionalCheckFailed":
+            if "hold" in failed:
                 raise LockLimitReached(hold_cap) from None
             raise
 
@@ -259,7 +299,8 @@ class DynamoDbOrderBook:
 
     def apply(self, transition: Transition, amendment=None) -> Order:
         """`amendment` (bazaar.orders.aftersale.Amendment): what else is written in the same
-        transaction; any of its conditions failing is reported as StaleOrder (read again)."""
+        transaction; any of its conditions failing is reported as StaleOrder (read again),
+        except the payment record's close: PaymentAlreadySettled."""
         order = transition.order
         names = {"#status": "status"}
         values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
@@ -272,40 +313,40 @@ class DynamoDbOrderBook:
             values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
         update = "SET #status = :to, updated_at = :at, version = :next"
         removals = ["lock_state"] if transition.releases_hold else []
-        extra: list[dict] = []
+        extra: list[tuple[str, dict]] = []
         if amendment is not None:
             update, extra = self._amend(order, transition, amendment, update, names, values, removals)
         if removals:
             update += " REMOVE " + ", ".join(removals)
-        items = [
-            {"Update": {"TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
-                        "ConditionExpression": condition, "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values}},
-            _history_put(self._table, order.order_id, order.version + 1, transition.entry, self._retention),
-        ]
-        moves = []
+        tx = _Transaction()
+        tx.add("order", {"Update": {
+            "TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
+            "ConditionExpression": condition, "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values}})
+        tx.add("history", _history_put(self._table, order.order_id, order.version + 1, transition.entry,
+                                       self._retention))
         if transition.stock_move is not None:
-            moves = [self._stock.move(transition.stock_move, l.variant_id, l.quantity) for l in order.lines]
-        items += moves
-        items += extra
+            for l in order.lines:
+                tx.add(f"stock:{l.variant_id}", self._stock.move(transition.stock_move, l.variant_id, l.quantity))
+        for name, item in extra:
+            tx.add(name, item)
         if transition.releases_hold:
-            items.append(self._stock.unhold(order.customer_id, order.units))
+            tx.add("unhold", self._stock.unhold(order.customer_id, order.units))
         event = transition.event
         if event is not None:
-            items.append(_event_put(self._events, event, OUTBOX_RETENTION))
+            tx.add("event", _event_put(self._events, event, OUTBOX_RETENTION))
         try:
-            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=items))
+            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=tx.items))
         except ClientError as error:
-            codes = cancellation_codes(error)
-            if error_code(error) != "TransactionCanceledException":
-                raise
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            failed = tx.failed(error)
+            if "order" in failed:
                 raise StaleOrder(order.order_id) from None
-            short = [l.variant_id for l, code in zip(order.lines, codes[2:2 + len(moves)])
-                     if code == "ConditionalCheckFailed"]
+            short = [l.variant_id for l in order.lines if f"stock:{l.variant_id}" in failed]
             if short:
                 raise OutOfStock(short) from None
-            if "ConditionalCheckFailed" in codes[2 + len(moves):]:
+            if "payment" in failed:
+                raise PaymentAlreadySettled(order.order_id) from None
+            if failed.keys() - {"history"}:
                 raise StaleOrder(order.order_id) from None  # a refund or audit condition: read again
             raise
         applied = transition.applied()
@@ -314,16 +355,16 @@ class DynamoDbOrderBook:
         return applied
 
     def _amend(self, order: Order, transition: Transition, amendment, update: str, names: dict, values: dict,
-               removals: list[str]) -> tuple[str, list[dict]]:
+               removals: list[str]) -> tuple[str, list[tuple[str, dict]]]:
         from bazaar.identity.adapters.dynamodb import audit_put
 
-        extra: list[dict] = []
+        extra: list[tuple[str, dict]] = []
         if amendment.shipment is not None:
             values[":shipment"] = to_value(vars(amendment.shipment))
             update += ", shipment = :shipment"
-            extra.append({"Put": {"TableName": self._table, "Item": to_item(
+            extra.append(("awb", {"Put": {"TableName": self._table, "Item": to_item(
                 {"pk": f"AWB#{amendment.shipment.awb}", "sk": "AWB", "order_id": order.order_id}
-            )}})
+            )}}))
         if amendment.needs_attention is True:
             values[":attention"] = to_value(transition.to_status.value)
             update += ", attention = :attention"
@@ -335,19 +376,23 @@ class DynamoDbOrderBook:
             values[":none"] = to_value([])
             update += ", #scans = list_append(if_not_exists(#scans, :none), :scan)"
         if amendment.new_refund is not None:
-            extra.append({"Put": {"TableName": self._table, "Item": _refund_item(order.order_id, amendment.new_refund),
-                                  "ConditionExpression": "attribute_not_exists(pk)"}})
+            extra.append(("refund", {"Put": {
+                "TableName": self._table, "Item": _refund_item(order.order_id, amendment.new_refund),
+                "ConditionExpression": "attribute_not_exists(pk)"}}))
         if amendment.refund_update is not None:
             before, state = amendment.refund_update
-            extra.append({"Update": {
+            extra.append(("refund", {"Update": {
                 "TableName": self._table, "Key": _refund_key(order.order_id, before.sequence),
                 "UpdateExpression": "SET #state = :state" + ("" if state.open else " REMOVE refund_open"),
                 "ConditionExpression": "#state = :was",
                 "ExpressionAttributeNames": {"#state": "state"},
                 "ExpressionAttributeValues": {":state": to_value(state.value), ":was": to_value(before.state.value)},
-            }})
+            }}))
         if amendment.audit is not None:
-            extra.append(audit_put(self._audit_table(), amendment.audit))
+            extra.append(("audit", audit_put(self._audit_table(), amendment.audit)))
+        if amendment.settles_payment is not None:
+            # Same table and partition as the order: closed in the transition's own transaction.
+            extra.append(("payment", settle_update(self._table, order.order_id, amendment.settles_payment)))
         return update, extra
 
     def _audit_table(self) -> str:

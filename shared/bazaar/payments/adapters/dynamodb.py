@@ -4,7 +4,11 @@ and `next_check_at`, so the sparse `by-payment-check` index is exactly the set o
 reconciliation must ask about, earliest check first. Settling removes `check_state`.
 
 The item has no `status`, `customer_id` or `lock_state`, so it never appears in the orders'
-other indexes; OrderBook.get ignores it (it reads `ORDER` and `HISTORY#` items only)."""
+other indexes; OrderBook.get ignores it (it reads `ORDER` and `HISTORY#` items only).
+
+Because it shares the order's partition and table, the order book writes it inside its own
+transactions: checkout opens it with the order (`open_put`), and a payment's move to PAID closes
+it with the transition (`settle_update`). The methods below are the same writes, alone."""
 
 from __future__ import annotations
 
@@ -53,23 +57,45 @@ def _conditional(call) -> bool:
         raise
 
 
+def open_put(table: str, record: PaymentRecord) -> dict:
+    """The transact item that writes a new payment record (never over an existing one)."""
+    item = to_item({
+        "pk": f"ORDER#{record.order_id}", "sk": "PAYMENT", "order_id": record.order_id,
+        "provider": record.provider, "api_version": record.api_version,
+        "merchant_order_id": record.merchant_order_id, "amount_paise": record.amount_paise,
+        "started_at": _moment(record.started_at), "payment_state": record.state.value,
+        "check_state": OPEN if record.open else None,
+        "next_check_at": _moment(record.next_check_at) if record.next_check_at else None,
+        "checks": record.checks,
+    })
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def settle_update(table: str, order_id: str, state: CheckState, note: str | None = None) -> dict:
+    """The transact item that closes a payment record in `state` (it leaves reconciliation). Its
+    condition fails if the record is missing or already closed in that state: somebody else
+    settled it first."""
+    values = {":state": to_value(state.value), ":open": to_value(OPEN), ":one": to_value(1)}
+    update = "SET payment_state = :state ADD checks :one REMOVE check_state, next_check_at"
+    if note:
+        update = "SET payment_state = :state, note = :note ADD checks :one REMOVE check_state, next_check_at"
+        values[":note"] = to_value(note[:500])
+    return {"Update": {
+        "TableName": table, "Key": _key(order_id), "UpdateExpression": update,
+        # Open, or closed in another state: a payment we gave up on (EXPIRED) that PhonePe
+        # completes later is settled again, once, as COMPLETED.
+        "ConditionExpression": "attribute_exists(pk) AND (check_state = :open OR payment_state <> :state)",
+        "ExpressionAttributeValues": values,
+    }}
+
+
 class DynamoDbPaymentRecords:
     def __init__(self, client, orders_table: str):
         self._client = client
         self._table = orders_table
 
     def open(self, record: PaymentRecord) -> PaymentRecord:
-        item = to_item({
-            "pk": f"ORDER#{record.order_id}", "sk": "PAYMENT", "order_id": record.order_id,
-            "provider": record.provider, "api_version": record.api_version,
-            "merchant_order_id": record.merchant_order_id, "amount_paise": record.amount_paise,
-            "started_at": _moment(record.started_at), "payment_state": record.state.value,
-            "check_state": OPEN if record.open else None,
-            "next_check_at": _moment(record.next_check_at) if record.next_check_at else None,
-            "checks": record.checks,
-        })
-        if _conditional(lambda: self._client.put_item(TableName=self._table, Item=item,
-                                                      ConditionExpression="attribute_not_exists(pk)")):
+        if _conditional(lambda: self._client.put_item(**open_put(self._table, record)["Put"])):
             return record
         return self.get(record.order_id)
 
@@ -87,18 +113,8 @@ class DynamoDbPaymentRecords:
         ))
 
     def settle(self, record: PaymentRecord, state: CheckState, note: str | None = None) -> bool:
-        values = {":state": to_value(state.value), ":open": to_value(OPEN), ":one": to_value(1)}
-        update = "SET payment_state = :state ADD checks :one REMOVE check_state, next_check_at"
-        if note:
-            update = "SET payment_state = :state, note = :note ADD checks :one REMOVE check_state, next_check_at"
-            values[":note"] = to_value(note[:500])
         return _conditional(lambda: self._client.update_item(
-            TableName=self._table, Key=_key(record.order_id), UpdateExpression=update,
-            # Open, or closed in another state: a payment we gave up on (EXPIRED) that PhonePe
-            # completes later is settled again, once, as COMPLETED.
-            ConditionExpression="attribute_exists(pk) AND (check_state = :open OR payment_state <> :state)",
-            ExpressionAttributeValues=values,
-        ))
+            **settle_update(self._table, record.order_id, state, note)["Update"]))
 
     def due(self, now: datetime, limit: int) -> list[PaymentRecord]:
         response = self._client.query(
