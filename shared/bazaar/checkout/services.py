@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bazaar.catalog.domain import LockLimitReached
 from bazaar.catalog.ports import Products
@@ -26,10 +25,8 @@ from bazaar.orders.domain import (
 )
 from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
+from bazaar.platform.idempotency import KeyClaim, KeyTaken
 from bazaar.platform.observability import logger
-
-if TYPE_CHECKING:
-    from bazaar.platform.idempotency import KeyClaim
 
 STOCK_CLEANUP_JOB = "stock-cleanup"
 
@@ -192,3 +189,21 @@ def stock_cleanup_status(job_runs: JobRuns, interval: timedelta, limit: int = 10
 
 def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def checkout_once(customer_id: str, key: str, cart: dict, command: Callable[[KeyClaim], CheckoutCommand],
+                  kit, present: Callable[[CheckoutResult], dict]) -> dict:
+    """A checkout answered once per Idempotency-Key (`kit`: bazaar.checkout.wiring.Checkout): the
+    key's claim rides in the checkout's own transaction; a key that already has a record is
+    answered from it (the first response again, 422 for another body, 409 while it runs), and a
+    new checkout's response is stored for the key."""
+    now = kit.clock()
+    claim = kit.keys.claim(caller=customer_id, key=key, body=cart, now=now)
+    try:
+        result = checkout(command(claim), kit.products, kit.orders, kit.payments, kit.policy, now, kit.new_id,
+                          kit.keys)
+    except KeyTaken as taken:
+        return kit.keys.answer(claim, taken)  # nothing was written
+    body = present(result)
+    kit.keys.complete(claim, body)
+    return body

@@ -1,0 +1,73 @@
+"""The checkout context's composition root: what its functions build once, at cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bazaar.catalog.adapters.dynamodb import DynamoDbProducts
+from bazaar.catalog.ports import Products
+from bazaar.checkout.adapters.payments import PhonePePayments
+from bazaar.checkout.domain import LockPolicy
+from bazaar.checkout.ports import PaymentStarter
+from bazaar.checkout.settings import CheckoutSettings
+from bazaar.ops.adapters.aws import DynamoDbJobRuns
+from bazaar.ops.ports import JobRuns
+from bazaar.orders.adapters.dynamodb import order_book
+from bazaar.orders.ports import OrderBook
+from bazaar.payments import wiring as payments_wiring
+from bazaar.payments.adapters import metrics as payment_metrics
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.platform import aws
+from bazaar.platform.clock import utc_now
+from bazaar.platform.idempotency import IdempotencyKeys
+from bazaar.platform.ids import new_id
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What taking a cart to an order awaiting payment needs."""
+
+    products: Products
+    orders: OrderBook
+    payments: PaymentStarter
+    policy: LockPolicy
+    keys: IdempotencyKeys
+    clock: Callable[[], datetime]
+    new_id: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class StockCleanup:
+    orders: OrderBook
+    job_runs: JobRuns
+    interval: timedelta
+    clock: Callable[[], datetime]
+
+
+def checkout(settings: CheckoutSettings) -> Checkout:
+    dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
+    phonepe = payments_wiring.phonepe_settings()
+    return Checkout(
+        products=DynamoDbProducts(dynamodb, settings.table("catalog"), settings.table("stock")),
+        orders=order_book(settings, dynamodb),
+        payments=PhonePePayments(
+            provider=payments_wiring.ProviderForCurrentCredentials(settings, phonepe),
+            records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
+            links=payments_wiring.payment_links(phonepe),
+            plan=phonepe.status_check_plan(),
+            on_started=lambda order: payment_metrics.payment_initiated(),
+        ),
+        policy=LockPolicy(expiry=timedelta(minutes=settings.stock_lock_expiry_minutes),
+                          hold_cap=settings.max_locked_units_per_customer),
+        keys=IdempotencyKeys("checkout", settings.table("idempotency"), dynamodb),
+        clock=utc_now,
+        new_id=new_id,
+    )
+
+
+def stock_cleanup(settings: CheckoutSettings) -> StockCleanup:
+    dynamodb = aws.client("dynamodb")
+    return StockCleanup(order_book(settings, dynamodb), DynamoDbJobRuns(settings.table("ops"), client=dynamodb),
+                        timedelta(minutes=settings.stock_cleanup_interval_minutes), utc_now)
