@@ -4,13 +4,11 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from bazaar.ops import services
-from bazaar.ops.adapters.aws import DynamoDbJobRuns
+from bazaar.ops import services, wiring
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import Settings, from_environment
 
-settings = from_environment(Settings)
-job_runs = DynamoDbJobRuns(settings.table("ops"))
+job_runs = wiring.job_runs(from_environment(Settings))
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -1,0 +1,51 @@
+"""The ops context's composition root: what its functions build once, at cold start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
+from bazaar.ops.ports import DependencyProbe, JobRuns
+from bazaar.ops.settings import OpsSettings
+from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLockCensus, DynamoDbOrdersInStatus
+from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.platform import aws
+from bazaar.platform.settings import Settings
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What health and admin diagnostics read: dependency probes, job runs, and the orders
+    table's sparse indexes (locks, failed shipments, orders in a status, pending payments)."""
+
+    version: str
+    stage: str
+    probes: tuple[DependencyProbe, ...]
+    job_runs: JobRuns
+    heartbeat_interval: timedelta
+    lock_census: DynamoDbLockCensus
+    failed_shipments: DynamoDbFailedShipments
+    orders_in_status: DynamoDbOrdersInStatus
+    payment_records: DynamoDbPaymentRecords
+
+
+def diagnostics(settings: OpsSettings) -> Diagnostics:
+    dynamodb, orders = aws.client("dynamodb"), settings.table("orders")
+    return Diagnostics(
+        version=settings.version,
+        stage=settings.stage,
+        # Probes use short timeouts and no retries: health answers fast, also when AWS does not.
+        probes=(DynamoDbProbe(aws.client("dynamodb", aws.PROBE), settings.table("ops")),
+                SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys"))),
+        job_runs=DynamoDbJobRuns(settings.table("ops"), client=dynamodb),
+        heartbeat_interval=timedelta(minutes=settings.heartbeat_interval_minutes),
+        lock_census=DynamoDbLockCensus(dynamodb, orders),
+        failed_shipments=DynamoDbFailedShipments(dynamodb, orders),
+        orders_in_status=DynamoDbOrdersInStatus(dynamodb, orders),
+        payment_records=DynamoDbPaymentRecords(dynamodb, orders),
+    )
+
+
+def job_runs(settings: Settings) -> JobRuns:
+    return DynamoDbJobRuns(settings.table("ops"), client=aws.client("dynamodb"))
