@@ -5,8 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from bazaar.catalog import services
-from bazaar.catalog.adapters.dynamodb import DynamoDbProducts, DynamoDbStock
+from bazaar.catalog import services, wiring
 from bazaar.catalog.schemas import (
     Category,
     ProductIn,
@@ -16,7 +15,6 @@ from bazaar.catalog.schemas import (
     StockAdjustmentIn,
     StockLevelOut,
 )
-from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.cursors import cursor_codec
 from bazaar.platform.dynamo import valid_position
@@ -29,9 +27,8 @@ from bazaar.platform.settings import Settings, from_environment
 settings = from_environment(Settings)
 api = HttpApi(settings)
 app = api.app
-dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
-products = DynamoDbProducts(dynamodb, settings.table("catalog"), settings.table("stock"))
-stock = DynamoDbStock(dynamodb, settings.table("stock"))
+catalogue = wiring.catalogue(settings)
+products, stock = catalogue.products, catalogue.stock
 
 
 def _json(status: int, model) -> Response:

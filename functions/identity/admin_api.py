@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from bazaar.identity import domain, services, wiring
-from bazaar.identity.adapters.dynamodb import DynamoDbAuditTrail
 from bazaar.identity.domain import AuditAction, AuditQuery, Role, UserStatus
 from bazaar.identity.schemas import (
     AuditEntryOut, AuditListOut, ReasonIn, RecruiterIn, RoleChangeIn, UserListOut, UserOut,
@@ -25,7 +24,7 @@ settings = from_environment(IdentitySettings)
 api = HttpApi(settings)
 app = api.app
 identity = wiring.build(settings, with_audit=True)
-audit_trail = DynamoDbAuditTrail(settings.table("audit"))
+audit_trail = wiring.audit_trail(settings)
 
 Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=2048)]

@@ -4,7 +4,6 @@
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.identity import services, wiring
-from bazaar.identity.adapters.dynamodb import DynamoDbFailedLogins
 from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, ReferralSource, Role, referral_link
 from bazaar.identity.schemas import LoginIn, ReferralOut, RefreshIn, RegisterIn, TokensOut, UserOut
 from bazaar.platform.clock import utc_now
@@ -18,7 +17,6 @@ settings = from_environment(IdentityApiSettings)
 api = HttpApi(settings)
 app = api.app
 identity = wiring.build(settings)
-failed_logins = DynamoDbFailedLogins(settings.table("identity"))
 password_policy = PasswordPolicy()
 throttle_policy = LoginThrottlePolicy()
 referral_link_base = settings.referral_link_base
@@ -43,7 +41,7 @@ def login(body: LoginIn) -> TokensOut:
     source_ip = app.current_event.request_context.identity.source_ip or "unknown"
     tokens = services.login(
         body.email, body.password, source_ip,
-        users=identity.users, directory=identity.directory, failures=failed_logins,
+        users=identity.users, directory=identity.directory, failures=identity.failed_logins,
         verify=identity.verifier.verify, policy=throttle_policy, session_days=wiring.SESSION_DAYS, now=utc_now,
     )
     return TokensOut.of(tokens)

@@ -23,7 +23,6 @@ FUNCTION = Function(
 
 def handler(event, context):
     from bazaar.identity import services, wiring
-    from bazaar.identity.adapters.dynamodb import DynamoDbFailedLogins
     from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, Role
     from bazaar.platform.clock import utc_now
     from bazaar.identity.settings import IdentitySettings
@@ -45,7 +44,7 @@ def handler(event, context):
         tokens = services.login(
             event["email"], event["password"], "127.0.0.1",
             users=identity.users, directory=identity.directory,
-            failures=DynamoDbFailedLogins(settings.table("identity")), verify=identity.verifier.verify,
+            failures=identity.failed_logins, verify=identity.verifier.verify,
             policy=LoginThrottlePolicy(), session_days=wiring.SESSION_DAYS, now=utc_now,
         )
         return {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
