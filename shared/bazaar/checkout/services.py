@@ -64,7 +64,7 @@ def checkout(
     for position, line in enumerate(lines):
         product = catalogue.get(line.product_id)
         variant = product.variant(line.variant_id) if product else None
-        if variant is None:
+        if product is None or variant is None:
             unknown.append(position)
             continue
         priced.append(OrderLine(product.product_id, variant.variant_id, variant.sku,
