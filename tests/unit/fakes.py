@@ -3,8 +3,10 @@
 Each fake keeps the conditions its DynamoDB (or provider) adapter writes, so a use case meets
 the same refusals here as against the table: a transition whose order changed since it was read
 is StaleOrder, a stock move short of units is OutOfStock and writes nothing, a settled payment
-record is not settled again, a feed entry is added once. A refused write changes nothing at all
-(every write below checks all its conditions before touching any state, as a transaction does).
+record is not settled again, a feed entry is added once. A checkout's order, payment record and
+Idempotency-Key claim are written together or not at all, and a PAID transition closes the
+payment record exactly when it commits. A refused write changes nothing at all (every write
+below checks all its conditions before touching any state, as a transaction does).
 
 Where a fake cannot (or does not try to) match the adapter exactly, the comment at that place
 says so. Things true of all of them:
@@ -18,10 +20,12 @@ says so. Things true of all of them:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from typing import Any
 
 from bazaar.catalog.adapters.dynamodb import ConcurrentEdit
 from bazaar.catalog.domain import (
@@ -36,7 +40,7 @@ from bazaar.catalog.domain import (
 )
 from bazaar.identity.domain import AuditEntry
 from bazaar.notifications.domain import FeedEntry, Notification
-from bazaar.orders.domain import Order, OrderStatus, RefundRecord, StaleOrder, Transition
+from bazaar.orders.domain import Order, OrderStatus, PaymentAlreadySettled, RefundRecord, StaleOrder, Transition
 from bazaar.orders.events import OrderEvent
 from bazaar.orders.ports import LockCensus
 from bazaar.orders.relay import OutboxRecord
@@ -51,6 +55,8 @@ from bazaar.payments.domain import (
     RefundStatus,
 )
 from bazaar.payments.ports import PaymentCensus
+from bazaar.platform.dynamo import to_item
+from bazaar.platform.idempotency import COMPLETED, IN_PROGRESS, IdempotencyKeys, KeyClaim, KeyTaken
 from bazaar.shipping.domain import (
     AwbAssignment,
     DuplicateChannelOrder,
@@ -196,10 +202,17 @@ class FakeOrderBook:
 
     `outbox` is the `order-events` table in commit order: a change's event is appended exactly
     when the change commits, never for a refused one. `audit` holds the audit entries written
-    with admin changes. `attention` maps order id to the sparse `attention` attribute."""
+    with admin changes. `attention` maps order id to the sparse `attention` attribute.
 
-    def __init__(self, stock: FakeStock | None = None):
+    `records` are the payment records (in the orders table, as there) and `keys` the
+    `idempotency` table: place writes the order's record and the request's key claim in its one
+    transaction, and a PAID transition's amendment closes the record in its own."""
+
+    def __init__(self, stock: FakeStock | None = None, records: FakePaymentRecords | None = None,
+                 keys: FakeIdempotencyTable | None = None):
         self.stock = stock if stock is not None else FakeStock()
+        self.records = records if records is not None else FakePaymentRecords()
+        self.keys = keys if keys is not None else FakeIdempotencyTable()
         self.orders: dict[str, Order] = {}
         self.outbox: list[OrderEvent] = []
         self.audit: list[AuditEntry] = []
@@ -213,7 +226,14 @@ class FakeOrderBook:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def place(self, order: Order, hold_cap: int, actor: str = "system") -> None:
+    def place(self, order: Order, hold_cap: int, actor: str = "system", *,
+              payment: PaymentRecord | None = None, key: KeyClaim | None = None) -> None:
+        # One transaction: the refusals in the order the adapter reads them, the key first (a
+        # repeated request is answered from its record, whatever the stock says now). DynamoDB
+        # may report only some failed conditions; the fake always knows all of them.
+        if key is not None and not self.keys.can_claim(key):
+            self.refused += 1
+            raise self.keys.taken(key)
         short = [l.variant_id for l in order.lines if not self.stock.can_move(StockMove.LOCK, l.variant_id, l.quantity)]
         if short:
             # The adapter names every line short now (DynamoDB may report only some of them).
@@ -222,8 +242,8 @@ class FakeOrderBook:
         if not self.stock.can_hold(order.customer_id, order.units, hold_cap):
             self.refused += 1
             raise LockLimitReached(hold_cap)
-        if order.order_id in self.orders:
-            # The order Put's attribute_not_exists fails; the adapter re-raises the ClientError.
+        if order.order_id in self.orders or (payment is not None and not self.records.can_open(payment)):
+            # The order's (or its record's) attribute_not_exists fails; the adapter re-raises.
             self.refused += 1
             raise RuntimeError(f"order {order.order_id} exists already (TransactionCanceledException)")
         for line in order.lines:
@@ -231,6 +251,10 @@ class FakeOrderBook:
         self.stock.hold(order.customer_id, order.units)
         self.orders[order.order_id] = order
         self.outbox.append(order.placed_event(actor))
+        if payment is not None:
+            self.records.do_open(payment)
+        if key is not None:
+            self.keys.do_claim(key)
         self.writes += 1
 
     def apply(self, transition: Transition, amendment=None) -> Order:
@@ -254,6 +278,10 @@ class FakeOrderBook:
             if short:
                 self.refused += 1
                 raise OutOfStock(short)
+        settles = amendment.settles_payment if amendment is not None else None
+        if settles is not None and not self.records.can_settle(order.order_id, settles):
+            self.refused += 1
+            raise PaymentAlreadySettled(order.order_id)  # somebody else closed the record first
         if amendment is not None and not self._amendment_possible(stored, amendment):
             self.refused += 1
             raise StaleOrder(order.order_id)  # a refund condition: read again
@@ -302,6 +330,8 @@ class FakeOrderBook:
             self.attention.pop(order.order_id, None)
         if amendment.audit is not None:
             self.audit.append(amendment.audit)
+        if amendment.settles_payment is not None:
+            self.records.do_settle(order.order_id, amendment.settles_payment)  # settle_update, no note
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -370,17 +400,41 @@ class FakeShipmentJobs:
 
 
 class FakePaymentRecords:
-    """PaymentRecords with the conditions of DynamoDbPaymentRecords."""
+    """PaymentRecords with the conditions of DynamoDbPaymentRecords.
+
+    The record shares the order's table and partition, so FakeOrderBook writes it inside its own
+    transactions too (open_put in place, settle_update in a PAID transition's amendment): the
+    can_* / do_* pairs below are those writes' conditions and effects, as FakeStock's are."""
 
     def __init__(self) -> None:
         self.records: dict[str, PaymentRecord] = {}
 
-    def open(self, record: PaymentRecord) -> PaymentRecord:
-        # Put with attribute_not_exists(pk); a retried checkout gets the stored one back.
-        if record.order_id in self.records:
-            return self.records[record.order_id]
+    # The conditions of open_put and settle_update, checked without writing, then applied.
+
+    def can_open(self, record: PaymentRecord) -> bool:
+        return record.order_id not in self.records  # attribute_not_exists(pk)
+
+    def do_open(self, record: PaymentRecord) -> None:
         # The adapter writes next_check_at only while the record is open, and reads it so.
         self.records[record.order_id] = record if record.open else replace(record, next_check_at=None)
+
+    def can_settle(self, order_id: str, state: CheckState) -> bool:
+        # "attribute_exists(pk) AND (check_state = :open OR payment_state <> :state)"
+        stored = self.records.get(order_id)
+        return stored is not None and (stored.open or stored.state is not state)
+
+    def do_settle(self, order_id: str, state: CheckState, note: str | None = None) -> None:
+        stored = self.records[order_id]
+        self.records[order_id] = replace(stored, state=state, next_check_at=None, checks=stored.checks + 1,
+                                         note=note[:500] if note else stored.note)
+
+    # -- PaymentRecords (each write alone) --------------------------------------------------
+
+    def open(self, record: PaymentRecord) -> PaymentRecord:
+        # Put with attribute_not_exists(pk); a retried checkout gets the stored one back.
+        if not self.can_open(record):
+            return self.records[record.order_id]
+        self.do_open(record)
         return record
 
     def get(self, order_id: str) -> PaymentRecord | None:
@@ -393,12 +447,9 @@ class FakePaymentRecords:
         self.records[record.order_id] = replace(stored, next_check_at=next_check_at, checks=stored.checks + 1)
 
     def settle(self, record: PaymentRecord, state: CheckState, note: str | None = None) -> bool:
-        stored = self.records.get(record.order_id)
-        # "attribute_exists(pk) AND (check_state = :open OR payment_state <> :state)"
-        if stored is None or not (stored.open or stored.state is not state):
+        if not self.can_settle(record.order_id, state):
             return False
-        self.records[record.order_id] = replace(stored, state=state, next_check_at=None, checks=stored.checks + 1,
-                                                note=note[:500] if note else stored.note)
+        self.do_settle(record.order_id, state, note)
         return True
 
     def _open(self) -> list[PaymentRecord]:
@@ -413,6 +464,74 @@ class FakePaymentRecords:
         records = self._open()
         overdue = sum(1 for r in records if r.next_check_at is not None and r.next_check_at <= now)
         return PaymentCensus(len(records), overdue, tuple(r.order_id for r in records[:limit]))
+
+
+# -- Idempotency-Keys (the `idempotency` table) ------------------------------------------------
+
+
+class FakeIdempotencyTable:
+    """The `idempotency` table's records by id, as IdempotencyKeys writes them: `status`,
+    `body_hash`, `token`, `in_progress_until` (epoch ms, while in progress), `expiration` (epoch
+    s) and `response` (JSON text, once completed). Shared by FakeOrderBook, which claims a key in
+    place's transaction, and FakeIdempotencyKeys (complete, release), as the table is.
+
+    Records never expire by themselves here (no TTL sweep); an expired one is only ever taken
+    over by a claim, which the claim's condition allows on DynamoDB too."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def can_claim(self, claim: KeyClaim) -> bool:
+        # "attribute_not_exists(id) OR #expiration < :now_s
+        #  OR (#status = :in_progress AND in_progress_until < :now_ms)"
+        existing = self.items.get(claim.record_id)
+        return (existing is None or existing["expiration"] < claim.now_ms // 1000
+                or (existing["status"] == IN_PROGRESS and "in_progress_until" in existing
+                    and existing["in_progress_until"] < claim.now_ms))
+
+    def do_claim(self, claim: KeyClaim) -> None:
+        self.items[claim.record_id] = {
+            "id": claim.record_id, "status": IN_PROGRESS, "body_hash": claim.body_hash, "token": claim.token,
+            "in_progress_until": claim.in_progress_until_ms, "expiration": claim.expiration,
+        }
+
+    def taken(self, claim: KeyClaim) -> KeyTaken:
+        """What the adapter raises when the claim's condition failed: the record in the way, handed
+        back as the cancellation reason's Item (ReturnValuesOnConditionCheckFailure ALL_OLD)."""
+        return claim.taken({"Code": "ConditionalCheckFailed", "Item": to_item(self.items[claim.record_id])})
+
+    def of(self, claim: KeyClaim) -> dict[str, Any] | None:
+        """The key's record, if it has one (for tests)."""
+        return self.items.get(claim.record_id)
+
+
+class FakeIdempotencyKeys(IdempotencyKeys):
+    """IdempotencyKeys over a FakeIdempotencyTable: the real claim and answer, with complete and
+    release writing to the table under the adapter's conditions (`#token = :token`: only the
+    claim's own holder). As there, a refused complete or release is swallowed, not raised.
+
+    Unlike the adapter, which stamps a completed record's expiration from the wall clock, this
+    one counts it from the claim's `now` (tests move a Clock, not time.time)."""
+
+    def __init__(self, table: FakeIdempotencyTable, operation: str = "checkout"):
+        super().__init__(operation, "idempotency", client=None)
+        self.table = table
+
+    def _held(self, claim: KeyClaim) -> dict[str, Any] | None:
+        item = self.table.items.get(claim.record_id)
+        return item if item is not None and item.get("token") == claim.token else None
+
+    def complete(self, claim: KeyClaim, response: dict[str, Any]) -> None:
+        item = self._held(claim)
+        if item is None:
+            return  # ConditionalCheckFailed: another request took the key over; logged there
+        item.pop("in_progress_until", None)
+        item.update(status=COMPLETED, response=json.dumps(response, separators=(",", ":")),
+                    expiration=claim.now_ms // 1000 + int(self._keep.total_seconds()))
+
+    def release(self, claim: KeyClaim) -> None:
+        if self._held(claim) is not None:
+            del self.table.items[claim.record_id]
 
 
 # -- PhonePe ------------------------------------------------------------------------------------
@@ -731,6 +850,7 @@ class Shop:
     stock: FakeStock = field(default_factory=FakeStock)
     phonepe: FakePhonePe = field(default_factory=FakePhonePe)
     records: FakePaymentRecords = field(default_factory=FakePaymentRecords)
+    idempotency: FakeIdempotencyTable = field(default_factory=FakeIdempotencyTable)
     feeds: FakeFeeds = field(default_factory=FakeFeeds)
     shiprocket: FakeShippingProvider = field(default_factory=FakeShippingProvider)
     jobs: FakeShipmentJobs = field(default_factory=FakeShipmentJobs)
@@ -749,13 +869,14 @@ class Shop:
 
         self.new_id = sequential_ids()
         self.products = FakeProducts(self.stock)
-        self.orders = FakeOrderBook(self.stock)
+        self.orders = FakeOrderBook(self.stock, self.records, self.idempotency)
+        self.keys = FakeIdempotencyKeys(self.idempotency)
         self.plan = StatusCheckPlan()
         self.policy = LockPolicy(expiry=timedelta(minutes=self.lock_minutes), hold_cap=self.hold_cap)
         self.started: list[str] = []
         self.payments = PhonePePayments(lambda: self.phonepe, self.records,
                                         PaymentLinks("https://shop.example/orders", "https://api.example/webhooks"),
-                                        self.plan, self.clock, on_started=lambda o: self.started.append(o.order_id))
+                                        self.plan, on_started=lambda o: self.started.append(o.order_id))
         self.settler = Settler(self.orders, self.records, self.plan, self.clock)
         self.address = ShippingAddress(name="Asha Rao", phone="9876543210", line1="12 MG Road", city="Pune",
                                        state="Maharashtra", pincode="411001")
