@@ -844,7 +844,9 @@ def ids_of(events: Iterable[OrderEvent]) -> list[str]:
 @dataclass
 class Shop:
     """Every fake wired as the functions wire the real adapters, with one product of two
-    variants, and checkout's PaymentStarter being the real PhonePePayments over FakePhonePe."""
+    variants, and checkout's PaymentStarter being the real PhonePePayments over FakePhonePe.
+    It is also checkout_once's kit (bazaar.checkout.wiring.Checkout): clock, keys, products,
+    orders, payments, policy, new_id."""
 
     clock: Clock = field(default_factory=Clock)
     stock: FakeStock = field(default_factory=FakeStock)
@@ -887,14 +889,37 @@ class Shop:
             created_at=AT, updated_at=AT)
         self.products.add(self.product, {"var_RED": 5, "var_BLUE": 2})
 
-    def checkout(self, *lines: tuple[str, int], customer: str = "usr_ASHA"):
-        """Checks out (variant id, quantity) lines of the shop's product; returns the result."""
-        from bazaar.checkout.domain import CartLine
-        from bazaar.checkout.services import CheckoutCommand, checkout
+    def _body(self, lines: tuple[tuple[str, int], ...]) -> dict:
+        return {"items": [{"product_id": self.product.product_id, "variant_id": v, "quantity": q} for v, q in lines],
+                "shipping_address": vars(self.address)}
 
-        command = CheckoutCommand(customer, tuple(CartLine(self.product.product_id, v, q) for v, q in lines),
-                                  self.address)
-        return checkout(command, self.products, self.orders, self.payments, self.policy, self.clock(), self.new_id)
+    def _command(self, lines: tuple[tuple[str, int], ...], customer: str, key: KeyClaim | None):
+        from bazaar.checkout.domain import CartLine
+        from bazaar.checkout.services import CheckoutCommand
+
+        return CheckoutCommand(customer, tuple(CartLine(self.product.product_id, v, q) for v, q in lines),
+                               self.address, key=key)
+
+    def claim(self, key: str, *lines: tuple[str, int], customer: str = "usr_ASHA") -> KeyClaim:
+        """The customer's claim on an Idempotency-Key for a checkout of these lines."""
+        return self.keys.claim(caller=customer, key=key, body=self._body(lines), now=self.clock())
+
+    def checkout(self, *lines: tuple[str, int], customer: str = "usr_ASHA", key: KeyClaim | None = None):
+        """Checks out (variant id, quantity) lines of the shop's product; returns the result."""
+        from bazaar.checkout.services import checkout
+
+        return checkout(self._command(lines, customer, key), self.products, self.orders, self.payments, self.policy,
+                        self.clock(), self.new_id, self.keys)
+
+    def post_checkout(self, key: str, *lines: tuple[str, int], customer: str = "usr_ASHA") -> dict:
+        """POST /v1/checkout's use case (checkout_once, the shop as its kit): the key claimed in
+        the order's transaction and the response stored for it; a key that has a record is
+        answered from it (or refused). Returns the response body."""
+        from bazaar.checkout.schemas import CheckoutOut
+        from bazaar.checkout.services import checkout_once
+
+        return checkout_once(customer, key, self._body(lines), lambda claim: self._command(lines, customer, claim),
+                             self, lambda result: CheckoutOut.of(result).model_dump(mode="json"))
 
     def paid_order(self, *lines: tuple[str, int], customer: str = "usr_ASHA") -> Order:
         """An order checked out and paid within its lock."""
