@@ -12,6 +12,7 @@ from bazaar.checkout.services import release_expired_locks
 from bazaar.orders.domain import OrderStatus, StaleOrder
 from bazaar.orders.settlement import confirm_payment
 from bazaar.payments.domain import CheckState, PaymentProviderRejected, PaymentProviderUnavailable
+from bazaar.platform.errors import BazaarError
 from tests.unit.fakes import Shop
 
 S = OrderStatus
@@ -157,3 +158,78 @@ def test_a_transition_from_an_order_read_before_another_change_is_stale_and_writ
         shop.orders.apply(order.transition(S.PAID, shop.clock(), "payment confirmed"))
     assert shop.counters() == (5, 0, 0)
     assert shop.orders.events() == ["OrderPlaced", "OrderCancelled"]
+
+
+# -- one transaction: order, payment record and Idempotency-Key ----------------------------------
+
+
+def test_checkout_writes_its_order_payment_record_and_key_claim_in_one_transaction():
+    shop = Shop()
+    claim = shop.claim("key-1", ("var_RED", 2))
+    order = shop.checkout(("var_RED", 2), key=claim).order
+
+    assert (shop.orders.writes, shop.orders.refused) == (1, 0)
+    record = shop.records.get(order.order_id)
+    assert record is not None and record.open and record.amount_paise == order.total.amount
+    held = shop.idempotency.of(claim)
+    assert held is not None and held["status"] == "IN_PROGRESS" and held["token"] == claim.token
+
+
+def test_out_of_stock_leaves_no_order_payment_record_or_key_and_the_key_stays_free():
+    shop = Shop()
+    with pytest.raises(OutOfStock):
+        shop.post_checkout("key-1", ("var_RED", 2), ("var_BLUE", 3))  # blue has 2
+
+    assert shop.orders.orders == {} and shop.orders.outbox == [] and shop.records.records == {}
+    assert shop.idempotency.items == {} and shop.phonepe.calls == []
+    assert shop.counters("var_RED") == (5, 0, 0) and shop.stock.holds.get("usr_ASHA") is None
+    assert (shop.orders.writes, shop.orders.refused) == (0, 1)
+
+    # Nothing claimed the key: the same key with a cart that fits makes the order.
+    body = shop.post_checkout("key-1", ("var_RED", 2), ("var_BLUE", 2))
+    assert body["order"]["status"] == "PAYMENT_PENDING" and len(shop.orders.orders) == 1
+
+
+def test_a_repeated_key_is_answered_from_its_record_and_writes_nothing():
+    shop = Shop()
+    first = shop.post_checkout("key-1", ("var_RED", 2))
+    writes, counters, records = shop.orders.writes, shop.counters(), dict(shop.records.records)
+
+    assert shop.post_checkout("key-1", ("var_RED", 2)) == first
+    assert shop.orders.writes == writes and shop.counters() == counters and shop.records.records == records
+    assert len(shop.orders.orders) == 1 and shop.orders.events() == ["OrderPlaced"]
+    assert shop.phonepe.calls == [("create_payment", first["order"]["order_id"])]
+
+    with pytest.raises(BazaarError) as reused:
+        shop.post_checkout("key-1", ("var_RED", 1))  # another body
+    assert reused.value.code == "IDEMPOTENCY_KEY_REUSED" and len(shop.orders.orders) == 1
+    assert shop.post_checkout("key-1", ("var_RED", 2), customer="usr_RAVI") != first  # keys are per caller
+
+
+def test_a_key_whose_request_is_still_running_is_refused_until_its_hold_runs_out():
+    shop = Shop()
+    running = shop.claim("key-1", ("var_RED", 2))
+    shop.checkout(("var_RED", 2), key=running)  # not completed yet: the first request is still running
+
+    with pytest.raises(BazaarError) as in_use:
+        shop.post_checkout("key-1", ("var_RED", 2))
+    assert in_use.value.code == "IDEMPOTENCY_KEY_IN_USE" and len(shop.orders.orders) == 1
+
+    shop.clock.advance(seconds=31)  # past the hold (no Lambda context: 30 s): the request died
+    body = shop.post_checkout("key-1", ("var_RED", 2))
+    taken_over = shop.idempotency.of(running)
+    assert len(shop.orders.orders) == 2 and taken_over is not None
+    assert taken_over["status"] == "COMPLETED" and taken_over["token"] != running.token
+    assert shop.post_checkout("key-1", ("var_RED", 2)) == body
+
+
+def test_a_payment_that_cannot_start_frees_the_key_so_a_retry_makes_a_new_order():
+    shop = Shop()
+    shop.phonepe.fail_next("create_payment", PaymentProviderUnavailable("timed out"))
+    with pytest.raises(PaymentProviderUnavailable):
+        shop.post_checkout("key-1", ("var_RED", 2))
+    [failed] = shop.orders.orders.values()
+    assert failed.status is S.PAYMENT_FAILED and shop.idempotency.items == {}
+
+    body = shop.post_checkout("key-1", ("var_RED", 2))
+    assert body["order"]["order_id"] != failed.order_id and body["order"]["status"] == "PAYMENT_PENDING"
