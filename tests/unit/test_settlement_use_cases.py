@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bazaar.money import Paise
-from bazaar.orders.domain import OrderStatus, PaymentAmountMismatch
+from bazaar.orders.aftersale import Amendment
+from bazaar.orders.domain import OrderStatus, PaymentAlreadySettled, PaymentAmountMismatch, StaleOrder
 from bazaar.orders.settlement import (
     NotYetConfirmed, apply_payment_event, confirm_payment, reconcile_payments, settle_with_status,
 )
@@ -234,3 +235,71 @@ def test_reconciliation_settles_what_phonepe_decided_and_one_outage_does_not_sto
 
     again = reconcile_payments(shop.phonepe, shop.settler)
     assert again.checked == 0  # nothing due until the next mandated check
+
+
+# -- the record closed in the PAID transition's own transaction ----------------------------------
+
+
+def test_the_paid_transition_closes_the_record_in_its_own_transaction_once():
+    shop = Shop()
+    order, record = _placed(shop)
+    writes = shop.orders.writes
+    assert settle_with_status(record, _status(order), shop.settler) is Settlement.PAID
+    closed = shop.records.get(order.order_id)
+    assert closed.state is CheckState.COMPLETED and not closed.open and closed.checks == 1
+    assert shop.orders.writes == writes + 1  # the move and the close: one transaction
+
+    assert settle_with_status(record, _status(order), shop.settler) is Settlement.ALREADY_SETTLED
+    assert shop.records.get(order.order_id) == closed and shop.orders.writes == writes + 1
+
+
+def test_a_refused_paid_transition_leaves_the_record_open():
+    shop = Shop()
+    order, _ = _placed(shop)
+    shop.orders.apply(order.transition(S.CANCELLED, shop.clock(), "cancelled by the customer"))
+    paid = order.transition(S.PAID, shop.clock(), "payment confirmed")  # from the order as read before
+    with pytest.raises(StaleOrder):
+        shop.orders.apply(paid, Amendment(settles_payment=CheckState.COMPLETED))
+    assert shop.records.get(order.order_id).open
+
+
+def test_a_paid_transition_whose_record_somebody_closed_first_writes_nothing():
+    shop = Shop()
+    order, record = _placed(shop)
+    assert shop.records.settle(record, CheckState.COMPLETED)
+    closed, writes, counters = shop.records.get(order.order_id), shop.orders.writes, shop.counters()
+
+    with pytest.raises(PaymentAlreadySettled):
+        shop.orders.apply(order.transition(S.PAID, shop.clock(), "payment confirmed"),
+                          Amendment(settles_payment=CheckState.COMPLETED))
+    assert shop.orders.get(order.order_id).status is S.PAYMENT_PENDING and shop.counters() == counters
+    assert shop.records.get(order.order_id) == closed and shop.orders.writes == writes
+    assert shop.orders.events() == ["OrderPlaced"]
+
+
+def test_a_duplicate_confirmation_writes_nothing():
+    shop = Shop()
+    order, _ = _placed(shop)
+    shop.phonepe.complete(order.order_id)
+    assert apply_payment_event(_event(order), shop.phonepe, shop.settler).settlement is Settlement.PAID
+    closed, writes, refused = shop.records.get(order.order_id), shop.orders.writes, shop.orders.refused
+
+    assert apply_payment_event(_event(order), shop.phonepe, shop.settler).settlement is Settlement.ALREADY_SETTLED
+    assert (shop.orders.writes, shop.orders.refused) == (writes, refused)  # not even a refused write
+    assert shop.records.get(order.order_id) == closed and shop.orders.events() == ["OrderPlaced", "OrderPaid"]
+
+
+def test_a_confirmation_losing_the_race_to_another_writes_nothing_and_the_record_is_closed_once():
+    shop = Shop()
+    order, record = _placed(shop)
+
+    def the_other_confirmation_lands_first(transition):
+        if transition.to_status is S.PAID:
+            shop.orders.before_apply.clear()
+            assert settle_with_status(record, _status(order), shop.settler) is Settlement.PAID
+
+    shop.orders.before_apply.append(the_other_confirmation_lands_first)
+    assert settle_with_status(record, _status(order), shop.settler) is Settlement.ALREADY_SETTLED
+    assert shop.orders.writes == 2 and shop.orders.refused == 1  # checkout, the winner's move; ours cancelled
+    assert shop.records.get(order.order_id).checks == 1 and shop.counters() == (3, 0, 2)
+    assert shop.orders.events() == ["OrderPlaced", "OrderPaid"]
