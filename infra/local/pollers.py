@@ -77,7 +77,7 @@ class QueuePoller:
         if invocation.failed and invocation.error.get("errorType") == STOPPED["errorType"]:
             return  # the stack is stopping: the batch stays on the queue, to come back later
         if invocation.failed:
-            self.log({"poller": self.trigger.queue, "function_error": invocation.error.get("errorMessage"),
+            self.log({"poller": self.trigger.queue, "function_error": (invocation.error or {}).get("errorMessage"),
                       "messages": len(messages)})
             return
         failed = {f.get("itemIdentifier") for f in (invocation.payload or {}).get("batchItemFailures", [])}
