@@ -267,6 +267,7 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "bazaar-local-gateway"
+        server: _ListeningServer  # the stdlib types it as BaseServer; ours has `stopping`
 
         def _serve(self) -> None:
             started = time.perf_counter()

@@ -12,6 +12,7 @@ import string
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
@@ -65,7 +66,7 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-def _stop_together(things: list[Stoppable], log) -> list[BaseException]:
+def _stop_together(things: Sequence[Stoppable], log) -> list[BaseException]:
     """Stops them all at once (their bounded waits overlap rather than add up); returns what
     failed, after logging it."""
     errors: list[BaseException] = []
