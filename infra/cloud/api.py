@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
@@ -94,6 +95,7 @@ def build_api(
         integration = integrations.setdefault(
             fn.name, apigateway.LambdaIntegration(functions[fn.name], proxy=True, allow_test_invoke=False)
         )
+        auth: dict[str, Any]  # add_method's authorization keywords
         if route.is_public:
             auth = {"authorization_type": apigateway.AuthorizationType.NONE}
         else:

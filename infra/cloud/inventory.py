@@ -93,10 +93,10 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         for _, queue in _of_type(resources, "AWS::SQS::Queue")
         for lid in _references(queue["Properties"].get("RedrivePolicy", {}))
     }
-    for lid, queue in _of_type(resources, "AWS::SQS::Queue"):
+    for lid, queue_resource in _of_type(resources, "AWS::SQS::Queue"):
         if lid in dlq_ids:
             continue
-        props = queue["Properties"]
+        props = queue_resource["Properties"]
         redrive = props.get("RedrivePolicy") or {}
         queue_rows.add(
             (
@@ -131,8 +131,8 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         ))
 
     event_routes = set()
-    for lid, function in _of_type(resources, "AWS::Lambda::Function"):
-        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+    for lid, function_resource in _of_type(resources, "AWS::Lambda::Function"):
+        variables = function_resource["Properties"].get("Environment", {}).get("Variables", {})
         event_routes |= event_routes_from_environment(functions.by_id[lid], variables)
 
     triggers = set()

@@ -40,6 +40,7 @@ def acknowledge(stack: BazaarStack) -> None:
     # -- Function roles -------------------------------------------------------------------
     for fn in service.functions:
         role = stack.functions[fn.name].role
+        assert role is not None  # CDK gives every function it creates an execution role
         if fn.stream_triggers:
             wildcards = (
                 "The only other wildcard statement is dynamodb:ListStreams, which a stream trigger "
@@ -63,6 +64,7 @@ def acknowledge(stack: BazaarStack) -> None:
             if not spec.indexes:
                 continue
             cfn_table = stack.tables[table_name].node.default_child
+            assert isinstance(cfn_table, cdk.CfnElement)  # a Table's default child is its CfnTable
             logical_id = stack.resolve(stack.get_logical_id(cfn_table))
             _ack(
                 role,
@@ -135,11 +137,11 @@ def acknowledge(stack: BazaarStack) -> None:
     )
 
     # -- Secrets --------------------------------------------------------------------------
-    for spec in service.secrets:
+    for secret in service.secrets:
         _ack(
-            stack.secrets[spec.name],
+            stack.secrets[secret.name],
             "SMG4",
-            f"Secret {spec.name!r} ({spec.purpose}) has no rotation Lambda: its values are keys Bazaar "
+            f"Secret {secret.name!r} ({secret.purpose}) has no rotation Lambda: its values are keys Bazaar "
             "owns (rotating the cursor signing key would invalidate every issued cursor, so it "
             "is rotated by hand) or credentials issued by providers "
             "(PhonePe, Shiprocket) that can only be rotated in the provider's console.",

@@ -521,7 +521,8 @@ class Service:
         self._check_streams()
         self._check_routes()
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
-        _require(authorizer is not None, f"api authorizer {self.api.authorizer!r} is not a declared function")
+        if authorizer is None:
+            raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
         _require(
             not (authorizer.routes or authorizer.webhooks or authorizer.queue_triggers
                  or authorizer.stream_triggers or authorizer.schedules),
@@ -635,7 +636,7 @@ class Service:
             )
         if routes:
             env["BAZAAR_ROUTE_ROLES"] = json.dumps(
-                {route.key: sorted(route.roles) for route in routes}, separators=(",", ":")
+                {route.key: sorted(route.roles or ()) for route in routes}, separators=(",", ":")
             )
         return env
 
@@ -679,7 +680,8 @@ class Service:
         for f, trigger in self.stream_triggers:
             where = f"function {f.name!r}: stream trigger on {trigger.table!r}"
             table = next((t for t in self.tables if t.name == trigger.table), None)
-            _require(table is not None, f"{where}: the description does not declare that table")
+            if table is None:
+                raise DescriptionError(f"{where}: the description does not declare that table")
             _require(
                 table.stream is not None,
                 f"{where}: table {table.name!r} has no stream; set Table.stream to a view type",

@@ -141,7 +141,7 @@ class Gateway:
         started = time.perf_counter()
         result = self.runtimes[self.service.api.authorizer].invoke(events.authorizer_event(event))
         if result.failed:
-            return "UNAUTHORIZED" if result.error.get("errorMessage") == "Unauthorized" else "DEFAULT_5XX"
+            return "UNAUTHORIZED" if (result.error or {}).get("errorMessage") == "Unauthorized" else "DEFAULT_5XX"
         policy = result.payload or {}
         statements = (policy.get("policyDocument") or {}).get("Statement") or []
         method_arn = events.authorizer_event(event)["methodArn"]
@@ -267,6 +267,7 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "bazaar-local-gateway"
+        server: _ListeningServer  # the stdlib types it as BaseServer; ours has `stopping`
 
         def _serve(self) -> None:
             started = time.perf_counter()

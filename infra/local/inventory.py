@@ -61,8 +61,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
 
     manager = stack.client("secretsmanager")
     secrets = {
-        _tag(s.get("Tags", []), "bazaar:secret") for s in manager.list_secrets()["SecretList"]
-    } - {None}
+        tag for s in manager.list_secrets()["SecretList"] if (tag := _tag(s.get("Tags", []), "bazaar:secret")) is not None
+    }
 
     prefix = f"{stack.service.name}-"
     alarms = {
@@ -70,9 +70,11 @@ def local_inventory(stack: LocalStack) -> Inventory:
         for a in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
         if a["AlarmName"].startswith(prefix)
     }
+    assert stack.names is not None  # a running stack
     groups = {g["GroupName"] for g in stack.client("cognito-idp").list_groups(UserPoolId=stack.names.pool_id)["Groups"]}
 
-    gateway = stack.gateway
+    gateway, scheduler = stack.gateway, stack.scheduler
+    assert gateway is not None and scheduler is not None  # a running stack
     routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
     return Inventory(
         functions=frozenset(stack.runtimes),
@@ -81,7 +83,7 @@ def local_inventory(stack: LocalStack) -> Inventory:
         queues=frozenset(queues),
         queue_triggers=frozenset((p.trigger.queue, p.function.name, p.trigger.batch_size) for p in stack.pollers),
         schedules=frozenset(
-            (s.schedule.name, s.schedule.expression, s.function.name) for s in stack.scheduler.states.values()
+            (s.schedule.name, s.schedule.expression, s.function.name) for s in scheduler.states.values()
         ),
         tables=frozenset(tables),
         secrets=frozenset(secrets),

@@ -31,7 +31,7 @@ def serialise_dynamodb() -> None:
         with _dynamodb_lock:
             return original(self, *args, **kwargs)
 
-    DynamoHandler.call_action = call_action
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]  # the deliberate patch above
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ def merge(service: Service, documents: dict[str, dict | None]) -> dict:
         operation = merged["paths"].get(route.path, {}).get(route.method.lower())
         if operation is None:
             continue
-        roles = ", ".join(sorted(route.roles)) or "public (no token)"
+        roles = ", ".join(sorted(route.roles or ())) or "public (no token)"
         operation["description"] = f"{operation.get('description', '')}\n\nRoles: {roles}".strip()
         operation.setdefault("summary", route.summary)
         if not route.is_public:

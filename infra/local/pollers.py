@@ -74,10 +74,10 @@ class QueuePoller:
     def _deliver(self, messages: list[dict]) -> None:
         self.batches += 1
         invocation = self.runtime.invoke(events.sqs_event(messages, self.queue_arn))
-        if invocation.failed and invocation.error.get("errorType") == STOPPED["errorType"]:
+        if invocation.failed and (invocation.error or {}).get("errorType") == STOPPED["errorType"]:
             return  # the stack is stopping: the batch stays on the queue, to come back later
         if invocation.failed:
-            self.log({"poller": self.trigger.queue, "function_error": invocation.error.get("errorMessage"),
+            self.log({"poller": self.trigger.queue, "function_error": (invocation.error or {}).get("errorMessage"),
                       "messages": len(messages)})
             return
         failed = {f.get("itemIdentifier") for f in (invocation.payload or {}).get("batchItemFailures", [])}

@@ -12,6 +12,7 @@ import string
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
@@ -65,7 +66,7 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-def _stop_together(things: list[Stoppable], log) -> list[BaseException]:
+def _stop_together(things: Sequence[Stoppable], log) -> list[BaseException]:
     """Stops them all at once (their bounded waits overlap rather than add up); returns what
     failed, after logging it."""
     errors: list[BaseException] = []
@@ -273,6 +274,7 @@ class LocalStack:
     # -- internals ------------------------------------------------------------------------
 
     def _start_pollers(self) -> None:
+        assert self.names is not None  # provisioned first
         sqs = self.moto.client("sqs")
         for function, trigger in self.service.queue_triggers:
             url = self.names.queue_url(trigger.queue)
@@ -282,10 +284,11 @@ class LocalStack:
             poller.start()
             self.pollers.append(poller)
         dynamodb, streams = self.moto.client("dynamodb"), self.moto.client("dynamodbstreams")
-        for function, trigger in self.service.stream_triggers:
+        for function, stream_trigger in self.service.stream_triggers:
+            assert stream_trigger.on_failure_queue is not None  # the description requires one
             stream_poller = StreamPoller(
-                dynamodb, streams, sqs, self.names.table_name(trigger.table), function, trigger,
-                self.runtimes[function.name], self.names.queue_url(trigger.on_failure_queue), log=self._log,
+                dynamodb, streams, sqs, self.names.table_name(stream_trigger.table), function, stream_trigger,
+                self.runtimes[function.name], self.names.queue_url(stream_trigger.on_failure_queue), log=self._log,
             )
             stream_poller.start()
             self.stream_pollers.append(stream_poller)
@@ -332,11 +335,12 @@ class LocalStack:
             )
         result = self._accounts_runtime.invoke(event)
         if result.failed:
-            raise RuntimeError(f"local accounts: {result.error.get('errorMessage')}")
+            raise RuntimeError(f"local accounts: {(result.error or {}).get('errorMessage')}")
         return result.payload
 
     def _read_secret(self, name: str) -> dict:
         manager = self.moto.client("secretsmanager")
+        assert self.names is not None  # provisioned first
         return json.loads(manager.get_secret_value(SecretId=self.names.secret_id(name))["SecretString"])
 
     def _log(self, entry: dict) -> None:

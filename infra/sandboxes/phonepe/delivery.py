@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -118,6 +119,7 @@ class Deliverer:
         if start is not None:
             start.wait()
         for attempt in range(1 + RETRIES):
+            result: dict[str, Any]
             try:
                 response = requests.post(webhook.url, data=webhook.body, headers=webhook.headers,
                                          timeout=DELIVERY_TIMEOUT_SECONDS)

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from infra.sandboxes.phonepe import shapes
@@ -268,6 +268,7 @@ class PhonePeSandbox:
         order = self.state.order(original) if isinstance(original, str) else None
         if order is None or order.api != "v2":
             return _v2_error(404, "ORDER_NOT_FOUND", "No order with this originalMerchantOrderId")
+        assert isinstance(original, str)  # the order was found by it
         refund = Refund("v2", refund_id, self.state.new_refund_id(), original, amount)
         problem = self.state.add_refund(refund, order)
         if problem:
@@ -307,6 +308,7 @@ class PhonePeSandbox:
         inner, refusal = self._v1_envelope("/pg/v1/pay", headers, body)
         if refusal:
             return refusal
+        assert inner is not None  # no refusal: the request decoded
         transaction_id, amount = inner.get("merchantTransactionId"), inner.get("amount")
         instrument = (inner.get("paymentInstrument") or {}).get("type") if isinstance(inner.get("paymentInstrument"), dict) else None
         user = inner.get("merchantUserId")
@@ -362,6 +364,7 @@ class PhonePeSandbox:
         inner, refusal = self._v1_envelope("/pg/v1/refund", headers, body)
         if refusal:
             return refusal
+        assert inner is not None  # no refusal: the request decoded
         refund_id, original, amount = inner.get("merchantTransactionId"), inner.get("originalTransactionId"), inner.get("amount")
         if not isinstance(refund_id, str) or not V1_TRANSACTION_ID.match(refund_id):
             return _v1_error(400, "BAD_REQUEST", "merchantTransactionId must be under 35 characters of A-Z a-z 0-9 _ -")
@@ -370,6 +373,7 @@ class PhonePeSandbox:
         order = self.state.order(original) if isinstance(original, str) else None
         if order is None or order.api != "v1":
             return _v1_error(404, "TRANSACTION_NOT_FOUND", "No transaction with this originalTransactionId")
+        assert isinstance(original, str)  # the order was found by it
         refund = Refund("v1", refund_id, self.state.new_refund_id(), original, amount, callback_url=inner.get("callbackUrl"))
         problem = self.state.add_refund(refund, order)
         if problem:
@@ -549,12 +553,12 @@ class PhonePeSandbox:
                 refund = self.settle(refund_outcome.group(1), str(payload.get("outcome", "")))
                 return Reply.json(200, {"merchantRefundId": refund.merchant_refund_id, "state": refund.state})
             if method == "GET" and order_view:
-                order = self.state.order(order_view.group(1))
-                if order is None:
+                viewed = self.state.order(order_view.group(1))
+                if viewed is None:
                     raise LookupError(order_view.group(1))
-                return Reply.json(200, {"api": order.api, "orderId": order.order_id, "state": order.state,
-                                        "amount": order.amount, "attempts": len(order.attempts),
-                                        "payPageUrl": f"{self.url}/pay/{order.order_id}"})
+                return Reply.json(200, {"api": viewed.api, "orderId": viewed.order_id, "state": viewed.state,
+                                        "amount": viewed.amount, "attempts": len(viewed.attempts),
+                                        "payPageUrl": f"{self.url}/pay/{viewed.order_id}"})
             if method == "GET" and path == "/_sandbox/webhooks":
                 return Reply.json(200, {"deliveries": self.deliverer.describe(), "held": len(self.deliverer.held)})
             if method == "POST" and path == "/_sandbox/webhooks/release":
@@ -602,7 +606,7 @@ def _json_object(body: bytes) -> tuple[dict, str | None]:
     return value, None
 
 
-def _is_amount(value: Any) -> bool:
+def _is_amount(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 100
 
 

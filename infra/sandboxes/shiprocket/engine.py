@@ -292,8 +292,9 @@ class Engine:
             raise _invalid({"ids": ["The ids field is required."]})
         webhooks = []
         with self.lock:
-            orders = [self.orders.get(_as_int(i)) for i in ids]
-            if any(o is None for o in orders):
+            numbers = [_as_int(i) for i in ids]
+            orders = [self.orders[n] for n in numbers if n is not None and n in self.orders]
+            if len(orders) != len(ids):  # an id that is not a number, or of no order
                 raise _bad("Invalid order id.", 400)
             for order in orders:
                 last = order.last_scan_id
@@ -461,21 +462,22 @@ class Engine:
     def _append_scan(self, order: Order, status: int | None, label: str | None = None) -> dict:
         previous = _parse_scan_date(order.scans[-1]["date"]) if order.scans else datetime.now(IST)
         at = max(datetime.now(IST).replace(microsecond=0), previous + timedelta(minutes=1))
-        known = status in SCHEME_A
+        code = -1 if status is None else status  # a scan without a status is in no scheme
+        known = code in SCHEME_A
         scan = {
             "date": at.strftime("%Y-%m-%d %H:%M:%S"),
-            "status": COURIER_CODES.get(status, "UNK") if known else "UNK",
-            "activity": (label or SCHEME_A[status]).title() if (label or known) else "Status update",
+            "status": COURIER_CODES.get(code, "UNK") if known else "UNK",
+            "activity": (label or SCHEME_A[code]).title() if (label or known) else "Status update",
             "location": "Bengaluru_Hub (Karnataka)" if status in (19, 42, 6) else "Delhi_Hub (Delhi)",
             "sr-status": str(status) if known else "NA",
-            "sr-status-label": normalise(label) if label else (SCHEME_A[status] if known else "NA"),
-            "_scheme_b": SCHEME_B.get(status) if known else None,
+            "sr-status-label": normalise(label) if label else (SCHEME_A[code] if known else "NA"),
+            "_scheme_b": SCHEME_B.get(code) if known else None,
         }
         order.scans.append(scan)
         if status == 8:
             order.status = ORDER_CANCELED
-        elif known and status in SCHEME_B:
-            order.status = (SCHEME_B[status][1].replace("_", " "), SCHEME_B[status][0])
+        elif known and code in SCHEME_B:
+            order.status = (SCHEME_B[code][1].replace("_", " "), SCHEME_B[code][0])
         return self._payload(order, scan)
 
     def _payload(self, order: Order, scan: dict) -> dict:

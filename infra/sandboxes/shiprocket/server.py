@@ -346,6 +346,7 @@ def _handler(sandbox: ShiprocketSandbox) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             delay = 0.0
+            body: dict | None
             if parts.path.startswith("/_sandbox/"):
                 status, body = sandbox.handle_control(self.command, parts.path.rstrip("/"), query, raw)
             elif parts.path.startswith(API_PREFIX + "/"):

@@ -63,10 +63,10 @@ class TokenVerifier:
         if kid not in self._keys:
             # Keys rotate: an unknown kid refreshes the set once before the token is refused.
             self._keys = {k["kid"]: jwt.PyJWK(k) for k in self._fetch_jwks().get("keys", [])}
-        try:
-            return self._keys[kid]
-        except KeyError:
-            raise InvalidToken("unknown signing key") from None
+        key = self._keys.get(kid) if kid is not None else None
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        return key
 
 
 def pool_verifier(region: str, user_pool_id: str, client_id: str, jwks_url: str) -> TokenVerifier:

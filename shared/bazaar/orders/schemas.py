@@ -11,25 +11,34 @@ from bazaar.orders.domain import Order, ShippingAddress
 from bazaar.platform.clock import rfc3339
 
 
-def _line(max_length: int, min_length: int = 1):
+def _line(max_length: int, min_length: int = 1) -> AfterValidator:
     def clean(value: str) -> str:
         text = plain_text(value)
         if not min_length <= len(text) <= max_length:
             raise ValueError(f"must have {min_length}-{max_length} characters of text")
         return text
 
-    return Annotated[str, StringConstraints(max_length=max_length * 4), AfterValidator(clean)]
+    return AfterValidator(clean)
+
+
+# Spelled out as `Annotated[...]` (not built by a call in the annotation) so that type checkers
+# see them as types. The raw bound keeps the sanitiser's work small; the clean bound is what users see.
+PersonName = Annotated[str, StringConstraints(max_length=100 * 4), _line(100)]
+AddressLine = Annotated[str, StringConstraints(max_length=200 * 4), _line(200)]
+OptionalAddressLine = Annotated[str, StringConstraints(max_length=200 * 4), _line(200, min_length=0)]
+Place = Annotated[str, StringConstraints(max_length=80 * 4), _line(80)]
+Reason = Annotated[str, StringConstraints(max_length=500 * 4), _line(500, min_length=3)]
 
 
 class ShippingAddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: _line(100)
+    name: PersonName
     phone: Annotated[str, StringConstraints(pattern=r"^[6-9][0-9]{9}$")]  # an Indian mobile number
-    line1: _line(200)
-    line2: _line(200, min_length=0) = ""
-    city: _line(80)
-    state: _line(80)
+    line1: AddressLine
+    line2: OptionalAddressLine = ""
+    city: Place
+    state: Place
     pincode: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{5}$")]
 
     def address(self) -> ShippingAddress:
@@ -128,7 +137,7 @@ class AdminActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: _line(500, min_length=3)
+    reason: Reason
 
 
 class RefundIn(AdminActionIn):

@@ -6,7 +6,7 @@ code from here; the OpenAPI document lists them. Other contexts add their codes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ class BazaarError(Exception):
     turns it into the envelope with the catalogue's status."""
 
     code = "BAD_REQUEST"
-    # Response headers the client needs to act on the error (e.g. Retry-After on a 429).
-    headers: ClassVar[dict[str, str]] = {}
+    # Response headers the client needs to act on the error (e.g. Retry-After on a 429). Set per
+    # instance (a subclass fills it in after `super().__init__`), so not a class variable.
+    headers: dict[str, str]
 
     def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
         super().__init__(message)
@@ -67,6 +68,7 @@ class BazaarError(Exception):
         if self.code not in CATALOGUE:
             raise ValueError(f"error code {self.code!r} is not in the catalogue")
         self.details = details or []
+        self.headers = {}
 
     @property
     def status(self) -> int:

@@ -112,7 +112,8 @@ class Shiprocket:
 
     def generate_pickup(self, shipment_id: int) -> PickupBooking:
         body = self._call("POST", "/courier/generate/pickup", json={"shipment_id": [shipment_id]})
-        response = body.get("response") if isinstance(body.get("response"), dict) else {}
+        raw = body.get("response")
+        response = raw if isinstance(raw, dict) else {}
         if body.get("pickup_status") != 1:
             raise ProviderRejected(
                 f"pickup not booked for shipment {shipment_id}: {_message(body, response)}",
@@ -161,10 +162,12 @@ class Shiprocket:
         row = matches[0]
         shipments = row.get("shipments") or []
         shipment = (shipments[0] if shipments else {}) if isinstance(shipments, list) else shipments
+        # A JSON value: int() refuses an answer with neither id (a TypeError, as ever).
+        shipment_id: Any = shipment.get("id") or row.get("shipment_id")
         return ProviderOrder(
             channel_order_id=channel_order_id,
             provider_order_id=int(row["id"]),
-            shipment_id=int(shipment.get("id") or row.get("shipment_id")),
+            shipment_id=int(shipment_id),
             status=str(row.get("status") or ""),
             awb=shipment.get("awb") or None,
             courier_name=shipment.get("courier") or None,
@@ -244,7 +247,8 @@ class Shiprocket:
         if status == 429 or status >= 500:
             raise ProviderUnavailable(f"Shiprocket {method} {path} answered {status}", status=status)
         if status >= 400:
-            errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+            raw = body.get("errors")
+            errors = raw if isinstance(raw, dict) else {}
             if status == 422 and path == "/orders/create/adhoc" and "order_id" in errors:
                 raise DuplicateChannelOrder(_message(body), status=status, details=_safe(body))
             raise ProviderRejected(f"Shiprocket {method} {path} answered {status}: {_message(body)}",
