@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from bazaar.platform.dynamo import error_code, from_item, to_item, to_value
+from bazaar.platform.dynamo import error_code, to_item, to_value
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger
 
@@ -129,9 +129,10 @@ class KeyClaim:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
 
-    def taken(self, reason: dict) -> KeyTaken:
-        """What to raise when this claim's condition failed (`reason`: its CancellationReason)."""
-        return KeyTaken(from_item(reason["Item"]) if reason.get("Item") else None)
+    def taken(self, existing: dict[str, Any] | None) -> KeyTaken:
+        """What to raise when this claim's condition failed (`existing`: the record that stood in
+        the way, as the cancellation returned it: `TransactionCancelled.item`)."""
+        return KeyTaken(existing)
 
 
 def _body_hash(body: dict[str, Any]) -> str:

@@ -21,8 +21,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from bazaar.catalog.adapters.dynamodb import DynamoDbStock, StockWrites
 from bazaar.catalog.domain import LockLimitReached, OutOfStock, StockMove
 from bazaar.money import Paise
@@ -44,12 +42,12 @@ from bazaar.orders.ports import LockCensus
 from bazaar.payments.adapters.dynamodb import open_put, settle_update
 from bazaar.payments.domain import PaymentRecord
 from bazaar.platform.dynamo import (
-    error_code,
+    Transaction,
+    TransactionCancelled,
     from_item,
     query_page,
     to_item,
     to_value,
-    with_conflict_retries,
 )
 
 if TYPE_CHECKING:
@@ -69,50 +67,37 @@ def _order_key(order_id: str) -> dict:
     return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
 
 
-def _history_put(table: str, order_id: str, version: int, entry: HistoryEntry,
-                 retention: timedelta | None) -> dict:
-    return {
-        "Put": {
-            "TableName": table,
-            "Item": to_item(
-                {
-                    "pk": f"ORDER#{order_id}",
-                    # Numbered by the order's version, not by time: two functions' clocks may
-                    # disagree, the sequence of conditional writes cannot.
-                    "sk": f"HISTORY#{version:06d}",
-                    "at": _moment(entry.at),
-                    "from_status": entry.from_status.value if entry.from_status else None,
-                    "to_status": entry.to_status.value,
-                    "reason": entry.reason,
-                    "expires_at": int((entry.at + retention).timestamp()) if retention else None,
-                }
-            ),
-            "ConditionExpression": "attribute_not_exists(pk)",
+def _history_item(order_id: str, version: int, entry: HistoryEntry, retention: timedelta | None) -> dict:
+    return to_item(
+        {
+            "pk": f"ORDER#{order_id}",
+            # Numbered by the order's version, not by time: two functions' clocks may
+            # disagree, the sequence of conditional writes cannot.
+            "sk": f"HISTORY#{version:06d}",
+            "at": _moment(entry.at),
+            "from_status": entry.from_status.value if entry.from_status else None,
+            "to_status": entry.to_status.value,
+            "reason": entry.reason,
+            "expires_at": int((entry.at + retention).timestamp()) if retention else None,
         }
-    }
+    )
 
 
-def _event_put(table: str, event: OrderEvent, retention: timedelta) -> dict:
+def _event_item(event: OrderEvent, retention: timedelta) -> dict:
     """The outbox item: written in the change's own transaction, read from the table's stream by
     the dispatcher. Its key is the order and version, so the same change can never be written
     (or emitted) twice."""
-    return {
-        "Put": {
-            "TableName": table,
-            "Item": to_item({
-                "pk": f"ORDER#{event.order_id}",
-                "sk": f"EVENT#{event.order_version:06d}",
-                "event_id": event.event_id,
-                "event_type": event.event_type.value,
-                "order_id": event.order_id,
-                "occurred_at": _moment(event.occurred_at),
-                "body": event.to_json(),
-                # The stream has delivered it long before; DynamoDB's TTL clears the outbox.
-                "expires_at": int((event.occurred_at + retention).timestamp()),
-            }),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
+    return to_item({
+        "pk": f"ORDER#{event.order_id}",
+        "sk": f"EVENT#{event.order_version:06d}",
+        "event_id": event.event_id,
+        "event_type": event.event_type.value,
+        "order_id": event.order_id,
+        "occurred_at": _moment(event.occurred_at),
+        "body": event.to_json(),
+        # The stream has delivered it long before; DynamoDB's TTL clears the outbox.
+        "expires_at": int((event.occurred_at + retention).timestamp()),
+    })
 
 
 def _order_item(order: Order) -> dict:
@@ -211,32 +196,7 @@ def _amended(order: Order, amendment) -> Order:
 
 OUTBOX_RETENTION = timedelta(days=7)
 
-CONDITION_FAILED = "ConditionalCheckFailed"
-
-
-class _Transaction:
-    """The items of one TransactWriteItems, each under a name, so a cancellation is read by what
-    failed ("order", "stock:<variant>", "payment", ...), never by list positions."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.items: list[dict] = []
-
-    def add(self, name: str, item: dict) -> None:
-        self.names.append(name)
-        self.items.append(item)
-
-    def failed(self, error: ClientError) -> dict[str, dict]:
-        """The cancellation reason of every item whose condition failed, by name ({} if the
-        error is not a cancellation; a repeated name keeps its first failure)."""
-        if error_code(error) != "TransactionCanceledException":
-            return {}
-        reasons = error.response.get("CancellationReasons", [])
-        failed: dict[str, dict] = {}
-        for name, reason in zip(self.names, reasons):
-            if reason.get("Code") == CONDITION_FAILED:
-                failed.setdefault(name, reason)
-        return failed
+_NEW = "attribute_not_exists(pk)"  # the condition of an item written once, never over another
 
 
 def order_book(settings, client, audit_table: str | None = None) -> DynamoDbOrderBook:
@@ -261,31 +221,29 @@ class DynamoDbOrderBook:
 
     def place(self, order: Order, hold_cap: int, actor: str = "system", *,
               payment: PaymentRecord | None = None, key: KeyClaim | None = None) -> None:
-        tx = _Transaction()
+        tx = Transaction()
         for line in order.lines:
             tx.add(f"stock:{line.variant_id}", self._stock.move(StockMove.LOCK, line.variant_id, line.quantity))
         tx.add("hold", self._stock.hold(order.customer_id, order.units, hold_cap))
-        tx.add("order", {"Put": {"TableName": self._table, "Item": _order_item(order),
-                                 "ConditionExpression": "attribute_not_exists(pk)"}})
-        tx.add("history", _history_put(self._table, order.order_id, order.version, order.history[-1],
-                                       self._retention))
-        tx.add("event", _event_put(self._events, order.placed_event(actor), OUTBOX_RETENTION))
+        tx.put("order", self._table, _order_item(order), condition=_NEW)
+        tx.put("history", self._table, _history_item(order.order_id, order.version, order.history[-1],
+                                                     self._retention), condition=_NEW)
+        tx.put("event", self._events, _event_item(order.placed_event(actor), OUTBOX_RETENTION), condition=_NEW)
         if payment is not None:
             tx.add("payment", open_put(self._table, payment))
         if key is not None:
             tx.add("key", key.transact_item())
         try:
-            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=tx.items))
-        except ClientError as error:
-            failed = tx.failed(error)
+            tx.run(self._client)
+        except TransactionCancelled as cancelled:
             # The key first: a repeated request is answered from its record, whatever the stock
             # says now.
-            if key is not None and "key" in failed:
-                raise key.taken(failed["key"]) from None
-            short = [line.variant_id for line in order.lines if f"stock:{line.variant_id}" in failed]
-            if short:
+            if key is not None and cancelled.failed("key"):
+                raise key.taken(cancelled.item("key")) from None
+            if cancelled.failed_any("stock:"):
+                short = [l.variant_id for l in order.lines if cancelled.failed(f"stock:{l.variant_id}")]
                 raise OutOfStock(self._all_short(order, short)) from None
-            if "hold" in failed:
+            if cancelled.failed("hold"):
                 raise LockLimitReached(hold_cap) from None
             raise
 
@@ -313,40 +271,36 @@ class DynamoDbOrderBook:
             values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
         update = "SET #status = :to, updated_at = :at, version = :next"
         removals = ["lock_state"] if transition.releases_hold else []
-        extra: list[tuple[str, dict]] = []
         if amendment is not None:
-            update, extra = self._amend(order, transition, amendment, update, names, values, removals)
+            update = self._amend_order(transition, amendment, update, names, values, removals)
         if removals:
             update += " REMOVE " + ", ".join(removals)
-        tx = _Transaction()
-        tx.add("order", {"Update": {
-            "TableName": self._table, "Key": _order_key(order.order_id), "UpdateExpression": update,
-            "ConditionExpression": condition, "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values}})
-        tx.add("history", _history_put(self._table, order.order_id, order.version + 1, transition.entry,
-                                       self._retention))
+        tx = Transaction()
+        tx.update("order", self._table, _order_key(order.order_id), update, condition=condition,
+                  names=names, values=values)
+        tx.put("history", self._table, _history_item(order.order_id, order.version + 1, transition.entry,
+                                                     self._retention), condition=_NEW)
         if transition.stock_move is not None:
             for l in order.lines:
                 tx.add(f"stock:{l.variant_id}", self._stock.move(transition.stock_move, l.variant_id, l.quantity))
-        for name, item in extra:
-            tx.add(name, item)
+        if amendment is not None:
+            self._amend(tx, order, amendment)
         if transition.releases_hold:
             tx.add("unhold", self._stock.unhold(order.customer_id, order.units))
         event = transition.event
         if event is not None:
-            tx.add("event", _event_put(self._events, event, OUTBOX_RETENTION))
+            tx.put("event", self._events, _event_item(event, OUTBOX_RETENTION), condition=_NEW)
         try:
-            with_conflict_retries(lambda: self._client.transact_write_items(TransactItems=tx.items))
-        except ClientError as error:
-            failed = tx.failed(error)
-            if "order" in failed:
+            tx.run(self._client)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed("order"):
                 raise StaleOrder(order.order_id) from None
-            short = [l.variant_id for l in order.lines if f"stock:{l.variant_id}" in failed]
-            if short:
-                raise OutOfStock(short) from None
-            if "payment" in failed:
+            if cancelled.failed_any("stock:"):
+                raise OutOfStock([l.variant_id for l in order.lines
+                                  if cancelled.failed(f"stock:{l.variant_id}")]) from None
+            if cancelled.failed("payment"):
                 raise PaymentAlreadySettled(order.order_id) from None
-            if failed.keys() - {"history"}:
+            if any(cancelled.failed(name) for name in tx.names if name != "history"):
                 raise StaleOrder(order.order_id) from None  # a refund or audit condition: read again
             raise
         applied = transition.applied()
@@ -354,17 +308,13 @@ class DynamoDbOrderBook:
             applied = _amended(applied, amendment)
         return applied
 
-    def _amend(self, order: Order, transition: Transition, amendment, update: str, names: dict, values: dict,
-               removals: list[str]) -> tuple[str, list[tuple[str, dict]]]:
-        from bazaar.identity.adapters.dynamodb import audit_put
-
-        extra: list[tuple[str, dict]] = []
+    @staticmethod
+    def _amend_order(transition: Transition, amendment, update: str, names: dict, values: dict,
+                     removals: list[str]) -> str:
+        """The amendment's part of the order item's own update."""
         if amendment.shipment is not None:
             values[":shipment"] = to_value(vars(amendment.shipment))
             update += ", shipment = :shipment"
-            extra.append(("awb", {"Put": {"TableName": self._table, "Item": to_item(
-                {"pk": f"AWB#{amendment.shipment.awb}", "sk": "AWB", "order_id": order.order_id}
-            )}}))
         if amendment.needs_attention is True:
             values[":attention"] = to_value(transition.to_status.value)
             update += ", attention = :attention"
@@ -375,25 +325,28 @@ class DynamoDbOrderBook:
             values[":scan"] = to_value([amendment.scan_key])
             values[":none"] = to_value([])
             update += ", #scans = list_append(if_not_exists(#scans, :none), :scan)"
+        return update
+
+    def _amend(self, tx: Transaction, order: Order, amendment) -> None:
+        """The amendment's items besides the order, added to the transition's transaction."""
+        from bazaar.identity.adapters.dynamodb import audit_put
+
+        if amendment.shipment is not None:
+            tx.put("awb", self._table, to_item(
+                {"pk": f"AWB#{amendment.shipment.awb}", "sk": "AWB", "order_id": order.order_id}))
         if amendment.new_refund is not None:
-            extra.append(("refund", {"Put": {
-                "TableName": self._table, "Item": _refund_item(order.order_id, amendment.new_refund),
-                "ConditionExpression": "attribute_not_exists(pk)"}}))
+            tx.put("refund", self._table, _refund_item(order.order_id, amendment.new_refund), condition=_NEW)
         if amendment.refund_update is not None:
             before, state = amendment.refund_update
-            extra.append(("refund", {"Update": {
-                "TableName": self._table, "Key": _refund_key(order.order_id, before.sequence),
-                "UpdateExpression": "SET #state = :state" + ("" if state.open else " REMOVE refund_open"),
-                "ConditionExpression": "#state = :was",
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": {":state": to_value(state.value), ":was": to_value(before.state.value)},
-            }}))
+            tx.update("refund", self._table, _refund_key(order.order_id, before.sequence),
+                      "SET #state = :state" + ("" if state.open else " REMOVE refund_open"),
+                      condition="#state = :was", names={"#state": "state"},
+                      values={":state": to_value(state.value), ":was": to_value(before.state.value)})
         if amendment.audit is not None:
-            extra.append(("audit", audit_put(self._audit_table(), amendment.audit)))
+            tx.add("audit", audit_put(self._audit_table(), amendment.audit))
         if amendment.settles_payment is not None:
             # Same table and partition as the order: closed in the transition's own transaction.
-            extra.append(("payment", settle_update(self._table, order.order_id, amendment.settles_payment)))
-        return update, extra
+            tx.add("payment", settle_update(self._table, order.order_id, amendment.settles_payment))
 
     def _audit_table(self) -> str:
         if not self._audit:
