@@ -493,7 +493,7 @@ class DynamoDbOrdersInStatus:
 
     def find(self, status: OrderStatus, limit: int) -> tuple[int, list[str]]:
         """(how many, the ids of the oldest `limit` of them)."""
-        total, ids = 0, []
+        total, ids = 0, list[str]()
         request = {"TableName": self._table, "IndexName": "by-status", "KeyConditionExpression": "#s = :s",
                    "ExpressionAttributeNames": {"#s": "status"},
                    "ExpressionAttributeValues": {":s": to_value(status.value)},

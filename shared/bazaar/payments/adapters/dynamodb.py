@@ -40,7 +40,7 @@ def _record(values: dict) -> PaymentRecord:
     return PaymentRecord(
         order_id=values["order_id"], provider=values["provider"], api_version=values["api_version"],
         merchant_order_id=values["merchant_order_id"], amount_paise=values["amount_paise"],
-        started_at=moment("started_at"),
+        started_at=datetime.fromisoformat(values["started_at"]),  # every record has one
         next_check_at=moment("next_check_at") if values.get("check_state") == OPEN else None,
         state=CheckState(values["payment_state"]), checks=values.get("checks", 0),
         note=values.get("note"),
@@ -97,7 +97,10 @@ class DynamoDbPaymentRecords:
     def open(self, record: PaymentRecord) -> PaymentRecord:
         if _conditional(lambda: self._client.put_item(**open_put(self._table, record)["Put"])):
             return record
-        return self.get(record.order_id)
+        existing = self.get(record.order_id)  # opened before (a retried checkout): that one stands
+        if existing is None:
+            raise RuntimeError(f"the payment record of {record.order_id} was refused but is not there")
+        return existing
 
     def get(self, order_id: str) -> PaymentRecord | None:
         item = self._client.get_item(TableName=self._table, Key=_key(order_id), ConsistentRead=True).get("Item")
