@@ -18,12 +18,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from infra.description.model import Function, GatewayResponse, Route, Service
 from infra.local import events
+from infra.local.loopback import LoopbackServer
 from infra.local.runtime import FunctionRuntime, Invocation
 
 
@@ -218,56 +219,29 @@ def _arn_matches(resource: Any, arn: str) -> bool:
     return any(re.fullmatch(re.escape(r).replace(r"\*", ".*"), arn) for r in resources if isinstance(r, str))
 
 
-class _ListeningServer(ThreadingHTTPServer):
-    # A class attribute: the constructor calls listen() with it, so setting it on the instance
-    # afterwards would leave the default backlog of 5 and reset bursts of concurrent clients.
-    request_queue_size = 1024
-    daemon_threads = True
-    # Set when stop() begins. shutdown() only ends the accept loop: a kept-alive connection's
-    # thread would go on reading requests and invoking functions under a stopping stack.
-    stopping = False
-
-
 class GatewayServer:
     """Serves a Gateway over HTTP on 127.0.0.1."""
 
     def __init__(self, gateway: Gateway, port: int):
-        handler = _handler_class(gateway)
-        self.httpd = _ListeningServer(("127.0.0.1", port), handler)
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-gateway", daemon=True)
-        self._lock = threading.Lock()
-        self._closed = False
+        self.server = LoopbackServer(_handler_class(gateway), port=port, name="local-gateway")
+        self.port = self.server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     def start(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._thread.start()
+        self.server.start()
 
     def stop(self) -> None:
-        """Idempotent, and safe before start(): shutdown() would wait forever for a
-        serve_forever() that never ran. Requests being handled finish on their own threads."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self.httpd.stopping = True
-            if self._thread.is_alive():
-                self.httpd.shutdown()
-            self.httpd.server_close()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self.server.stop()
 
 
 def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "bazaar-local-gateway"
-        server: _ListeningServer  # the stdlib types it as BaseServer; ours has `stopping`
+        server: Any  # the stdlib types it as BaseServer; the loopback server has `stopping`
 
         def _serve(self) -> None:
             started = time.perf_counter()

@@ -8,11 +8,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
+from infra.local.loopback import LoopbackServer
 from infra.sandboxes.phonepe import Credentials, PhonePeSandbox
 from infra.sandboxes.shiprocket import ShiprocketSandbox
 
@@ -49,19 +50,15 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = LoopbackServer(Handler, name="webhook-receiver")
+        self.url = self._server.url
 
     def start(self) -> WebhookReceiver:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def clear(self) -> None:
         with self._lock:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
+from infra.local.loopback import LoopbackServer
 from tests.integration.conftest import PICKUP, SHIPROCKET_EMAIL, SHIPROCKET_PASSWORD
 
 
@@ -216,17 +216,15 @@ class _Receiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._server = LoopbackServer(Handler, name="shiprocket-receiver")
+        self.url = f"{self._server.url}/hook"
 
     def __enter__(self):
-        self.thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.stop()
 
 
 def test_each_scan_fires_a_webhook_with_x_api_key_and_the_documented_fields(shiprocket, token):

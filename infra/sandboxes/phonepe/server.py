@@ -36,14 +36,14 @@ import hashlib
 import html
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
+from infra.local.loopback import LoopbackServer
 from infra.sandboxes.phonepe import shapes
 from infra.sandboxes.phonepe.delivery import Deliverer, Webhook
 from infra.sandboxes.phonepe.state import (
@@ -97,17 +97,12 @@ class PhonePeSandbox:
         self.webhook_url = webhook_url  # v2: what a merchant sets on PhonePe's dashboard
         self.deliverer = Deliverer(self.state)
         self.log = log or (lambda entry: None)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 256
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="phonepe-sandbox", daemon=True)
-        self._lifecycle = threading.Lock()
-        self._closed = False
+        self._server = LoopbackServer(_handler_class(self), port=port, name="phonepe-sandbox", backlog=256)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     @property
     def settings(self) -> dict[str, str]:
@@ -121,22 +116,12 @@ class PhonePeSandbox:
         return self.state.credentials
 
     def start(self) -> PhonePeSandbox:
-        with self._lifecycle:
-            if not self._closed:
-                self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Idempotent, and safe before start()."""
-        with self._lifecycle:
-            if self._closed:
-                return
-            self._closed = True
-            if self._thread.is_alive():
-                self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._server.stop()
         self.deliverer.stop()
 
     def __enter__(self) -> PhonePeSandbox:

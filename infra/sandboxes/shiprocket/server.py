@@ -27,12 +27,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from infra.local.loopback import LoopbackServer
 from infra.sandboxes.shiprocket.engine import Account, ApiError, Engine
 
 API_PREFIX = "/v1/external"
@@ -68,10 +69,8 @@ class ShiprocketSandbox:
         self.deliveries: list[dict] = []
         self.held: list[dict] = []
         self._http = requests.Session()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="shiprocket-sandbox", daemon=True)
+        self._server = LoopbackServer(_handler(self), port=port, name="shiprocket-sandbox")
+        self.port = self._server.port
         self._lifecycle = threading.Lock()
         self._stopping = threading.Event()
         self._deliveries: set[threading.Thread] = set()  # the background webhook senders
@@ -80,7 +79,7 @@ class ShiprocketSandbox:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     @property
     def api_url(self) -> str:
@@ -90,7 +89,7 @@ class ShiprocketSandbox:
     def start(self) -> ShiprocketSandbox:
         with self._lifecycle:
             if not self._stopping.is_set():
-                self._thread.start()
+                self._server.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -100,12 +99,8 @@ class ShiprocketSandbox:
             if self._stopping.is_set():
                 return
             self._stopping.set()
-            if self._thread.is_alive():
-                self.httpd.shutdown()
-            self.httpd.server_close()
             deliveries = list(self._deliveries)
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._server.stop()
         deadline = time.monotonic() + timeout
         for delivery in deliveries:
             delivery.join(timeout=max(0.0, deadline - time.monotonic()))
