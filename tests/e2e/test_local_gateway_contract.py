@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 
 import pytest
@@ -14,6 +13,7 @@ import requests
 
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer
+from tests.waiting import a_poll_began
 from tests.fixtures.contract_service import APP_BODY_LIMIT, CONTRACT_SERVICE, GATEWAY_BODY_LIMIT
 
 
@@ -180,35 +180,13 @@ def test_failures_are_500_without_internal_detail(stack, path):
         assert time.monotonic() - started < 20  # the 2 s function timeout ended it, not the sleep
 
 
-def _a_poll_began(stack, queue: str, seconds: float = 30) -> None:
-    """Returns once the queue's poller has begun a ReceiveMessage after this call. A long poll
-    already waiting keeps the attributes it began with (the old visibility timeout); every poll
-    begun later sees the queue as it is now. Seen on the poller's own client, not waited out."""
-    url = stack.names.queue_url(queue)
-    began = threading.Event()
-
-    def on_receive(params, **_):
-        if params.get("QueueUrl") == url:
-            began.set()
-
-    clients = list({id(p.sqs): p.sqs for p in stack.pollers if p.queue_url == url}.values())
-    assert clients, f"nothing polls {queue}"
-    for client in clients:
-        client.meta.events.register("provide-client-params.sqs.ReceiveMessage", on_receive)
-    try:
-        assert began.wait(seconds), f"the {queue} poller began no receive within {seconds} s"
-    finally:
-        for client in clients:
-            client.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", on_receive)
-
-
 def test_sqs_partial_batch_failure_keeps_only_the_failed_record(stack):
     sqs = stack.client("sqs")
     url = stack.names.queue_url("jobs")
     # Operators shorten the visibility timeout like this too; it keeps the retry within the test.
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
     # A long poll already waiting keeps the timeout it started with: wait for a fresh one.
-    _a_poll_began(stack, "jobs")
+    a_poll_began(stack, "jobs")
     sqs.send_message_batch(
         QueueUrl=url,
         Entries=[

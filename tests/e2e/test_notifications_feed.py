@@ -4,7 +4,6 @@ newest first with an unread count and signed cursors, and only its owner can rea
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -13,6 +12,7 @@ from bazaar.money import Paise
 from bazaar.orders.domain import HistoryEntry, Order, OrderLine, OrderStatus, ShippingAddress
 from tests.conftest import bearer, get
 from tests.shop import new_account_token
+from tests.waiting import queues_drained, until
 
 S = OrderStatus
 
@@ -41,32 +41,14 @@ def _feed(api, token, **params) -> dict:
     return response.json()
 
 
-def _queue_drained(stack, queue: str) -> bool:
-    counts = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.names.queue_url(queue),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return all(int(v) == 0 for v in counts.values())
-
-
-def _until(predicate, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("the expected state never came")
-
-
 def test_an_order_event_becomes_one_feed_entry_even_when_delivered_twice(local_stack, api):
     token, customer_id = new_account_token(local_stack, "customer")
     paid = _order_event(customer_id, 1)
     _send(local_stack, paid, paid)  # the second is a redelivery of the same event
     _send(local_stack, _order_event(customer_id, 2, S.PAYMENT_FAILED))
 
-    _until(lambda: len(_feed(api, token)["items"]) >= 2)
-    _until(lambda: _queue_drained(local_stack, "order-notifications"))  # every copy was handled
+    until(lambda: len(_feed(api, token)["items"]) >= 2)
+    until(lambda: queues_drained(local_stack, "order-notifications"))  # every copy was handled
     feed = _feed(api, token)
 
     kinds = [item["kind"] for item in feed["items"]]
@@ -78,7 +60,7 @@ def test_an_order_event_becomes_one_feed_entry_even_when_delivered_twice(local_s
 def test_the_feed_pages_with_signed_cursors_and_marks_entries_read(local_stack, api):
     token, customer_id = new_account_token(local_stack, "customer")
     _send(local_stack, *(_order_event(customer_id, n) for n in range(10, 15)))
-    _until(lambda: len(_feed(api, token, limit=100)["items"]) == 5)
+    until(lambda: len(_feed(api, token, limit=100)["items"]) == 5)
 
     first = _feed(api, token, limit=2)
     second = _feed(api, token, limit=2, cursor=first["next_cursor"])
@@ -102,7 +84,7 @@ def test_somebody_elses_notification_is_not_found(local_stack, api):
     owner_token, owner_id = new_account_token(local_stack, "customer")
     other_token, _ = new_account_token(local_stack, "customer")
     _send(local_stack, _order_event(owner_id, 20))
-    [entry] = _until(lambda: _feed(api, owner_token)["items"])
+    [entry] = until(lambda: _feed(api, owner_token)["items"])
 
     foreign = requests.post(f"{api}/v1/me/notifications/{entry['notification_id']}/read",
                             headers=bearer(other_token), timeout=30)
@@ -125,12 +107,12 @@ def test_a_payload_that_is_not_an_order_event_ends_in_the_dlq_and_others_still_a
         # Once an event sent after the change is handled, the consumer's next receive (which the
         # poison message gets) began after it too.
         _send(local_stack, _order_event(customer_id, 30))
-        _until(lambda: len(_feed(api, token)["items"]) == 1)
+        until(lambda: len(_feed(api, token)["items"]) == 1)
         sqs.send_message(QueueUrl=queue, MessageBody='{"poison": true}')
         _send(local_stack, _order_event(customer_id, 31))
 
-        assert _until(lambda: len(_feed(api, token)["items"]) == 2)
-        moved = _until(lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []), seconds=60)
+        assert until(lambda: len(_feed(api, token)["items"]) == 2)
+        moved = until(lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []), seconds=60)
         assert [m["Body"] for m in moved] == ['{"poison": true}']
     finally:
         sqs.set_queue_attributes(QueueUrl=queue, Attributes=visibility)

@@ -7,7 +7,6 @@ nothing a consumer already did."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -16,15 +15,7 @@ from bazaar.platform.dynamo import from_item, to_value
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, get, login
 from tests.paid_orders import PaidOrders
-
-
-def _until(check, seconds: float = 60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("the expected state never came")
+from tests.waiting import queues_drained, until
 
 
 def _admin_order(stack, admin, order_id) -> dict:
@@ -32,7 +23,7 @@ def _admin_order(stack, admin, order_id) -> dict:
 
 
 def _status_becomes(stack, admin, order_id, status) -> dict:
-    return _until(lambda: (o := _admin_order(stack, admin, order_id))["status"] == status and o)
+    return until(lambda: (o := _admin_order(stack, admin, order_id))["status"] == status and o)
 
 
 def _events(stack, order_id) -> list[dict]:
@@ -54,21 +45,10 @@ def _counted(stack, event_ids) -> set[str]:
     return {from_item(i)["sk"] for i in items} & set(event_ids)
 
 
-def _drained(stack, *queues) -> bool:
-    sqs = stack.client("sqs")
-    for queue in queues:
-        counts = sqs.get_queue_attributes(
-            QueueUrl=stack.names.queue_url(queue),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        if any(int(v) for v in counts.values()):
-            return False
-    return True
-
-
 def _settled(stack) -> None:
     """Everything committed so far relayed, and every consumer's queue empty."""
     stack.wait_for_streams()
-    _until(lambda: _drained(stack, "shipments", "order-notifications", "order-metrics"))
+    until(lambda: queues_drained(stack, "shipments", "order-notifications", "order-metrics"))
 
 
 def _stream_event(stack, order_id) -> dict:
@@ -161,11 +141,11 @@ def test_a_dispatcher_that_fails_half_way_is_redelivered_and_each_consumer_acts_
         batches_before = stack.stream_pollers[0].batches
         order_id = shop.pay(order)["order_id"]
         _status_becomes(stack, admin, order_id, "SHIPMENT_CREATED")
-        assert _until(lambda: [n for n in _feed(stack, shop.customer) if n["kind"] == "order_paid"])
+        assert until(lambda: [n for n in _feed(stack, shop.customer) if n["kind"] == "order_paid"])
 
         sqs.create_queue(QueueName=metrics_url.rsplit("/", 1)[1], Attributes=kept)  # the same URL again
         events = _events(stack, order_id)
-        _until(lambda: _counted(stack, [e["event_id"] for e in events]) ==
+        until(lambda: _counted(stack, [e["event_id"] for e in events]) ==
                {e["event_id"] for e in events if e["event_type"] in ("OrderPlaced", "OrderPaid")})
         _settled(stack)
 

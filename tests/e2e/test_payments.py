@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import threading
 import time
 
 import pytest
@@ -22,6 +21,7 @@ import requests
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, get, login
+from tests.waiting import a_poll_began
 from tests.shop import assert_balanced, checkout, create_product, new_account_token
 
 
@@ -119,28 +119,6 @@ def _payment_events_drained(stack, seconds=60) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("payment-events was not drained")
-
-
-def _a_poll_began(stack, queue: str, seconds: float = 30) -> None:
-    """Returns once the queue's poller has begun a ReceiveMessage after this call. A long poll
-    already waiting keeps the attributes it began with (the old visibility timeout); every poll
-    begun later sees the queue as it is now. Seen on the poller's own client, not waited out."""
-    url = stack.names.queue_url(queue)
-    began = threading.Event()
-
-    def on_receive(params, **_):
-        if params.get("QueueUrl") == url:
-            began.set()
-
-    clients = list({id(p.sqs): p.sqs for p in stack.pollers if p.queue_url == url}.values())
-    assert clients, f"nothing polls {queue}"
-    for client in clients:
-        client.meta.events.register("provide-client-params.sqs.ReceiveMessage", on_receive)
-    try:
-        assert began.wait(seconds), f"the {queue} poller began no receive within {seconds} s"
-    finally:
-        for client in clients:
-            client.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", on_receive)
 
 
 def _pay(body: dict, outcome: str) -> None:
@@ -323,7 +301,7 @@ def test_a_genuine_webhook_whose_claim_phonepe_does_not_confirm_changes_nothing(
     authorization = hashlib.sha256(f"{secret['webhook_username']}:{secret['webhook_password']}".encode()).hexdigest()
     sqs, url = stack.client("sqs"), stack.names.queue_url("payment-events")
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
-    _a_poll_began(stack, "payment-events")  # a long poll already waiting keeps the old timeout
+    a_poll_began(stack, "payment-events")  # a long poll already waiting keeps the old timeout
     try:
         worker = stack.runtimes["payments-events-worker"]
         before = worker.invocations

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import requests
 
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
+from tests.waiting import a_poll_began
 
 
 def _notification(notification_id: str, user_id: str = "usr_feedtest") -> str:
@@ -53,28 +53,6 @@ def _drained(stack, queue: str, seconds: float = 30) -> bool:
                                       ["Attributes"].values()) == {"0"}, seconds))
 
 
-def _a_poll_began(stack, queue: str, seconds: float = 30) -> None:
-    """Returns once the queue's poller has begun a ReceiveMessage after this call. A long poll
-    already waiting keeps the attributes it began with (the old visibility timeout); every poll
-    begun later sees the queue as it is now. Seen on the poller's own client, not waited out."""
-    url = stack.names.queue_url(queue)
-    began = threading.Event()
-
-    def on_receive(params, **_):
-        if params.get("QueueUrl") == url:
-            began.set()
-
-    clients = list({id(p.sqs): p.sqs for p in stack.pollers if p.queue_url == url}.values())
-    assert clients, f"nothing polls {queue}"
-    for client in clients:
-        client.meta.events.register("provide-client-params.sqs.ReceiveMessage", on_receive)
-    try:
-        assert began.wait(seconds), f"the {queue} poller began no receive within {seconds} s"
-    finally:
-        for client in clients:
-            client.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", on_receive)
-
-
 def test_a_queued_notification_lands_in_the_feed_once_even_when_sent_twice(local_stack):
     sqs = local_stack.client("sqs")
     url = local_stack.names.queue_url("notifications")
@@ -94,7 +72,7 @@ def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_pa
         sqs = stack.client("sqs")
         url = stack.names.queue_url("notifications")
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
-        _a_poll_began(stack, "notifications")  # the long poll that started earlier has ended
+        a_poll_began(stack, "notifications")  # the long poll that started earlier has ended
         sqs.send_message_batch(
             QueueUrl=url,
             Entries=[

@@ -9,7 +9,6 @@ sandbox, applied by Bazaar's webhook and payments worker, which queue the shipme
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import bearer
+from tests.waiting import a_poll_began
 from tests.paid_orders import PaidOrders
 
 VISIBILITY_SECONDS = 2
@@ -31,28 +31,6 @@ def wait_until(check, seconds: float = 60.0, every: float = 0.3):
         time.sleep(every)
 
 
-def _a_poll_began(stack, queue: str, seconds: float = 30) -> None:
-    """Returns once the queue's poller has begun a ReceiveMessage after this call. A long poll
-    already waiting keeps the attributes it began with (the old visibility timeout); every poll
-    begun later sees the queue as it is now. Seen on the poller's own client, not waited out."""
-    url = stack.names.queue_url(queue)
-    began = threading.Event()
-
-    def on_receive(params, **_):
-        if params.get("QueueUrl") == url:
-            began.set()
-
-    clients = list({id(p.sqs): p.sqs for p in stack.pollers if p.queue_url == url}.values())
-    assert clients, f"nothing polls {queue}"
-    for client in clients:
-        client.meta.events.register("provide-client-params.sqs.ReceiveMessage", on_receive)
-    try:
-        assert began.wait(seconds), f"the {queue} poller began no receive within {seconds} s"
-    finally:
-        for client in clients:
-            client.meta.events.unregister("provide-client-params.sqs.ReceiveMessage", on_receive)
-
-
 @pytest.fixture(scope="module")
 def shop(local_stack):
     """Paid orders, with the shipments queue's visibility shortened so retries come back fast."""
@@ -60,7 +38,7 @@ def shop(local_stack):
     url = local_stack.names.queue_url("shipments")
     before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(VISIBILITY_SECONDS)})
-    _a_poll_began(local_stack, "shipments")  # a poll already waiting used the old value
+    a_poll_began(local_stack, "shipments")  # a poll already waiting used the old value
     paid = PaidOrders(local_stack)
     yield paid
     paid.stop()
