@@ -55,7 +55,7 @@ from bazaar.payments.domain import (
     RefundStatus,
 )
 from bazaar.payments.ports import PaymentCensus
-from bazaar.platform.dynamo import to_item
+from bazaar.platform.dynamo import from_item, to_item
 from bazaar.platform.idempotency import COMPLETED, IN_PROGRESS, IdempotencyKeys, KeyClaim, KeyTaken
 from bazaar.shipping.domain import (
     AwbAssignment,
@@ -182,21 +182,6 @@ def _listed(order: Order) -> Order:
     return replace(order, history=(), refunds=())
 
 
-def _amended(order: Order, amendment) -> Order:
-    """The order with the amendment's changes to it (the adapter's _amended)."""
-    if amendment.shipment is not None:
-        order = replace(order, shipment=amendment.shipment)
-    if amendment.scan_key is not None:
-        order = replace(order, scan_keys=order.scan_keys | {amendment.scan_key})
-    if amendment.new_refund is not None:
-        order = replace(order, refunds=(*order.refunds, amendment.new_refund))
-    if amendment.refund_update is not None:
-        before, state = amendment.refund_update
-        order = replace(order, refunds=tuple(replace(r, state=state) if r.sequence == before.sequence else r
-                                             for r in order.refunds))
-    return order
-
-
 class FakeOrderBook:
     """OrderBook and AftersaleBook in memory, with the conditions of DynamoDbOrderBook.
 
@@ -243,7 +228,7 @@ class FakeOrderBook:
             self.refused += 1
             raise LockLimitReached(hold_cap)
         if order.order_id in self.orders or (payment is not None and not self.records.can_open(payment)):
-            # The order's (or its record's) attribute_not_exists fails; the adapter re-raises.
+            # The order's (or its record's) attribute_not_exists fails; the adapter raises TransactionCancelled.
             self.refused += 1
             raise RuntimeError(f"order {order.order_id} exists already (TransactionCanceledException)")
         for line in order.lines:
@@ -299,7 +284,7 @@ class FakeOrderBook:
         applied = transition.applied()
         if amendment is not None:
             self._write_amendment(stored, transition, amendment)
-            stored, applied = _amended(stored, amendment), _amended(applied, amendment)
+            stored, applied = amendment.applied_to(stored), amendment.applied_to(applied)
         self.orders[order.order_id] = stored
         event = transition.event
         if event is not None:
@@ -497,8 +482,9 @@ class FakeIdempotencyTable:
 
     def taken(self, claim: KeyClaim) -> KeyTaken:
         """What the adapter raises when the claim's condition failed: the record in the way, handed
-        back as the cancellation reason's Item (ReturnValuesOnConditionCheckFailure ALL_OLD)."""
-        return claim.taken({"Code": "ConditionalCheckFailed", "Item": to_item(self.items[claim.record_id])})
+        back as the cancellation reason's Item (ReturnValuesOnConditionCheckFailure ALL_OLD) and
+        decoded as the transaction builder decodes it."""
+        return claim.taken(from_item(to_item(self.items[claim.record_id])))
 
     def of(self, claim: KeyClaim) -> dict[str, Any] | None:
         """The key's record, if it has one (for tests)."""

@@ -8,7 +8,7 @@ a scan's key, the audit entry of an admin's change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bazaar.identity.domain import AuditAction, AuditEntry
@@ -47,6 +47,20 @@ class Amendment:
     # Closes the order's payment record in this state, conditional on nobody having done so:
     # how a confirmed payment's transition (bazaar.orders.settlement) settles the record with it.
     settles_payment: CheckState | None = None
+
+    def applied_to(self, order: Order) -> Order:
+        """The order as it reads once the amendment is written (its shipment, scans, refunds)."""
+        if self.shipment is not None:
+            order = replace(order, shipment=self.shipment)
+        if self.scan_key is not None:
+            order = replace(order, scan_keys=order.scan_keys | {self.scan_key})
+        if self.new_refund is not None:
+            order = replace(order, refunds=(*order.refunds, self.new_refund))
+        if self.refund_update is not None:
+            before, state = self.refund_update
+            order = replace(order, refunds=tuple(replace(r, state=state) if r.sequence == before.sequence else r
+                                                 for r in order.refunds))
+        return order
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,17 @@ def query_page(
     return page, position
 
 
+def count(client, **query: Any) -> int:
+    """How many items a query (Select COUNT) matches, over every page."""
+    total, request = 0, {**query, "Select": "COUNT"}
+    while True:
+        response = client.query(**request)
+        total += response.get("Count", 0)
+        if not response.get("LastEvaluatedKey"):
+            return total
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 def valid_position(position: dict | None, key_attributes: Iterable[str]) -> bool:
     return position is None or (
         set(position) == set(key_attributes) and all(isinstance(v, str) and v for v in position.values())

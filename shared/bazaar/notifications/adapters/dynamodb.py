@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from bazaar.notifications.domain import FeedEntry, Notification
-from bazaar.platform.dynamo import error_code, from_item, query_page, to_item, to_value
+from bazaar.platform.dynamo import count, error_code, from_item, query_page, to_item, to_value
 
 FEED_RETENTION = timedelta(days=180)
 _KEYS = ("pk", "sk")
@@ -74,18 +74,10 @@ class DynamoDbFeeds:
         return _KEYS
 
     def unread_count(self, user_id: str) -> int:
-        total, request = 0, {
-            "TableName": self._table, "Select": "COUNT",
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :ntf)", "FilterExpression": "unread = :u",
-            "ExpressionAttributeValues": {":pk": to_value(f"USER#{user_id}"), ":ntf": to_value("NTF#"),
-                                          ":u": to_value(UNREAD)},
-        }
-        while True:
-            response = self._client.query(**request)
-            total += response.get("Count", 0)
-            if not response.get("LastEvaluatedKey"):
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return count(self._client, TableName=self._table,
+                     KeyConditionExpression="pk = :pk AND begins_with(sk, :ntf)", FilterExpression="unread = :u",
+                     ExpressionAttributeValues={":pk": to_value(f"USER#{user_id}"), ":ntf": to_value("NTF#"),
+                                                ":u": to_value(UNREAD)})
 
     def mark_read(self, user_id: str, notification_id: str, at: datetime) -> FeedEntry | None:
         """None: the user has no such notification (somebody else's counts as none)."""

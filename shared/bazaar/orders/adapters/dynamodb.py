@@ -42,6 +42,7 @@ from bazaar.orders.ports import LockCensus
 from bazaar.payments.adapters.dynamodb import open_put, settle_update
 from bazaar.payments.domain import PaymentRecord
 from bazaar.platform.dynamo import (
+    count,
     Transaction,
     TransactionCancelled,
     from_item,
@@ -178,22 +179,6 @@ def _refund_item(order_id: str, refund: RefundRecord) -> dict:
     })
 
 
-def _amended(order: Order, amendment) -> Order:
-    from dataclasses import replace
-
-    if amendment.shipment is not None:
-        order = replace(order, shipment=amendment.shipment)
-    if amendment.scan_key is not None:
-        order = replace(order, scan_keys=order.scan_keys | {amendment.scan_key})
-    if amendment.new_refund is not None:
-        order = replace(order, refunds=(*order.refunds, amendment.new_refund))
-    if amendment.refund_update is not None:
-        before, state = amendment.refund_update
-        order = replace(order, refunds=tuple(replace(r, state=state) if r.sequence == before.sequence else r
-                                             for r in order.refunds))
-    return order
-
-
 OUTBOX_RETENTION = timedelta(days=7)
 
 _NEW = "attribute_not_exists(pk)"  # the condition of an item written once, never over another
@@ -305,7 +290,7 @@ class DynamoDbOrderBook:
             raise
         applied = transition.applied()
         if amendment is not None:
-            applied = _amended(applied, amendment)
+            applied = amendment.applied_to(applied)
         return applied
 
     @staticmethod
@@ -430,17 +415,9 @@ class DynamoDbLockCensus:
         self._table = orders_table
 
     def _count(self, condition: str, now: datetime) -> int:
-        total, request = 0, {
-            "TableName": self._table, "IndexName": "by-lock-expiry", "Select": "COUNT",
-            "KeyConditionExpression": f"lock_state = :held AND {condition}",
-            "ExpressionAttributeValues": {":held": to_value(HELD), ":now": to_value(_moment(now))},
-        }
-        while True:
-            response = self._client.query(**request)
-            total += response.get("Count", 0)
-            if not response.get("LastEvaluatedKey"):
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return count(self._client, TableName=self._table, IndexName="by-lock-expiry",
+                     KeyConditionExpression=f"lock_state = :held AND {condition}",
+                     ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))})
 
     def count(self, now: datetime) -> LockCensus:
         oldest = self._client.query(
@@ -471,17 +448,9 @@ class DynamoDbFailedShipments:
         return [_order(from_item(i)) for i in response.get("Items", [])]
 
     def count(self) -> int:
-        total, request = 0, {
-            "TableName": self._table, "IndexName": "by-attention", "Select": "COUNT",
-            "KeyConditionExpression": "attention = :a",
-            "ExpressionAttributeValues": {":a": to_value(OrderStatus.SHIPMENT_FAILED.value)},
-        }
-        while True:
-            response = self._client.query(**request)
-            total += response.get("Count", 0)
-            if not response.get("LastEvaluatedKey"):
-                return total
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return count(self._client, TableName=self._table, IndexName="by-attention",
+                     KeyConditionExpression="attention = :a",
+                     ExpressionAttributeValues={":a": to_value(OrderStatus.SHIPMENT_FAILED.value)})
 
 
 class DynamoDbOrdersInStatus:
