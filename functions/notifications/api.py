@@ -38,7 +38,7 @@ def list_notifications(
 
 @app.post("/v1/me/notifications/<notification_id>/read", summary="Mark one of your notifications read")
 def read_notification(notification_id: Annotated[str, Path(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")]) -> NotificationOut:
-    return NotificationOut.of(services.mark_read(api.caller.user_id, notification_id, feeds, utc_now()))
+    return NotificationOut.of(services.mark_read(api.caller.user_id, notification_id, feeds, utc_now))
 
 
 @logger.inject_lambda_context(log_event=False)

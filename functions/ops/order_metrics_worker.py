@@ -12,7 +12,7 @@ from bazaar.platform.settings import Settings, from_environment
 
 settings = from_environment(Settings)
 inbox = DynamoDbInbox(aws.client("dynamodb"), settings.table("ops"), consumer="order-metrics")
-count = sqs_worker(OrderEvent.from_json, lambda event, _: count_once(event, inbox, utc_now()))
+count = sqs_worker(OrderEvent.from_json, lambda event, _: count_once(event, inbox, utc_now))
 
 
 @logger.inject_lambda_context(log_event=False)

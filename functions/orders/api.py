@@ -51,7 +51,7 @@ def order_events(order_id: str) -> OrderEventsOut:
 
 @app.post("/v1/orders/<order_id>/cancel", summary="Cancel your unpaid order; its stock is released")
 def cancel_order(order_id: str) -> OrderOut:
-    return OrderOut.of(services.cancel_order(order_id, api.caller.user_id, orders, utc_now()), with_history=True)
+    return OrderOut.of(services.cancel_order(order_id, api.caller.user_id, orders, utc_now), with_history=True)
 
 
 @logger.inject_lambda_context(log_event=False)

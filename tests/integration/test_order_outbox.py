@@ -10,6 +10,7 @@ import pytest
 
 from bazaar.orders import settlement
 from bazaar.money import Paise
+from bazaar.platform.clock import fixed
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import OrderStatus, StaleOrder
 from bazaar.orders.events import OrderEvent
@@ -58,8 +59,8 @@ def test_each_change_commits_exactly_one_event_numbered_by_version(local_stack, 
     order, _, _ = _placed(local_stack, api)
     now = datetime.now(UTC)
 
-    paid = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)
-    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, now)  # a duplicate
+    paid = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, fixed(now))
+    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, fixed(now))  # a duplicate
 
     events = _events(local_stack, order["order_id"])
     assert [(e.event_type, e.order_version) for e in events] == [("OrderPlaced", 1), ("OrderPaid", 2)]

@@ -12,6 +12,7 @@ import pytest
 
 from bazaar.checkout import services as checkout_services
 from bazaar.money import Paise
+from bazaar.platform.clock import fixed
 from bazaar.orders import settlement
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
@@ -100,7 +101,7 @@ def test_a_payment_completed_after_its_lock_expired_sells_from_available_stock(l
     product, token, order = _order(local_stack, seller)
     variant_id = product["variants"][0]["variant_id"]
     orders, records = tables
-    checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
+    checkout_services.release_expired_locks(orders, fixed(_now() + timedelta(minutes=16)))
     assert get(f"{local_stack.url}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "EXPIRED"
 
     shipments = Shipments(local_stack).watch(order["order_id"])
@@ -121,7 +122,7 @@ def test_a_late_payment_whose_stock_was_sold_meanwhile_needs_a_refund(local_stac
     product, token, order = _order(local_stack, seller, units=2, quantity=2)
     variant_id = product["variants"][0]["variant_id"]
     orders, records = tables
-    checkout_services.release_expired_locks(orders, _now() + timedelta(minutes=16))
+    checkout_services.release_expired_locks(orders, fixed(_now() + timedelta(minutes=16)))
     other_token, _ = new_account_token(local_stack, "customer")
     other = checkout(local_stack.url, other_token, [(product, 0, 2)]).json()["order"]
     shipments = Shipments(local_stack).watch(order["order_id"], other["order_id"])
@@ -201,7 +202,7 @@ def test_an_order_paid_while_its_record_stayed_open_is_closed_by_the_next_confir
     shipments = Shipments(local_stack).watch(order["order_id"])
     settler = _settler(tables, shipments, _now())
     completed = _status(order, PaymentState.COMPLETED)
-    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+    settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, fixed(_now()))
     assert records.get(order["order_id"]).open
 
     assert settle_with_status(records.get(order["order_id"]), completed, settler) is Settlement.PAID

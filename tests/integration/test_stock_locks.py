@@ -13,6 +13,7 @@ import requests
 from bazaar.checkout import services
 from bazaar.orders import settlement
 from bazaar.money import Paise
+from bazaar.platform.clock import fixed
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import OrderStatus, PaymentAmountMismatch
@@ -52,12 +53,12 @@ def test_cleanup_expires_only_expired_locks_and_gives_stock_back(local_stack, ap
     token, _ = new_account_token(local_stack, "customer")
     order = _order(api, token, product, 3)
 
-    early = services.release_expired_locks(orders, _now())
+    early = services.release_expired_locks(orders, fixed(_now()))
     assert get(f"{api}/v1/orders/{order['order_id']}", headers=bearer(token)).json()["status"] == "PAYMENT_PENDING"
     assert early.oldest_unreleased_at is None
 
-    report = services.release_expired_locks(orders, _now() + LATER)
-    again = services.release_expired_locks(orders, _now() + LATER)
+    report = services.release_expired_locks(orders, fixed(_now() + LATER))
+    again = services.release_expired_locks(orders, fixed(_now() + LATER))
 
     assert report.orders_expired >= 1 and report.errors == 0 and report.oldest_unreleased_at is None
     assert again.orders_expired == 0
@@ -77,15 +78,15 @@ def test_confirmed_payment_sells_locked_units_once(local_stack, api, seller_toke
     total = Paise(order["total_paise"])
 
     with pytest.raises(PaymentAmountMismatch):
-        settlement.confirm_payment(order["order_id"], total - Paise(1), orders, _now())
-    paid = settlement.confirm_payment(order["order_id"], total, orders, _now())
-    repeat = settlement.confirm_payment(order["order_id"], total, orders, _now())
+        settlement.confirm_payment(order["order_id"], total - Paise(1), orders, fixed(_now()))
+    paid = settlement.confirm_payment(order["order_id"], total, orders, fixed(_now()))
+    repeat = settlement.confirm_payment(order["order_id"], total, orders, fixed(_now()))
 
     assert paid.status == repeat.status == OrderStatus.PAID
     assert len(repeat.history) == 2  # the repeat appended nothing
     assert assert_balanced(local_stack, variant_id) == {"available": 2, "locked": 0, "sold": 2, "received": 4}
     # A paid order is not touched by cleanup, however late it runs.
-    services.release_expired_locks(orders, _now() + timedelta(days=1))
+    services.release_expired_locks(orders, fixed(_now() + timedelta(days=1)))
     assert orders.get(order["order_id"]).status == OrderStatus.PAID
 
 
@@ -100,11 +101,11 @@ def test_payment_racing_cleanup_one_wins_and_the_order_ends_paid(local_stack, ap
 
         def pay(order=order, start=start, results=results):
             start.wait()
-            results["paid"] = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+            results["paid"] = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, fixed(_now()))
 
         def clean(start=start, results=results):
             start.wait()
-            results["cleanup"] = services.release_expired_locks(orders, _now() + LATER)
+            results["cleanup"] = services.release_expired_locks(orders, fixed(_now() + LATER))
 
         threads = [threading.Thread(target=pay), threading.Thread(target=clean)]
         [t.start() for t in threads]
@@ -123,17 +124,17 @@ def test_late_payment_after_cleanup_resells_if_stock_allows_else_needs_refund(lo
     product = create_product(api, seller_token, [1])
     variant_id = product["variants"][0]["variant_id"]
     late = _order(api, new_account_token(local_stack, "customer")[0], product, 1)
-    services.release_expired_locks(orders, _now() + LATER)
+    services.release_expired_locks(orders, fixed(_now() + LATER))
     # Someone else buys the unit that came back.
     _order(api, new_account_token(local_stack, "customer")[0], product, 1)
 
-    settled = settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now())
+    settled = settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, fixed(_now()))
 
     assert settled.status == OrderStatus.NEEDS_REFUND
     assert [h.to_status.value for h in orders.get(late["order_id"]).history] == [
         "PAYMENT_PENDING", "EXPIRED", "NEEDS_REFUND"]
     assert assert_balanced(local_stack, variant_id) == {"available": 0, "locked": 1, "sold": 0, "received": 1}
-    assert settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, _now()).status \
+    assert settlement.confirm_payment(late["order_id"], Paise(late["total_paise"]), orders, fixed(_now())).status \
         == OrderStatus.NEEDS_REFUND
 
 
@@ -143,7 +144,7 @@ def test_payment_after_cancel_is_refunded_not_fulfilled(local_stack, api, seller
     order = _order(api, token, product, 1)
     requests.post(f"{api}/v1/orders/{order['order_id']}/cancel", headers=bearer(token), timeout=30)
 
-    settled = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, _now())
+    settled = settlement.confirm_payment(order["order_id"], Paise(order["total_paise"]), orders, fixed(_now()))
 
     assert settled.status == OrderStatus.NEEDS_REFUND
     assert assert_balanced(local_stack, product["variants"][0]["variant_id"])["available"] == 3
@@ -159,7 +160,7 @@ def test_concurrent_cleanups_release_each_lock_once(local_stack, api, seller_tok
 
     def clean():
         start.wait()
-        reports.append(services.release_expired_locks(orders, _now() + LATER))
+        reports.append(services.release_expired_locks(orders, fixed(_now() + LATER)))
 
     threads = [threading.Thread(target=clean) for _ in range(3)]
     [t.start() for t in threads]

@@ -895,7 +895,7 @@ class Shop:
         from bazaar.checkout.services import checkout
 
         return checkout(self._command(lines, customer, key), self.products, self.orders, self.payments, self.policy,
-                        self.clock(), self.new_id, self.keys)
+                        self.clock, self.new_id, self.keys)
 
     def post_checkout(self, key: str, *lines: tuple[str, int], customer: str = "usr_ASHA") -> dict:
         """POST /v1/checkout's use case (checkout_once, the shop as its kit): the key claimed in
@@ -912,7 +912,7 @@ class Shop:
         from bazaar.orders.settlement import confirm_payment
 
         order = self.checkout(*(lines or (("var_RED", 2),)), customer=customer).order
-        return confirm_payment(order.order_id, order.total, self.orders, self.clock())
+        return confirm_payment(order.order_id, order.total, self.orders, self.clock)
 
     def counters(self, variant_id: str = "var_RED") -> tuple[int, int, int]:
         """(available, locked, sold) of a variant."""

@@ -71,7 +71,7 @@ def test_units_held_in_unpaid_orders_count_against_the_cap_until_they_are_paid()
     assert shop.counters("var_BLUE") == (2, 0, 0) and shop.orders.events() == ["OrderPlaced"]
     assert shop.checkout(("var_RED", 1), customer="usr_RAVI").order  # another customer's cap is theirs
 
-    confirm_payment(first.order_id, first.total, shop.orders, shop.clock())  # paid: no longer held
+    confirm_payment(first.order_id, first.total, shop.orders, shop.clock)  # paid: no longer held
     assert shop.stock.holds["usr_ASHA"] == 0
     assert shop.checkout(("var_BLUE", 2)).order.status is S.PAYMENT_PENDING
 
@@ -106,7 +106,7 @@ def test_cleanup_gives_back_only_expired_locks_and_a_second_run_changes_nothing(
     fresh = shop.checkout(("var_BLUE", 1), customer="usr_RAVI").order
     shop.clock.advance(minutes=6)  # the first lock (15 min) is past, the second is not
 
-    report = release_expired_locks(shop.orders, shop.clock())
+    report = release_expired_locks(shop.orders, shop.clock)
     assert (report.orders_expired, report.units_released, report.lost_races, report.errors) == (1, 2, 0, 0)
     assert report.oldest_unreleased_at is None
     assert shop.orders.get(old.order_id).status is S.EXPIRED
@@ -115,7 +115,7 @@ def test_cleanup_gives_back_only_expired_locks_and_a_second_run_changes_nothing(
     census = shop.orders.lock_census(shop.clock())
     assert (census.active, census.expired_unreleased) == (1, 0)
 
-    again = release_expired_locks(shop.orders, shop.clock())
+    again = release_expired_locks(shop.orders, shop.clock)
     assert (again.orders_expired, again.lost_races) == (0, 0)
     assert shop.orders.events(old.order_id) == ["OrderPlaced", "OrderExpired"]
 
@@ -128,10 +128,10 @@ def test_a_payment_landing_between_cleanups_read_and_write_wins_and_cleanup_coun
     def payment_lands_first(transition):
         if transition.to_status is S.EXPIRED:
             shop.orders.before_apply.clear()
-            confirm_payment(order.order_id, order.total, shop.orders, shop.clock())
+            confirm_payment(order.order_id, order.total, shop.orders, shop.clock)
 
     shop.orders.before_apply.append(payment_lands_first)
-    report = release_expired_locks(shop.orders, shop.clock())
+    report = release_expired_locks(shop.orders, shop.clock)
 
     assert (report.orders_expired, report.lost_races) == (0, 1)
     assert shop.orders.get(order.order_id).status is S.PAID

@@ -47,13 +47,13 @@ def _event(order, kind=PaymentEventKind.ORDER_COMPLETED, amount=None) -> Payment
 def test_a_payment_within_the_lock_sells_the_locked_units_and_emits_order_paid_once():
     shop = Shop()
     order, _ = _placed(shop)
-    paid = confirm_payment(order.order_id, order.total, shop.orders, shop.clock())
+    paid = confirm_payment(order.order_id, order.total, shop.orders, shop.clock)
     assert paid.status is S.PAID and shop.counters() == (3, 0, 2)
     assert shop.orders.events() == ["OrderPlaced", "OrderPaid"]
     [event] = [e for e in shop.orders.outbox if e.event_type.value == "OrderPaid"]
     assert (event.actor, event.order_version, event.facts) == ("provider:phonepe", 2, {"amount_paise": 49_800})
 
-    again = confirm_payment(order.order_id, order.total, shop.orders, shop.clock())
+    again = confirm_payment(order.order_id, order.total, shop.orders, shop.clock)
     assert again.status is S.PAID and again.version == paid.version
     assert shop.orders.events() == ["OrderPlaced", "OrderPaid"] and shop.counters() == (3, 0, 2)
 
@@ -62,10 +62,10 @@ def test_a_payment_after_expiry_sells_from_available_stock_while_there_is_some()
     shop = Shop()
     order, _ = _placed(shop)
     shop.clock.advance(minutes=16)
-    release_expired_locks(shop.orders, shop.clock())
+    release_expired_locks(shop.orders, shop.clock)
     assert shop.counters() == (5, 0, 0)
 
-    paid = confirm_payment(order.order_id, order.total, shop.orders, shop.clock())
+    paid = confirm_payment(order.order_id, order.total, shop.orders, shop.clock)
     assert paid.status is S.PAID and shop.counters() == (3, 0, 2)
     assert shop.orders.events() == ["OrderPlaced", "OrderExpired", "OrderPaid"]
 
@@ -74,11 +74,11 @@ def test_a_payment_after_expiry_whose_stock_went_to_others_needs_a_refund():
     shop = Shop()
     order, _ = _placed(shop, quantity=2)
     shop.clock.advance(minutes=16)
-    release_expired_locks(shop.orders, shop.clock())
+    release_expired_locks(shop.orders, shop.clock)
     shop.paid_order(("var_RED", 4), customer="usr_RAVI")  # 1 of 5 left
     before = shop.counters()
 
-    late = confirm_payment(order.order_id, order.total, shop.orders, shop.clock())
+    late = confirm_payment(order.order_id, order.total, shop.orders, shop.clock)
     assert late.status is S.NEEDS_REFUND and shop.counters() == before
     assert shop.orders.events(order.order_id) == ["OrderPlaced", "OrderExpired", "NeedsRefund"]
     assert late.history[-1].reason == "payment confirmed after its stock was sold to others"
@@ -88,7 +88,7 @@ def test_an_amount_other_than_the_total_changes_nothing():
     shop = Shop()
     order, _ = _placed(shop)
     with pytest.raises(PaymentAmountMismatch):
-        confirm_payment(order.order_id, Paise(order.total.amount - 1), shop.orders, shop.clock())
+        confirm_payment(order.order_id, Paise(order.total.amount - 1), shop.orders, shop.clock)
     assert shop.orders.get(order.order_id).status is S.PAYMENT_PENDING and shop.orders.events() == ["OrderPlaced"]
 
 

@@ -25,6 +25,7 @@ from bazaar.orders.domain import (
 )
 from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
+from bazaar.platform.clock import Clock, fixed
 from bazaar.platform.idempotency import KeyClaim, KeyTaken
 from bazaar.platform.observability import logger
 
@@ -51,7 +52,7 @@ def checkout(
     orders: OrderBook,
     payments: PaymentStarter,
     policy: LockPolicy,
-    now: datetime,
+    clock: Clock,
     new_id: Callable[[str], str],
     keys: RequestKeys | None = None,
 ) -> CheckoutResult:
@@ -75,6 +76,7 @@ def checkout(
     units = sum(line.quantity for line in priced)
     if units > policy.hold_cap:
         raise LockLimitReached(policy.hold_cap)
+    now = clock()
     order = Order(
         order_id=new_id("ord"),
         customer_id=command.customer_id,
@@ -116,10 +118,12 @@ def _release_unpayable(order: Order, orders: OrderBook, now: datetime, reason: s
         logger.exception("could not release an order whose payment did not start", extra={"order_id": order.order_id})
 
 
-def release_expired_locks(orders: OrderBook, now: datetime, batch_size: int = 100) -> CleanupReport:
-    """Gives back every lock that expired by `now` and moves its order to EXPIRED. Each order is
+def release_expired_locks(orders: OrderBook, clock: Clock, batch_size: int = 100) -> CleanupReport:
+    """Gives back every lock that expired by the clock's time when the run begins (one moment for
+    the whole run) and moves its order to EXPIRED. Each order is
     one conditional write (still PAYMENT_PENDING and lock_expires_at <= now), so a payment or a
     cancel that lands first simply wins, and running this twice (or twice at once) is harmless."""
+    now = clock()
     expired = units = lost = errors = 0
     seen: set[str] = set()
     while True:
@@ -148,7 +152,7 @@ def run_stock_cleanup(
     """The cleanup as a recorded job run (scheduled or started by an admin)."""
     started, timer = clock(), time.perf_counter()
     try:
-        report = release_expired_locks(orders, started)
+        report = release_expired_locks(orders, fixed(started))
         problem = f"{report.errors} orders could not be released" if report.errors else None
     except Exception as error:
         run = JobRun(STOCK_CLEANUP_JOB, started, _ms(timer), False, {"manual": int(manual)}, type(error).__name__)
@@ -197,10 +201,10 @@ def checkout_once(customer_id: str, key: str, cart: dict, command: Callable[[Key
     key's claim rides in the checkout's own transaction; a key that already has a record is
     answered from it (the first response again, 422 for another body, 409 while it runs), and a
     new checkout's response is stored for the key."""
-    now = kit.clock()
+    now = kit.clock()  # one moment for the key's claim and the order it makes
     claim = kit.keys.claim(caller=customer_id, key=key, body=cart, now=now)
     try:
-        result = checkout(command(claim), kit.products, kit.orders, kit.payments, kit.policy, now, kit.new_id,
+        result = checkout(command(claim), kit.products, kit.orders, kit.payments, kit.policy, fixed(now), kit.new_id,
                           kit.keys)
     except KeyTaken as taken:
         return kit.keys.answer(claim, taken)  # nothing was written

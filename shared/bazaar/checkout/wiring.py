@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bazaar.catalog.adapters.dynamodb import DynamoDbProducts
 from bazaar.catalog.ports import Products
@@ -20,7 +20,7 @@ from bazaar.payments import wiring as payments_wiring
 from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
-from bazaar.platform.clock import utc_now
+from bazaar.platform.clock import Clock, utc_now
 from bazaar.platform.idempotency import IdempotencyKeys
 from bazaar.platform.ids import new_id
 
@@ -34,7 +34,7 @@ class Checkout:
     payments: PaymentStarter
     policy: LockPolicy
     keys: IdempotencyKeys
-    clock: Callable[[], datetime]
+    clock: Clock
     new_id: Callable[[str], str]
 
 
@@ -43,7 +43,7 @@ class StockCleanup:
     orders: OrderBook
     job_runs: JobRuns
     interval: timedelta
-    clock: Callable[[], datetime]
+    clock: Clock
 
 
 def checkout(settings: CheckoutSettings) -> Checkout:

@@ -35,11 +35,11 @@ from bazaar.identity.domain import (
 )
 from bazaar.identity.ports import AuditTrail, Directory, FailedLogins, Users
 from bazaar.identity.tokens import AccessClaims, InvalidToken
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import BazaarError
 from bazaar.platform.ids import new_id
 from bazaar.platform.observability import logger
 
-Clock = Callable[[], datetime]
 Verify = Callable[[str], AccessClaims]
 
 

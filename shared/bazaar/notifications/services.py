@@ -4,12 +4,12 @@ marking an entry read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from bazaar.notifications.domain import FeedEntry, Notification
 from bazaar.notifications.order_updates import notification_for
 from bazaar.notifications.ports import Feeds
 from bazaar.orders.events import OrderEvent
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import NotFound
 from bazaar.platform.observability import logger
 
@@ -50,8 +50,8 @@ def feed(user_id: str, feeds: Feeds, limit: int, after: dict | None) -> FeedPage
     return FeedPage(entries, position, feeds.unread_count(user_id))
 
 
-def mark_read(user_id: str, notification_id: str, feeds: Feeds, now: datetime) -> FeedEntry:
-    entry = feeds.mark_read(user_id, notification_id, now)
+def mark_read(user_id: str, notification_id: str, feeds: Feeds, clock: Clock) -> FeedEntry:
+    entry = feeds.mark_read(user_id, notification_id, clock())
     if entry is None:
         raise NotificationNotFound()
     return entry

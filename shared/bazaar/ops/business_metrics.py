@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bazaar.orders.events import OrderEvent, OrderEventType
+from bazaar.platform.clock import Clock
 from bazaar.platform.observability import logger, metrics
 
 E = OrderEventType
@@ -47,11 +48,11 @@ class Inbox(Protocol):
     def first_time(self, event_id: str, at: datetime) -> bool: ...
 
 
-def count_once(event: OrderEvent, inbox: Inbox, now: datetime) -> list[Figure]:
+def count_once(event: OrderEvent, inbox: Inbox, clock: Clock) -> list[Figure]:
     """Emits the event's figures unless it was counted before. A crash between recording the event
     and flushing the figures loses them rather than counting them twice: a dashboard may be one
     order short, never one order long."""
-    if not inbox.first_time(event.event_id, now):
+    if not inbox.first_time(event.event_id, clock()):
         logger.info("order event already counted", extra={"event_id": event.event_id})
         return []
     figures = figures_for(event)

@@ -17,6 +17,7 @@ from bazaar.orders.services import apply_change
 from bazaar.payments.domain import PaymentNotFound, PaymentProviderRejected, RefundStatus, merchant_order_id_for
 from bazaar.payments.domain import RefundState as ProviderRefundState
 from bazaar.payments.ports import PaymentProvider
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict, DependencyUnavailable
 from bazaar.platform.observability import logger as log
 
@@ -26,7 +27,7 @@ NewId = Callable[[str], str]
 # -- admin overrides -------------------------------------------------------------------------------
 
 
-def retry_shipment(order_id: str, admin: Admin, orders: AftersaleBook, jobs: ShipmentJobs, now, new_id: NewId) -> Order:
+def retry_shipment(order_id: str, admin: Admin, orders: AftersaleBook, jobs: ShipmentJobs, now: Clock, new_id: NewId) -> Order:
     """Re-drives the shipment job (also one that ended in the DLQ): the request is written with its
     audit entry, then the job is queued again. If queuing fails the admin retries; the job itself
     is idempotent (one Shiprocket order per order id)."""
@@ -35,7 +36,7 @@ def retry_shipment(order_id: str, admin: Admin, orders: AftersaleBook, jobs: Shi
     return order
 
 
-def mark_delivered(order_id: str, admin: Admin, orders: AftersaleBook, now, new_id: NewId) -> Order:
+def mark_delivered(order_id: str, admin: Admin, orders: AftersaleBook, now: Clock, new_id: NewId) -> Order:
     return apply_change(orders, order_id, lambda o: aftersale.mark_delivered(o, admin, now(), new_id))
 
 
@@ -47,7 +48,7 @@ def merchant_order_id(order: Order) -> str:
     return merchant_order_id_for(order.order_id)
 
 
-def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, payments: PaymentProvider, now,
+def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, payments: PaymentProvider, now: Clock,
            new_id: NewId, callback_url: str = "") -> Order:
     """Records the refund (with its audit entry) before PhonePe is asked, under an id made from the
     order id and the refund's number: a retry after a timeout asks again under the same id."""
@@ -82,11 +83,11 @@ def _state(status: RefundStatus) -> RefundState:
     return RefundState(status.state.value if isinstance(status.state, ProviderRefundState) else status.state)
 
 
-def _progress(orders: AftersaleBook, order_id: str, refund_id: str, state: RefundState, now) -> Order:
+def _progress(orders: AftersaleBook, order_id: str, refund_id: str, state: RefundState, now: Clock) -> Order:
     return apply_change(orders, order_id, lambda o: aftersale.refund_progressed(o, refund_id, state, now()))
 
 
-def refresh_refunds(order: Order, orders: AftersaleBook, payments: PaymentProvider, now) -> Order:
+def refresh_refunds(order: Order, orders: AftersaleBook, payments: PaymentProvider, now: Clock) -> Order:
     """Asks PhonePe about each unsettled refund of the order and applies what it says."""
     for record in order.refunds:
         if not record.state.open:
@@ -104,7 +105,7 @@ def refresh_refunds(order: Order, orders: AftersaleBook, payments: PaymentProvid
     return order
 
 
-def poll_open_refunds(orders: AftersaleBook, payments: PaymentProvider, now, limit: int = 50) -> dict:
+def poll_open_refunds(orders: AftersaleBook, payments: PaymentProvider, now: Clock, limit: int = 50) -> dict:
     """The refund-status schedule: every unsettled refund, asked once."""
     checked, failed = 0, 0
     for order_id in dict.fromkeys(order_id for order_id, _ in orders.open_refunds(limit)):
@@ -121,7 +122,7 @@ def poll_open_refunds(orders: AftersaleBook, payments: PaymentProvider, now, lim
     return {"orders_checked": checked, "orders_failed": failed}
 
 
-def settle_refund_event(merchant_refund_id: str, state: RefundState, orders: AftersaleBook, now) -> Order | None:
+def settle_refund_event(merchant_refund_id: str, state: RefundState, orders: AftersaleBook, now: Clock) -> Order | None:
     """For the payments worker: a refund webhook PhonePe's status API confirmed. The order id is
     the part of the merchant refund id before its `-R<nn>` suffix."""
     order_id, _, _ = merchant_refund_id.rpartition("-R")

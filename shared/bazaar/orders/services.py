@@ -5,11 +5,11 @@ somebody else changed the order first)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from bazaar.orders.domain import InvalidTransition, Order, OrderNotFound, OrderStatus, StaleOrder, Transition
 from bazaar.orders.aftersale import Change
 from bazaar.orders.ports import AftersaleBook, OrderBook
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
@@ -72,12 +72,13 @@ def list_orders(customer_id: str, orders: OrderBook, limit: int, after: dict | N
     return orders.for_customer(customer_id, limit, after)
 
 
-def cancel_order(order_id: str, customer_id: str, orders: OrderBook, now: datetime) -> Order:
+def cancel_order(order_id: str, customer_id: str, orders: OrderBook, clock: Clock) -> Order:
     def decide(order: Order) -> Transition | None:
         if order.customer_id != customer_id:
             raise OrderNotFound()
         if order.status == OrderStatus.CANCELLED:
             return None
-        return order.transition(OrderStatus.CANCELLED, now, "cancelled by the customer", actor=f"customer:{customer_id}")
+        return order.transition(OrderStatus.CANCELLED, clock(), "cancelled by the customer",
+                                actor=f"customer:{customer_id}")
 
     return change_status(orders, order_id, decide)

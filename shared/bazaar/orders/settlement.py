@@ -37,6 +37,7 @@ from bazaar.payments.domain import (
 )
 from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict
 from bazaar.platform.observability import logger
 
@@ -48,7 +49,7 @@ class Settler:
     orders: AftersaleBook
     records: PaymentRecords
     plan: StatusCheckPlan
-    clock: Callable[[], datetime]
+    clock: Clock
 
 
 class NotYetConfirmed(Exception):
@@ -58,11 +59,12 @@ class NotYetConfirmed(Exception):
 # -- applying a verdict ------------------------------------------------------------------------
 
 
-def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, now: datetime) -> Order:
+def confirm_payment(order_id: str, amount: Paise, orders: OrderBook, clock: Clock) -> Order:
     """Applies a payment PhonePe confirmed (re-confirmed with its status API) to the order.
-    Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the locks back: sold from available stock if it is still there, else NEEDS_REFUND. A repeat
-    changes nothing and returns the order as it is."""
-    return _confirm(order_id, amount, orders.get, orders.apply, now)[0]
+    Within the lock: locked -> sold, PAYMENT_PENDING -> PAID. After cleanup gave the locks back:
+    sold from available stock if it is still there, else NEEDS_REFUND. A repeat changes nothing
+    and returns the order as it is."""
+    return _confirm(order_id, amount, orders.get, orders.apply, clock())[0]
 
 
 def _confirm(order_id: str, amount: Paise, get: Callable[[str], Order | None], apply: Callable[[Transition], Order],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.adapters.dynamodb import order_book as _order_book
@@ -19,7 +18,7 @@ from bazaar.payments import wiring as payments_wiring
 from bazaar.payments.config import PhonePeSettings
 from bazaar.payments.ports import PaymentProvider
 from bazaar.platform import aws
-from bazaar.platform.clock import utc_now
+from bazaar.platform.clock import Clock, utc_now
 from bazaar.platform.idempotency import IdempotentRequests
 from bazaar.platform.ids import new_id
 
@@ -55,7 +54,7 @@ class Aftersale:
     jobs: ShipmentJobs
     payments: Callable[[], PaymentProvider]  # PhonePe for the secret's current credentials
     refund_callback_url: str
-    clock: Callable[[], datetime]
+    clock: Clock
     new_id: Callable[[str], str]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -17,6 +16,7 @@ from bazaar.orders.aftersale import SHIPPABLE, Admin
 from bazaar.orders.domain import Order, OrderNotFound, ShipmentRecord
 from bazaar.orders.ports import AftersaleBook
 from bazaar.orders.services import apply_change
+from bazaar.platform.clock import Clock
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger as log
 from bazaar.platform.observability import metrics
@@ -61,7 +61,7 @@ class ShipmentJobResult:
     outcome: str  # shipped | already_done | unknown_order | not_shippable | failed_for_good
 
 
-def ship_paid_order(order_id: str, orders: AftersaleBook, provider: ShippingProvider, now: Callable[[], datetime],
+def ship_paid_order(order_id: str, orders: AftersaleBook, provider: ShippingProvider, now: Clock,
                     *, contact_email: str, last_attempt: bool) -> ShipmentJobResult:
     """Runs one shipment job. Raises ShippingProviderError when the provider failed, so the
     caller fails the SQS record (and SQS retries it); on the last attempt the order is first
@@ -94,7 +94,7 @@ def ship_paid_order(order_id: str, orders: AftersaleBook, provider: ShippingProv
                              "shipped")
 
 
-def apply_tracking(confirmation: TrackingConfirmation, orders: AftersaleBook, now: Callable[[], datetime]) -> Order | None:
+def apply_tracking(confirmation: TrackingConfirmation, orders: AftersaleBook, now: Clock) -> Order | None:
     """A scan the track API confirmed, applied to its order. None: the AWB is not one of ours,
     or the provider has nothing to say yet (logged by the caller, nothing changes)."""
     order_id = orders.order_for_awb(confirmation.awb)
@@ -111,7 +111,7 @@ class ShippingProviderFailed(BazaarError):
     code = "SHIPPING_PROVIDER_ERROR"
 
 
-def cancel_shipment(order_id: str, admin: Admin, orders: AftersaleBook, provider: ShippingProvider, now,
+def cancel_shipment(order_id: str, admin: Admin, orders: AftersaleBook, provider: ShippingProvider, now: Clock,
                     new_id: NewId) -> Order:
     order = orders.get(order_id)
     if order is None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.orders.ports import AftersaleBook
 from bazaar.platform import aws
-from bazaar.platform.clock import utc_now
+from bazaar.platform.clock import Clock, utc_now
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
 from bazaar.shipping.adapters.shiprocket import Shiprocket, ShiprocketCredentials
@@ -17,7 +16,6 @@ from bazaar.shipping.adapters.sqs import SqsTrackingEvents
 from bazaar.shipping.ports import ShippingProvider, TrackingEvents
 from bazaar.shipping.settings import ShipmentJobSettings, ShippingSettings
 
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
