@@ -12,7 +12,7 @@ TEXT_NAMES = {"Makefile", "run", ".gitignore"}
 
 # Written in pieces so this file does not match itself.
 OUTSIDE_DOCS = re.compile("|".join([r"\.\./" + "shared", r"/work/" + "shared", r"providers" + r"\.md",
-                                    r"local-aws" + r"\.md"]))
+                                    r"local-aws" + r"\.md", r"(?<![\w/-])API" + r"\.md", r"STYLE" + r"\.md"]))
 ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+\b|(?<![\w#&/])#\d+\b", re.IGNORECASE)
 
 
@@ -46,6 +46,8 @@ def test_no_file_names_an_issue_number():
 
 def test_the_patterns_catch_what_they_are_for():
     assert OUTSIDE_DOCS.search("see ../" + "shared/local-aws" + ".md §6")
+    assert OUTSIDE_DOCS.search("as API" + ".md fixes it")
+    assert not OUTSIDE_DOCS.search("docs/api-conventions.md")
     assert ISSUE_NUMBER.search("# after PAID (issue " + "7)")
     assert ISSUE_NUMBER.search("fixed in #" + "42 upstream")
     for innocent in ('"pk": "ORDER#1"', 'signed + "###1"', "int(issued)", "color: &#39;", "a/#3"):

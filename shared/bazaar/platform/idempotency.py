@@ -1,4 +1,4 @@
-"""Idempotency-Key handling for POSTs that create something (API.md): the same key with the same
+"""Idempotency-Key handling for POSTs that create something (docs/api-conventions.md): the same key with the same
 body answers the first response again; another body is 422; a concurrent request with the key
 is 409. Two ways, on the one `idempotency` table (key `id`, TTL attribute `expiration`):
 
@@ -40,7 +40,7 @@ from bazaar.platform.dynamo import error_code, to_item, to_value
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger
 
-KEEP_AT_LEAST = timedelta(hours=25)  # API.md promises 24 h; an hour of margin for clock skew
+KEEP_AT_LEAST = timedelta(hours=25)  # clients are promised 24 h; an hour of margin for clock skew
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, 1-255 characters
 
 

@@ -1,4 +1,4 @@
-"""List pagination as API.md fixes it: `?limit=` (default 20, at most 100) and an opaque
+"""List pagination as docs/api-conventions.md fixes it: `?limit=` (default 20, at most 100) and an opaque
 `?cursor=` that is HMAC-signed, so a client can neither forge a position nor read our keys."""
 
 from __future__ import annotations
