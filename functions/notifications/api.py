@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from bazaar.notifications import services, wiring
+from bazaar.notifications.domain import NOTIFICATION_ID
 from bazaar.notifications.schemas import NotificationOut, NotificationPage
 from bazaar.platform.clock import utc_now
 from bazaar.platform.cursors import cursor_codec
@@ -37,7 +38,7 @@ def list_notifications(
 
 
 @app.post("/v1/me/notifications/<notification_id>/read", summary="Mark one of your notifications read")
-def read_notification(notification_id: Annotated[str, Path(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")]) -> NotificationOut:
+def read_notification(notification_id: Annotated[str, Path(pattern=NOTIFICATION_ID)]) -> NotificationOut:
     return NotificationOut.of(services.mark_read(api.caller.user_id, notification_id, feeds, utc_now))
 
 

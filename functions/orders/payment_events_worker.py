@@ -13,8 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bazaar.orders import settlement
-from bazaar.orders import wiring as orders_wiring
-from bazaar.payments import wiring
+from bazaar.orders import wiring
 from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.domain import PaymentEvent, Settlement, Verdict
 from bazaar.platform.aws import round_trips
@@ -23,9 +22,8 @@ from bazaar.platform.settings import from_environment
 from bazaar.orders.settings import OrderBookSettings
 
 settings = from_environment(OrderBookSettings)
-phonepe = wiring.phonepe_settings()
-provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
-settler = orders_wiring.settler(settings, phonepe)
+settlement_kit = wiring.payment_settlement(settings)
+provider, settler = settlement_kit.provider, settlement_kit.settler
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -4,8 +4,7 @@ it, so a payment whose webhook never came is still applied; past its timeout a p
 
 
 from bazaar.orders import settlement
-from bazaar.orders import wiring as orders_wiring
-from bazaar.payments import wiring
+from bazaar.orders import wiring
 from bazaar.payments.adapters import metrics as payment_metrics
 from bazaar.payments.domain import Settlement
 from bazaar.platform.observability import logger, metrics, tracer
@@ -13,9 +12,8 @@ from bazaar.platform.settings import from_environment
 from bazaar.orders.settings import OrderBookSettings
 
 settings = from_environment(OrderBookSettings)
-phonepe = wiring.phonepe_settings()
-provider = wiring.ProviderForCurrentCredentials(settings, phonepe)
-settler = orders_wiring.settler(settings, phonepe)
+settlement_kit = wiring.payment_settlement(settings)
+provider, settler = settlement_kit.provider, settlement_kit.settler
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -14,19 +14,9 @@ from infra.description.bazaar import SERVICE
 from infra.description.model import Access
 from infra.parity import describe, differences
 
+from tests.infra.template import by_tag, resources
+
 pytestmark = pytest.mark.slow
-
-
-def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
-
-
-def _tag(resource: dict[str, Any], key: str) -> str | None:
-    return next((t["Value"] for t in resource["Properties"].get("Tags", []) if t["Key"] == key), None)
-
-
-def _by_tag(template: dict[str, Any], kind: str, key: str) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {_tag(r, key): (lid, r) for lid, r in _resources(template, kind).items() if _tag(r, key)}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +79,7 @@ def test_cfn_lint_reports_no_errors(synthesized):
 
 
 def test_every_table_has_pitr_deletion_protection_ttl_and_retain(cloud_template):
-    tables = _by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE)
+    tables = by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE)
     assert set(tables) == {t.name for t in SERVICE.tables}
     for spec in SERVICE.tables:
         _, table = tables[spec.name]
@@ -105,7 +95,7 @@ def test_every_table_has_pitr_deletion_protection_ttl_and_retain(cloud_template)
 
 
 def test_every_queue_has_a_dlq_with_the_described_max_receive_count(cloud_template):
-    queues = _by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
+    queues = by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
     for spec in SERVICE.queues:
         _, queue = queues[spec.name]
         dlq_id, dlq = queues[spec.dlq_name]
@@ -122,9 +112,9 @@ def test_every_queue_has_a_dlq_with_the_described_max_receive_count(cloud_templa
 
 
 def test_a_dlq_depth_alarm_per_queue(cloud_template, synthesized):
-    queues = _by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
-    alarms = _by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
-    topics = list(_resources(cloud_template, "AWS::SNS::Topic"))
+    queues = by_tag(cloud_template, "AWS::SQS::Queue", tags.QUEUE)
+    alarms = by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
+    topics = list(resources(cloud_template, "AWS::SNS::Topic"))
     assert len(topics) == 1
     for spec in SERVICE.queues:
         _, alarm = alarms[f"{spec.dlq_name}-depth"]
@@ -141,7 +131,7 @@ def test_a_dlq_depth_alarm_per_queue(cloud_template, synthesized):
 
 
 def test_bazaar_metric_alarms_carry_the_service_dimension(cloud_template):
-    alarms = _by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
+    alarms = by_tag(cloud_template, "AWS::CloudWatch::Alarm", tags.ALARM)
     for spec in SERVICE.alarms:
         if spec.queue:
             continue
@@ -186,19 +176,19 @@ def test_stage_throttling_access_logs_and_tracing(assertions_template):
 
 
 def test_methods_use_the_one_authorizer_unless_public(cloud_template):
-    authorizers = _resources(cloud_template, "AWS::ApiGateway::Authorizer")
+    authorizers = resources(cloud_template, "AWS::ApiGateway::Authorizer")
     assert len(authorizers) == 1
     (authorizer_id, authorizer), = authorizers.items()
     props = authorizer["Properties"]
     assert props["Type"] == "REQUEST"
     assert props["IdentitySource"] == "method.request.header.Authorization"
     assert props["AuthorizerResultTtlInSeconds"] == 0
-    functions = _by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
+    functions = by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
     assert functions[SERVICE.api.authorizer][0] in json.dumps(props["AuthorizerUri"])
 
     public = {(r.method, r.path) for _, r in SERVICE.routes if r.is_public}
     inventory = inventory_from_template(cloud_template)
-    methods = _resources(cloud_template, "AWS::ApiGateway::Method")
+    methods = resources(cloud_template, "AWS::ApiGateway::Method")
     assert len(methods) == len(SERVICE.routes)
     for method in methods.values():
         p = method["Properties"]
@@ -217,7 +207,7 @@ def test_methods_use_the_one_authorizer_unless_public(cloud_template):
 def test_gateway_responses_use_the_error_envelope(cloud_template):
     responses = {
         r["Properties"]["ResponseType"]: r["Properties"]
-        for r in _resources(cloud_template, "AWS::ApiGateway::GatewayResponse").values()
+        for r in resources(cloud_template, "AWS::ApiGateway::GatewayResponse").values()
     }
     assert set(responses) == {g.kind for g in SERVICE.api.gateway_responses}
     for spec in SERVICE.api.gateway_responses:
@@ -234,9 +224,9 @@ def test_gateway_responses_use_the_error_envelope(cloud_template):
 
 
 def test_functions_runtime_architecture_tracing_and_logs(cloud_template):
-    functions = _by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
+    functions = by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
     assert set(functions) == {f.name for f in SERVICE.functions}
-    layers = list(_resources(cloud_template, "AWS::Lambda::LayerVersion"))
+    layers = list(resources(cloud_template, "AWS::Lambda::LayerVersion"))
     assert len(layers) == 1
     for spec in SERVICE.functions:
         props = functions[spec.name][1]["Properties"]
@@ -261,20 +251,20 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def _policy_of(template, function_name):
-    functions = _by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
+    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
     role = functions[function_name][1]["Properties"]["Role"]["Fn::GetAtt"][0]
     policies = [
         policy
-        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for policy in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": role} in policy["Properties"]["Roles"]
     ]
-    roles = _resources(template, "AWS::IAM::Role")
+    roles = resources(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in roles[role]["Properties"]
     return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
 def test_functions_are_granted_only_the_tables_they_declare(cloud_template):
-    tagged = _by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE)
+    tagged = by_tag(cloud_template, "AWS::DynamoDB::Table", tags.TABLE)
     tables = {name: lid for name, (lid, _) in tagged.items()}
     write_actions = {
         "dynamodb:PutItem",
@@ -371,6 +361,6 @@ def test_webhooks_become_function_urls_with_outputs(cloud_template):
     announced as a stack output."""
     webhooks = [w.path for _, w in SERVICE.webhooks]
     assert sorted(webhooks) == ["/webhooks/phonepe", "/webhooks/shiprocket"]
-    urls = _resources(cloud_template, "AWS::Lambda::Url")
+    urls = resources(cloud_template, "AWS::Lambda::Url")
     assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"] * len(webhooks)
     assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == len(webhooks)

@@ -8,20 +8,21 @@ import pytest
 from infra.cloud import tags
 from infra.description.bazaar import SERVICE
 from infra.description.model import Role
-from tests.infra.test_cloud_template import _actions, _by_tag, _policy_of, _resources
+from tests.infra.template import by_tag, resources
+from tests.infra.test_cloud_template import _actions, _policy_of
 
 pytestmark = pytest.mark.slow
 
 
 def test_pool_policy_groups_and_client(cloud_template):
-    (_pool_id, pool), = _resources(cloud_template, "AWS::Cognito::UserPool").items()
+    (_pool_id, pool), = resources(cloud_template, "AWS::Cognito::UserPool").items()
     policy = pool["Properties"]["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] >= 12
     assert all(policy[k] for k in ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols"))
     assert pool["Properties"]["UsernameAttributes"] == ["email"]
-    groups = {g["Properties"]["GroupName"] for g in _resources(cloud_template, "AWS::Cognito::UserPoolGroup").values()}
+    groups = {g["Properties"]["GroupName"] for g in resources(cloud_template, "AWS::Cognito::UserPoolGroup").values()}
     assert groups == {r.value for r in Role}
-    (client,) = _resources(cloud_template, "AWS::Cognito::UserPoolClient").values()
+    (client,) = resources(cloud_template, "AWS::Cognito::UserPoolClient").values()
     props = client["Properties"]
     assert props["EnableTokenRevocation"] is True
     assert props["PreventUserExistenceErrors"] == "ENABLED"
@@ -29,7 +30,7 @@ def test_pool_policy_groups_and_client(cloud_template):
 
 
 def test_cognito_permissions_are_exactly_the_declared_actions_on_the_pool(cloud_template):
-    (pool_id,) = _resources(cloud_template, "AWS::Cognito::UserPool")
+    (pool_id,) = resources(cloud_template, "AWS::Cognito::UserPool")
     for spec in SERVICE.functions:
         cognito = [s for s in _policy_of(cloud_template, spec.name)
                    if any(a.startswith("cognito-idp:") for a in _actions(s))]
@@ -42,6 +43,6 @@ def test_cognito_permissions_are_exactly_the_declared_actions_on_the_pool(cloud_
 def test_authorizer_reads_the_identity_table_and_calls_no_cognito_api(cloud_template):
     spec = SERVICE.function(SERVICE.api.authorizer)
     assert dict(spec.tables) == {"identity": "read"} and spec.user_pool_actions == ()
-    functions = _by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
+    functions = by_tag(cloud_template, "AWS::Lambda::Function", tags.FUNCTION)
     env = functions[spec.name][1]["Properties"]["Environment"]["Variables"]
     assert "BAZAAR_TABLE_IDENTITY" in env and "BAZAAR_ROUTE_ROLES" in env

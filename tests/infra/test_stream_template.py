@@ -13,19 +13,9 @@ import pytest
 from infra.cloud import tags
 from tests.fixtures.stream_service import ON_FAILURE, STREAM_SERVICE
 
+from tests.infra.template import by_tag, resources, tag
+
 pytestmark = pytest.mark.slow
-
-
-def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
-
-
-def _tag(resource: dict[str, Any], key: str) -> str | None:
-    return next((t["Value"] for t in resource["Properties"].get("Tags", []) if t["Key"] == key), None)
-
-
-def _by_tag(template: dict[str, Any], kind: str, key: str) -> dict[str, tuple[str, dict[str, Any]]]:
-    return {_tag(r, key): (lid, r) for lid, r in _resources(template, kind).items() if _tag(r, key)}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +26,11 @@ def template(stream_synthesized) -> dict[str, Any]:
 def _stream_mappings(template) -> dict[tuple[str, str], dict[str, Any]]:
     """(table logical id, function name) -> properties, for mappings reading a table's stream."""
     found = {}
-    for mapping in _resources(template, "AWS::Lambda::EventSourceMapping").values():
+    for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
         props = mapping["Properties"]
         source = props["EventSourceArn"].get("Fn::GetAtt", [None, None])
         if source[1] == "StreamArn":
-            found[(source[0], _tag(mapping, tags.FUNCTION))] = props
+            found[(source[0], tag(mapping, tags.FUNCTION))] = props
     return found
 
 
@@ -59,7 +49,7 @@ def test_the_stream_stack_passes_cfn_lint(stream_synthesized):
 
 
 def test_tables_stream_with_the_described_view_type(template):
-    tables = _by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
+    tables = by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
     for spec in STREAM_SERVICE.tables:
         props = tables[spec.name][1]["Properties"]
         if spec.stream:
@@ -69,9 +59,9 @@ def test_tables_stream_with_the_described_view_type(template):
 
 
 def test_each_stream_trigger_is_a_mapping_with_the_described_settings(template):
-    tables = _by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
-    queues = _by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
-    functions = _by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
+    tables = by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
+    queues = by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
+    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
     mappings = _stream_mappings(template)
     assert len(mappings) == len(STREAM_SERVICE.stream_triggers)
     for fn, trigger in STREAM_SERVICE.stream_triggers:
@@ -95,11 +85,11 @@ def test_each_stream_trigger_is_a_mapping_with_the_described_settings(template):
 
 
 def _statements(template, function: str) -> list[dict[str, Any]]:
-    functions = _by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
+    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
     role_id = functions[function][1]["Properties"]["Role"]["Fn::GetAtt"][0]
     return [
         statement
-        for policy in _resources(template, "AWS::IAM::Policy").values()
+        for policy in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": role_id} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -111,8 +101,8 @@ def _actions(statement) -> set[str]:
 
 
 def test_a_stream_reader_may_read_its_own_stream_and_send_to_its_on_failure_queue_only(template):
-    tables = _by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
-    queues = _by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
+    tables = by_tag(template, "AWS::DynamoDB::Table", tags.TABLE)
+    queues = by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
     statements = _statements(template, "streams-poison")
     stream_reads = [s for s in statements if "dynamodb:DescribeStream" in _actions(s)]
     assert stream_reads == [{
@@ -129,8 +119,8 @@ def test_a_stream_reader_may_read_its_own_stream_and_send_to_its_on_failure_queu
 
 
 def test_the_on_failure_queue_alarms_at_any_depth(template, stream_synthesized):
-    queues = _by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
-    alarms = _by_tag(template, "AWS::CloudWatch::Alarm", tags.ALARM)
+    queues = by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
+    alarms = by_tag(template, "AWS::CloudWatch::Alarm", tags.ALARM)
     props = alarms[f"{ON_FAILURE}-depth"][1]["Properties"]
     assert props["Namespace"] == "AWS/SQS"
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -145,8 +135,8 @@ def test_the_on_failure_queue_alarms_at_any_depth(template, stream_synthesized):
 
 
 def test_the_dispatcher_gets_its_routes_and_its_queue(template):
-    queues = _by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
-    functions = _by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
+    queues = by_tag(template, "AWS::SQS::Queue", tags.QUEUE)
+    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
     env = functions["streams-dispatcher"][1]["Properties"]["Environment"]["Variables"]
     assert json.loads(env["BAZAAR_EVENT_ROUTES"]) == {"stream-fanout": ["ThingHappened", "ThingUndone"]}
     assert env["BAZAAR_QUEUE_STREAM_FANOUT"] == {"Ref": queues["stream-fanout"][0]}

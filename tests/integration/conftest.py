@@ -143,3 +143,13 @@ def shiprocket(_shiprocket_sandbox) -> SandboxControl:
     control.post("reset")
     control.post("config", {"token_lifetime_seconds": 240 * 3600, "webhook_url": None, "hold_webhooks": False})
     return control
+
+
+@pytest.fixture(scope="module")
+def orders(local_stack):
+    """The order book on the session stack's tables, as functions build it."""
+    from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
+
+    names = local_stack.names
+    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"),
+                             events_table=names.table_name("order-events"))

@@ -11,18 +11,10 @@ import pytest
 from bazaar.orders import settlement
 from bazaar.money import Paise
 from bazaar.platform.clock import fixed
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import OrderStatus, StaleOrder
 from bazaar.orders.events import OrderEvent
 from bazaar.platform.dynamo import from_item, to_value
 from tests.shop import checkout, create_product, new_account_token
-
-
-@pytest.fixture(scope="module")
-def orders(local_stack):
-    names = local_stack.names
-    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"),
-                             events_table=names.table_name("order-events"))
 
 
 def _events(local_stack, order_id: str) -> list[OrderEvent]:

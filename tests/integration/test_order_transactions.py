@@ -12,20 +12,12 @@ import pytest
 
 from bazaar.catalog.domain import OutOfStock
 from bazaar.money import Paise
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import HistoryEntry, Order, OrderLine, OrderStatus, ShippingAddress, StaleOrder
 from bazaar.platform.dynamo import TransactionCancelled
 from bazaar.platform.idempotency import IdempotencyKeys, KeyTaken
 from tests.shop import ADDRESS, assert_balanced, checkout, create_product, new_account_token
 
 LATER = timedelta(minutes=16)  # past the 15-minute lock
-
-
-@pytest.fixture(scope="module")
-def orders(local_stack):
-    names = local_stack.names
-    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"),
-                             events_table=names.table_name("order-events"))
 
 
 @pytest.fixture(scope="module")

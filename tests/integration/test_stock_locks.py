@@ -15,7 +15,6 @@ from bazaar.orders import settlement
 from bazaar.money import Paise
 from bazaar.platform.clock import fixed
 from bazaar.ops.adapters.aws import DynamoDbJobRuns
-from bazaar.orders.adapters.dynamodb import DynamoDbOrderBook
 from bazaar.orders.domain import OrderStatus, PaymentAmountMismatch
 from bazaar.platform.errors import BazaarError
 from bazaar.platform.idempotency import IdempotentRequests
@@ -23,13 +22,6 @@ from tests.conftest import bearer, get
 from tests.shop import assert_balanced, checkout, create_product, new_account_token
 
 LATER = timedelta(minutes=16)  # past the 15-minute lock
-
-
-@pytest.fixture(scope="module")
-def orders(local_stack):
-    names = local_stack.names
-    return DynamoDbOrderBook(local_stack.client("dynamodb"), names.table_name("orders"), names.table_name("stock"),
-                             events_table=names.table_name("order-events"))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,12 @@ TABLES = (
         purpose="Each user's notification feed, written once per notification id.",
         partition_key=Key("pk"),
         sort_key=Key("sk"),
-        indexes=(Index("by-notification-id", Key("notification_id")),),
+        indexes=(
+            Index("by-notification-id", Key("notification_id")),
+            # Sparse: entries carry `unread_for` only while unread, so the unread count reads
+            # exactly those.
+            Index("by-unread", Key("unread_for"), Key("occurred_at")),
+        ),
         ttl_attribute="expires_at",
     ),
 )

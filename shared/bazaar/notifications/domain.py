@@ -6,6 +6,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 
+NOTIFICATION_ID = r"^ntf_[A-Za-z0-9]{8,40}$"
+
+
 class NotificationKind(StrEnum):
     ORDER_PAID = "order_paid"
     PAYMENT_FAILED = "payment_failed"
@@ -24,7 +27,7 @@ class Notification(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    notification_id: str = Field(pattern=r"^ntf_[A-Za-z0-9]{8,40}$")
+    notification_id: str = Field(pattern=NOTIFICATION_ID)
     user_id: str = Field(min_length=1, max_length=64)
     kind: NotificationKind
     title: str = Field(min_length=1, max_length=120)

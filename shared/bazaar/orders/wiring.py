@@ -15,7 +15,6 @@ from bazaar.orders.settings import DispatcherSettings, OrderBookSettings
 from bazaar.orders.settlement import Settler
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.payments import wiring as payments_wiring
-from bazaar.payments.config import PhonePeSettings
 from bazaar.payments.ports import PaymentProvider
 from bazaar.platform import aws
 from bazaar.platform.clock import Clock, utc_now
@@ -23,14 +22,23 @@ from bazaar.platform.idempotency import IdempotentRequests
 from bazaar.platform.ids import new_id
 
 
-def settler(settings: OrderBookSettings, phonepe: PhonePeSettings, dynamodb=None) -> Settler:
-    """What applying PhonePe's verdicts to orders needs."""
-    dynamodb = dynamodb or aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
-    return Settler(
-        orders=_order_book(settings, dynamodb),
-        records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
-        plan=phonepe.status_check_plan(),
-        clock=utc_now,
+@dataclass(frozen=True)
+class PaymentSettlement:
+    """What applying PhonePe's verdicts to orders needs: PhonePe (for the secret's current
+    credentials) and the settler (order book, payment records, polling plan, clock)."""
+
+    provider: Callable[[], PaymentProvider]
+    settler: Settler
+
+
+def payment_settlement(settings: OrderBookSettings) -> PaymentSettlement:
+    phonepe = payments_wiring.phonepe_settings()
+    dynamodb = aws.client("dynamodb", count_round_trips=settings.count_aws_calls)
+    return PaymentSettlement(
+        provider=payments_wiring.ProviderForCurrentCredentials(settings, phonepe),
+        settler=Settler(orders=_order_book(settings, dynamodb),
+                        records=DynamoDbPaymentRecords(dynamodb, settings.table("orders")),
+                        plan=phonepe.status_check_plan(), clock=utc_now),
     )
 
 

@@ -1,8 +1,9 @@
 """Each user's notification feed in the `notifications` table, through the low-level client.
 
 Items: `USER#<user id>` / `NTF#<occurred at>#<notification id>`, newest last in key order, so
-the feed reads newest first by querying backwards. `unread` is set only while the entry is
-unread (a sparse marker the unread count queries); reading it removes the marker and sets
+the feed reads newest first by querying backwards. `unread_for` (the user id) is set only while
+the entry is unread: the sparse `by-unread` index then holds exactly the unread entries, so the
+unread count reads those and never the whole feed; reading an entry removes it and sets
 `read_at`. Entries expire after FEED_RETENTION (DynamoDB TTL on `expires_at`)."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from bazaar.platform.dynamo import count, error_code, from_item, query_page, to_
 
 FEED_RETENTION = timedelta(days=180)
 _KEYS = ("pk", "sk")
-UNREAD = "1"
 
 
 def _moment(at: datetime) -> str:
@@ -48,7 +48,7 @@ class DynamoDbFeeds:
             "title": notification.title,
             "body": notification.body,
             "occurred_at": _moment(occurred),
-            "unread": UNREAD,
+            "unread_for": notification.user_id,
             "expires_at": int((occurred + FEED_RETENTION).timestamp()),
         })
         try:
@@ -74,10 +74,8 @@ class DynamoDbFeeds:
         return _KEYS
 
     def unread_count(self, user_id: str) -> int:
-        return count(self._client, TableName=self._table,
-                     KeyConditionExpression="pk = :pk AND begins_with(sk, :ntf)", FilterExpression="unread = :u",
-                     ExpressionAttributeValues={":pk": to_value(f"USER#{user_id}"), ":ntf": to_value("NTF#"),
-                                                ":u": to_value(UNREAD)})
+        return count(self._client, TableName=self._table, IndexName="by-unread",
+                     KeyConditionExpression="unread_for = :u", ExpressionAttributeValues={":u": to_value(user_id)})
 
     def mark_read(self, user_id: str, notification_id: str, at: datetime) -> FeedEntry | None:
         """None: the user has no such notification (somebody else's counts as none)."""
@@ -92,7 +90,7 @@ class DynamoDbFeeds:
         try:
             updated = self._client.update_item(
                 TableName=self._table, Key=key, ConditionExpression="attribute_exists(pk)",
-                UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread",
+                UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread_for",
                 ExpressionAttributeValues={":at": to_value(_moment(at))}, ReturnValues="ALL_NEW",
             )
         except ClientError as error:
