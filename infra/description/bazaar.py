@@ -4,11 +4,13 @@ new context in CONTEXTS below. Nothing about topology is written anywhere else."
 
 from __future__ import annotations
 
-from infra.description.contexts import catalog, checkout, identity, notifications, ops, orders, payments, shipping
+from infra.description.contexts import (
+    catalog, checkout, identity, notifications, ops, orders, payments, payouts, shipping,
+)
 from infra.description.model import Api, GatewayResponse, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
-CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping)
+CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts)
 
 
 def _gather(kind: str) -> tuple:
