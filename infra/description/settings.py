@@ -14,5 +14,14 @@ SETTINGS: dict[str, str] = {
     "MAX_LOCKED_UNITS_PER_CUSTOMER": "20",
     "HEARTBEAT_INTERVAL_MINUTES": "5",
     "ORDER_HISTORY_RETENTION_DAYS": "400",
+    # The settlement ledger (docs/payouts.md). Rates in basis points; the tax rates are the ones
+    # in force when this was written, and an operator must confirm them before going live.
+    "RETURN_WINDOW_DAYS": "7",
     "PLATFORM_FEE_BPS": "1000",
+    "GATEWAY_FEE_BPS": "200",
+    "GST_TCS_BPS": "50",
+    "INCOME_TAX_TDS_BPS": "10",
+    "SCOUT_BOUNTY_PAISE": "1000",
+    "SELLER_MIN_PAYOUT_PAISE": "10000",
+    "SCOUT_MIN_PAYOUT_PAISE": "50000",
 }

@@ -360,7 +360,7 @@ def test_webhooks_become_function_urls_with_outputs(cloud_template):
     """Each provider webhook is a function URL with auth NONE (its handler verifies the caller),
     announced as a stack output."""
     webhooks = [w.path for _, w in SERVICE.webhooks]
-    assert sorted(webhooks) == ["/webhooks/phonepe", "/webhooks/shiprocket"]
+    assert sorted(webhooks) == ["/webhooks/phonepe", "/webhooks/razorpayx", "/webhooks/shiprocket"]
     urls = resources(cloud_template, "AWS::Lambda::Url")
     assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"] * len(webhooks)
     assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == len(webhooks)

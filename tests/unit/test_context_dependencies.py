@@ -20,7 +20,8 @@ ALLOWED = {
     "orders": {"catalog", "identity", "payments"},
     "shipping": {"orders", "identity"},
     "checkout": {"catalog", "orders", "payments", "ops"},
-    "notifications": {"orders"},
+    "notifications": {"orders", "payouts"},
+    "payouts": {"orders", "identity"},
     "ops": {"orders", "payments"},  # diagnostics read the orders table's indexes and pending payments
 }
 

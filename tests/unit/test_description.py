@@ -56,8 +56,8 @@ def test_admin_paths_are_admin_only():
 
 
 def test_function_touching_an_undeclared_table_is_refused():
-    with pytest.raises(DescriptionError, match="touches table 'ledger', which the description does not declare"):
-        _with(functions=SERVICE.functions + (_function(tables={"ledger": Access.READ}),))
+    with pytest.raises(DescriptionError, match="touches table 'warehouse', which the description does not declare"):
+        _with(functions=SERVICE.functions + (_function(tables={"warehouse": Access.READ}),))
 
 
 def test_function_reading_an_undeclared_secret_is_refused():

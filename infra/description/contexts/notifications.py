@@ -4,6 +4,8 @@ from infra.description.model import EVERY_ROLE, Access, Function, Index, Key, Qu
 # one tells them; a unit test keeps the two lists equal).
 NOTIFIED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "PartiallyRefunded", "PaymentFailed", "Refunded",
                    "ShipmentCreated", "Shipped")
+# The payout events that are news to the payee (bazaar.notifications.payout_updates).
+NOTIFIED_PAYOUT_EVENTS = ("BountyEarned", "PayoutFailed", "PayoutProcessed", "PayoutRequested", "PayoutReversed")
 
 TABLES = (
     Table(
@@ -25,6 +27,12 @@ QUEUES = (
     Queue(
         name="notifications",
         purpose="Notifications to users (order paid, shipped, refunded, payout sent)",
+        visibility_timeout_seconds=180,
+        max_receive_count=5,
+    ),
+    Queue(
+        name="payout-notifications",
+        purpose="Payout and bounty events relayed from the outbox that the payee is told about",
         visibility_timeout_seconds=180,
         max_receive_count=5,
     ),
@@ -54,6 +62,15 @@ FUNCTIONS = (
         timeout_seconds=30,
         tables={"notifications": Access.READ_WRITE},
         queue_triggers=(QueueTrigger(queue="order-notifications", batch_size=10),),
+    ),
+    Function(
+        name="notifications-payout-events",
+        handler="functions.notifications.payout_events_worker.handler",
+        description="Turns payout and bounty events into the payee's feed entries, once per event.",
+        memory_mb=256,
+        timeout_seconds=30,
+        tables={"notifications": Access.READ_WRITE},
+        queue_triggers=(QueueTrigger(queue="payout-notifications", batch_size=10),),
     ),
     Function(
         name="notifications-api",

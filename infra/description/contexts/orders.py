@@ -1,6 +1,7 @@
-from infra.description.contexts.notifications import NOTIFIED_EVENTS
+from infra.description.contexts.notifications import NOTIFIED_EVENTS, NOTIFIED_PAYOUT_EVENTS
 from infra.description.contexts.ops import MEASURED_EVENTS
 from infra.description.contexts.payments import PHONEPE_SETTINGS
+from infra.description.contexts.payouts import FOLLOWED_EVENTS
 from infra.description.contexts.shipping import SHIPROCKET_API
 from infra.description.model import (
     Access, EventRoute, Function, Index, Key, Queue, Role, Route, Schedule, StreamTrigger, Table,
@@ -35,8 +36,8 @@ TABLES = (
     ),
     Table(
         name="order-events",
-        purpose="The outbox: each order change's event, written in the change's own transaction; "
-                "its stream feeds the event dispatcher.",
+        purpose="The outbox: each order or payout change's event, written in the change's own "
+                "transaction; its stream feeds the event dispatcher.",
         partition_key=Key("pk"),
         sort_key=Key("sk"),
         # The stream delivers an event within seconds; the item is kept a week for operators.
@@ -113,12 +114,15 @@ FUNCTIONS = (
                           max_retry_attempts=100, bisect_batch_on_error=True, max_record_age_seconds=24 * 3600,
                           on_failure_queue="order-events-undelivered"),
         ),
-        sends_to=("shipments", "order-notifications", "order-metrics"),
+        sends_to=("shipments", "order-notifications", "order-metrics", "payout-order-events", "payout-notifications"),
         event_routes=(
             # Paid: ship it (the shipments worker reads the order id from the event).
             EventRoute("shipments", ("OrderPaid",)),
             EventRoute("order-notifications", NOTIFIED_EVENTS),
             EventRoute("order-metrics", MEASURED_EVENTS),
+            EventRoute("payout-order-events", FOLLOWED_EVENTS),
+            # Payout events share the outbox (bazaar.platform.outbox): the payee's feed.
+            EventRoute("payout-notifications", NOTIFIED_PAYOUT_EVENTS),
         ),
     ),
     Function(

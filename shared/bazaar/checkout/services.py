@@ -70,7 +70,7 @@ def checkout(
             continue
         priced.append(OrderLine(product.product_id, variant.variant_id, variant.sku,
                                 f"{product.title} ({variant.title})", variant.price, line.quantity,
-                                product.seller_id))
+                                product.seller_id, product.category))
     if unknown:
         raise UnknownItem(unknown)
     units = sum(line.quantity for line in priced)

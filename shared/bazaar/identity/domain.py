@@ -248,6 +248,13 @@ class AuditAction(StrEnum):
     ORDER_SHIPMENT_CANCELLED = "order.shipment_cancelled"
     ORDER_MARKED_DELIVERED = "order.marked_delivered"
     ORDER_REFUND_REQUESTED = "order.refund_requested"
+    # Admin actions on payouts, written by the payouts context in the change's transaction.
+    PAYOUTS_REQUESTED = "payout.requested"
+    PAYOUT_RETRIED = "payout.retried"
+    PAYOUT_CANCELLED = "payout.cancelled"
+    PAYEE_HELD = "payee.held"
+    PAYEE_RELEASED = "payee.released"
+    COMMISSION_RULE_SET = "commission.rule_set"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ class NotificationKind(StrEnum):
     ORDER_DELIVERED = "order_delivered"
     ORDER_REFUNDED = "order_refunded"
     PAYOUT_SENT = "payout_sent"
+    PAYOUT_REQUESTED = "payout_requested"
+    PAYOUT_FAILED = "payout_failed"
+    PAYOUT_REVERSED = "payout_reversed"
+    BOUNTY_EARNED = "bounty_earned"
     ACCOUNT = "account"
 
 

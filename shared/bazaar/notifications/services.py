@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from bazaar.notifications.domain import FeedEntry, Notification
 from bazaar.notifications.order_updates import notification_for
+from bazaar.notifications.payout_updates import notification_for_payout
 from bazaar.notifications.ports import Feeds
 from bazaar.orders.events import OrderEvent
+from bazaar.payouts.events import PayoutEvent
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import NotFound
 from bazaar.platform.observability import logger
@@ -35,6 +37,14 @@ def tell_the_shopper(event: OrderEvent, feeds: Feeds) -> Notification | None:
     if notification is None:
         return None
     feeds.add_once(notification)
+    return notification
+
+
+def tell_the_payee(event: PayoutEvent, feeds: Feeds) -> Notification:
+    """The seller's or scout's feed entry for a payout or bounty event, once per event."""
+    notification = notification_for_payout(event)
+    feeds.add_once(notification)
+    logger.info("payout event told", extra={"event_id": event.event_id, "notification_id": notification.notification_id})
     return notification
 
 

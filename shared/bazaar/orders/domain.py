@@ -135,6 +135,8 @@ class OrderLine:
     unit_price: Paise
     quantity: int
     seller_id: str = ""  # orders placed before lines named their seller have none
+    # The product's category when it was sold: the seller's commission is decided by it.
+    category: str = ""
 
     @property
     def total(self) -> Paise:

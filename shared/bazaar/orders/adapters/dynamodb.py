@@ -41,6 +41,7 @@ from bazaar.orders.domain import (
 from bazaar.orders.ports import LockCensus
 from bazaar.payments.adapters.dynamodb import open_put, settle_update
 from bazaar.payments.domain import PaymentRecord
+from bazaar.platform.outbox import outbox_item
 from bazaar.platform.dynamo import (
     count,
     Transaction,
@@ -84,21 +85,11 @@ def _history_item(order_id: str, version: int, entry: HistoryEntry, retention: t
     )
 
 
-def _event_item(event: OrderEvent, retention: timedelta) -> dict:
-    """The outbox item: written in the change's own transaction, read from the table's stream by
-    the dispatcher. Its key is the order and version, so the same change can never be written
-    (or emitted) twice."""
-    return to_item({
-        "pk": f"ORDER#{event.order_id}",
-        "sk": f"EVENT#{event.order_version:06d}",
-        "event_id": event.event_id,
-        "event_type": event.event_type.value,
-        "order_id": event.order_id,
-        "occurred_at": _moment(event.occurred_at),
-        "body": event.to_json(),
-        # The stream has delivered it long before; DynamoDB's TTL clears the outbox.
-        "expires_at": int((event.occurred_at + retention).timestamp()),
-    })
+def _event_item(event: OrderEvent) -> dict:
+    """The order change's outbox item (bazaar.platform.outbox): keyed by the order and version."""
+    return outbox_item(subject=f"ORDER#{event.order_id}", sequence=event.order_version, event_id=event.event_id,
+                       event_type=event.event_type.value, occurred_at=event.occurred_at, body=event.to_json(),
+                       order_id=event.order_id)
 
 
 def _order_item(order: Order) -> dict:
@@ -111,7 +102,8 @@ def _order_item(order: Order) -> dict:
             "status": order.status.value,
             "lines": [
                 {"product_id": l.product_id, "variant_id": l.variant_id, "sku": l.sku, "title": l.title,
-                 "unit_price_paise": l.unit_price.amount, "quantity": l.quantity, "seller_id": l.seller_id or None}
+                 "unit_price_paise": l.unit_price.amount, "quantity": l.quantity, "seller_id": l.seller_id or None,
+                 "category": l.category or None}
                 for l in order.lines
             ],
             "total_paise": order.total.amount,
@@ -133,7 +125,7 @@ def _order(values: dict, history: tuple[HistoryEntry, ...] = (), refunds: tuple[
         status=OrderStatus(values["status"]),
         lines=tuple(
             OrderLine(l["product_id"], l["variant_id"], l["sku"], l["title"], Paise(l["unit_price_paise"]),
-                      l["quantity"], l.get("seller_id", ""))
+                      l["quantity"], l.get("seller_id", ""), l.get("category", ""))
             for l in values["lines"]
         ),
         shipping_address=ShippingAddress(**values["shipping_address"]),
@@ -179,8 +171,6 @@ def _refund_item(order_id: str, refund: RefundRecord) -> dict:
     })
 
 
-OUTBOX_RETENTION = timedelta(days=7)
-
 _NEW = "attribute_not_exists(pk)"  # the condition of an item written once, never over another
 
 
@@ -213,7 +203,7 @@ class DynamoDbOrderBook:
         tx.put("order", self._table, _order_item(order), condition=_NEW)
         tx.put("history", self._table, _history_item(order.order_id, order.version, order.history[-1],
                                                      self._retention), condition=_NEW)
-        tx.put("event", self._events, _event_item(order.placed_event(actor), OUTBOX_RETENTION), condition=_NEW)
+        tx.put("event", self._events, _event_item(order.placed_event(actor)), condition=_NEW)
         if payment is not None:
             tx.add("payment", open_put(self._table, payment))
         if key is not None:
@@ -274,7 +264,7 @@ class DynamoDbOrderBook:
             tx.add("unhold", self._stock.unhold(order.customer_id, order.units))
         event = transition.event
         if event is not None:
-            tx.put("event", self._events, _event_item(event, OUTBOX_RETENTION), condition=_NEW)
+            tx.put("event", self._events, _event_item(event), condition=_NEW)
         try:
             tx.run(self._client)
         except TransactionCancelled as cancelled:
@@ -474,3 +464,12 @@ class DynamoDbOrdersInStatus:
             if not response.get("LastEvaluatedKey"):
                 return total, ids
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def order_unchanged(orders_table: str, order_id: str, version: int) -> dict:
+    """A ConditionCheck for another context's transaction that must only commit while the order
+    is still at the version it was read at (payouts settle an order this way)."""
+    return {"ConditionCheck": {"TableName": orders_table, "Key": _order_key(order_id),
+                               "ConditionExpression": "#version = :version",
+                               "ExpressionAttributeNames": {"#version": "version"},
+                               "ExpressionAttributeValues": {":version": {"N": str(version)}}}}
