@@ -113,7 +113,8 @@ class RazorpayXSandbox:
         self._lifecycle = threading.Lock()
         self._stopping = threading.Event()
         self._wake = threading.Event()  # a new step may be due sooner than the clock thread thinks
-        self._outbox: list[tuple[float, int, Event, int]] = []  # (due, order, event, attempt)
+        self._outbox: list[tuple[float, int, Event, int, int]] = []  # (due, order, event, attempt, epoch)
+        self._epoch = 0  # bumped by reset: a webhook from before it must not reach the next test's receiver
         self._outbox_ready = threading.Condition()
         self._order = itertools.count()
         self._clock = threading.Thread(target=self._walk, name="razorpayx-clock", daemon=True)
@@ -315,11 +316,13 @@ class RazorpayXSandbox:
         for event in events:
             self._enqueue(event)
 
-    def _enqueue(self, event: Event, attempt: int = 1, delay: float = 0.0) -> None:
+    def _enqueue(self, event: Event, attempt: int = 1, delay: float = 0.0, epoch: int | None = None) -> None:
         if self._stopping.is_set():
             return
         with self._outbox_ready:
-            heapq.heappush(self._outbox, (time.monotonic() + delay, next(self._order), event, attempt))
+            if epoch is not None and epoch != self._epoch:
+                return  # a retry of a webhook from before a reset
+            heapq.heappush(self._outbox, (time.monotonic() + delay, next(self._order), event, attempt, self._epoch))
             self._outbox_ready.notify()
 
     def _send(self) -> None:
@@ -333,10 +336,12 @@ class RazorpayXSandbox:
                     self._outbox_ready.wait(wait)
                 if self._stopping.is_set():
                     return
-                _, _, event, attempt = heapq.heappop(self._outbox)
+                _, _, event, attempt, epoch = heapq.heappop(self._outbox)
+                if epoch != self._epoch:
+                    continue
             if not self.deliver(event, attempt) and attempt < self.webhook_max_attempts:
                 # Exponential backoff, as RazorpayX does (over 24 hours there; seconds here).
-                self._enqueue(event, attempt + 1, self.webhook_retry_base_seconds * 2 ** (attempt - 1))
+                self._enqueue(event, attempt + 1, self.webhook_retry_base_seconds * 2 ** (attempt - 1), epoch)
 
     def deliver(self, event: Event, attempt: int = 1) -> bool:
         """POSTs one webhook the way RazorpayX does: the envelope's exact bytes, signed with the
@@ -416,6 +421,7 @@ class RazorpayXSandbox:
                 self._faults, self.calls, self.deliveries, self.events, self.held = [], [], [], [], []
             with self._outbox_ready:
                 self._outbox.clear()
+                self._epoch += 1
             return {"reset": True}
         if method == "POST" and path == "/_sandbox/config":
             return self.configure(body)

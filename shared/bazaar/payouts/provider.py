@@ -100,7 +100,7 @@ class Beneficiary(BaseModel):
     reference_id: str = Field(min_length=1, max_length=40)  # our user id
     name: str = Field(min_length=1)
     email: str | None = None
-    contact_type: str = "vendor"
+    contact_type: str = Field(default="vendor", pattern=r"^(vendor|customer|employee|self)$")
     destination: Destination
 
 
