@@ -19,13 +19,15 @@ def main() -> None:
     parser.add_argument("--phonepe-port", type=int, default=8100, help="the PhonePe sandbox's port (127.0.0.1)")
     parser.add_argument("--shiprocket-port", type=int, default=8200,
                         help="the Shiprocket sandbox's port (127.0.0.1)")
+    parser.add_argument("--razorpayx-port", type=int, default=8300,
+                        help="the RazorpayX sandbox's port (127.0.0.1)")
     parser.add_argument("--clock-speed", type=float, default=1.0,
                         help="run schedules this many times faster (e.g. 60: a 5-minute rate fires every 5 s)")
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args()
 
     config = LocalConfig(api_port=args.port, moto_port=args.moto_port, phonepe_port=args.phonepe_port,
-                         shiprocket_port=args.shiprocket_port,
+                         shiprocket_port=args.shiprocket_port, razorpayx_port=args.razorpayx_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
     stack = LocalStack(config)
     # Ctrl-C and SIGTERM only ask to stop; the main thread then stops the stack in order. A

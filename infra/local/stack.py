@@ -43,6 +43,7 @@ class LocalConfig:
     moto_port: int = 5100
     phonepe_port: int = 8100
     shiprocket_port: int = 8200
+    razorpayx_port: int = 8300
     clock_speed: float = 1.0
     max_concurrency: int = 4
     poll_wait_seconds: int = 1
@@ -55,7 +56,7 @@ class LocalConfig:
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
         ports = {"api_port": free_port(), "moto_port": free_port(), "phonepe_port": free_port(),
-                 "shiprocket_port": free_port()}
+                 "shiprocket_port": free_port(), "razorpayx_port": free_port()}
         return cls(state_dir=state_dir, **{**ports, **overrides})
 
 
@@ -114,7 +115,7 @@ class LocalStack:
             self.sandboxes = local_sandboxes(
                 self.service, self._read_secret, api_url=f"http://127.0.0.1:{self.config.api_port}",
                 phonepe_port=self.config.phonepe_port, shiprocket_port=self.config.shiprocket_port,
-                log=self._log,
+                razorpayx_port=self.config.razorpayx_port, log=self._log,
             )
             for sandbox in self.sandboxes:
                 sandbox.start()

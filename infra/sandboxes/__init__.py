@@ -1,5 +1,5 @@
-"""Provider sandboxes: local stand-ins for PhonePe and Shiprocket (and, later, the payout
-provider) that speak the providers' real wire protocols on 127.0.0.1.
+"""Provider sandboxes: local stand-ins for PhonePe, Shiprocket and RazorpayX (payouts) that speak
+the providers' real wire protocols on 127.0.0.1.
 
 The local stack asks `local_sandboxes` which to run for a service: a sandbox runs when the service
 declares its provider's secret, and it is handed the values the app will read from that secret,
@@ -31,9 +31,12 @@ class Sandbox(Protocol):
 
 def local_sandboxes(
     service: Service, read_secret: Callable[[str], dict], *, api_url: str, phonepe_port: int,
-    shiprocket_port: int = 0,
+    shiprocket_port: int = 0, razorpayx_port: int = 0,
+    egress_ips: tuple[str, ...] | None = None,
     log: Callable[[dict], None],
 ) -> list[Sandbox]:
+    """`egress_ips`: the addresses our calls leave from; when given, the RazorpayX sandbox refuses
+    calls from any other address, as RazorpayX does for addresses not allowlisted."""
     sandboxes: list[Sandbox] = []
     if any(secret.name == "phonepe" for secret in service.secrets):
         from infra.sandboxes.phonepe import Credentials, PhonePeSandbox
@@ -49,6 +52,12 @@ def local_sandboxes(
         webhook = next((w.path for _, w in service.webhooks if w.provider == "shiprocket"), None)
         sandboxes.append(LocalShiprocket(read_secret("shiprocket"), f"{api_url}{webhook}" if webhook else None,
                                          port=shiprocket_port))
+    if any(secret.name == "razorpayx" for secret in service.secrets):
+        from infra.sandboxes.razorpayx.local import LocalRazorpayX
+
+        webhook = next((w.path for _, w in service.webhooks if w.provider == "razorpayx"), None)
+        sandboxes.append(LocalRazorpayX(read_secret("razorpayx"), f"{api_url}{webhook}" if webhook else None,
+                                        port=razorpayx_port, allowed_ips=egress_ips))
     return sandboxes
 
 

@@ -110,7 +110,7 @@ def test_a_start_that_fails_halfway_cleans_up_and_stop_stays_safe(tmp_path):
         stack.stop()
     assert stack.pollers == [] and stack.scheduler is None and stack.runtimes == {} and stack.sandboxes == []
     assert _wait_until(lambda: not _workers_alive(others), seconds=10), _workers_alive(others)
-    for port in (config.phonepe_port, config.shiprocket_port):  # the sandboxes let go of theirs
+    for port in (config.phonepe_port, config.shiprocket_port, config.razorpayx_port):  # the sandboxes let go of theirs
         with socket.socket() as again:
             again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a listener still fails this
             again.bind(("127.0.0.1", port))
