@@ -86,7 +86,7 @@ def set_recruiter(user_id: str, body: RecruiterIn) -> UserOut:
 def audit(
     actor_id: Annotated[str | None, Query(pattern=id_pattern("usr"))] = None,
     # A user, or an order (admin overrides after payment are audited against the order).
-    target_id: Annotated[str | None, Query(pattern=f"{id_pattern('usr')}|{id_pattern('ord')}")] = None,
+    target_id: Annotated[str | None, Query(pattern=f"{id_pattern('usr')}|{id_pattern('ord')}|{id_pattern('pay')}")] = None,
     action: Annotated[Literal[tuple(a.value for a in AuditAction)] | None, Query()] = None,  # type: ignore[valid-type]
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,

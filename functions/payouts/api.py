@@ -69,22 +69,24 @@ def list_payouts(limit: Annotated[int | None, Query()] = None,
 
 @app.get("/v1/seller/statement", summary="Your statement for a period (UTC dates, both included)")
 def read_statement(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
-                   format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response:
+                   format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[StatementOut]:
     statement = services.statement_for(api.caller.user_id, start, end, earnings)
     if format == "csv":
-        return Response(200, "text/csv; charset=utf-8", services.statement_csv(statement), headers={
+        return Response(200, "text/csv; charset=utf-8", services.statement_csv(statement), headers={  # type: ignore[arg-type]
             "Content-Disposition": f'attachment; filename="bazaar-statement-{start}-{end}.csv"'})
-    return Response(200, content_types.APPLICATION_JSON, StatementOut.of(statement).model_dump_json())
+    return Response(200, content_types.APPLICATION_JSON, StatementOut.of(statement))
 
 
 @app.post("/v1/scouts/me/payouts", summary="Withdraw your available earnings", responses=REFUSALS)
-def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]) -> Response:
+def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]
+             ) -> Response[PayoutOut]:
     payee = _payee()
     answer = idempotent.run(caller=api.caller.user_id, key=idempotency_key, body={"payee": payee},
                             perform=lambda: PayoutOut.of(services.request_payout(
                                 payee, PayoutTrigger.WITHDRAWAL, f"scout:{api.caller.user_id}", earnings))
                             .model_dump(mode="json"))
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)
+    # The answer is the stored PayoutOut JSON (the same on a repeat of the key), already serialised.
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)  # type: ignore[arg-type]
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from time import sleep
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -82,6 +83,9 @@ MAX_POSTINGS_PER_PAYOUT = 96
 # How long a payout may sit unsent before the status poll queues its job again (a job lost
 # between the payout's commit and its enqueue, or parked in the DLQ after an outage).
 UNSENT_GRACE = timedelta(minutes=5)
+# Between a create call whose outcome is unknown and the same call again (the processor's
+# timeout allows two calls at the client's read timeout and this pause).
+RETRY_PAUSE_SECONDS = 1.0
 # Statuses in which a delivered order's earnings can be settled.
 SETTLEABLE = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED})
 
@@ -412,7 +416,7 @@ def send_payout(payout_id: str, kit: Earnings) -> Payout | None:
                         idempotency_key=payout.idempotency_key, queue_if_low_balance=True,
                         notes={"payee": payout.payee, "attempt": str(payout.attempt)})
     try:
-        answer = kit.provider().create_payout(order)
+        answer = _create_with_one_retry(order, kit)
     except ProviderRejected as refused:
         if refused.configuration_problem:
             # A wrong key or an address RazorpayX has not allowlisted: no payout can fix that, an
@@ -426,6 +430,18 @@ def send_payout(payout_id: str, kit: Earnings) -> Payout | None:
         return _settle_report(payout_id, kit, lambda p: p.change(
             PayoutStatus.FAILED, kit.clock(), failure_reason=reason, provider_response=response))
     return follow_provider(payout_id, answer, kit)
+
+
+def _create_with_one_retry(order: PayoutOrder, kit: Earnings) -> ProviderPayout:
+    """One quick retry, with the same key and body, before the queue's slower redelivery: a
+    timeout may have created the payout, and RazorpayX then answers with the one it made."""
+    try:
+        return kit.provider().create_payout(order)
+    except ProviderUnavailable:
+        logger.warning("RazorpayX did not answer; asking again with the same key",
+                       extra={"payout_id": order.reference_id})
+        sleep(RETRY_PAUSE_SECONDS)
+        return kit.provider().create_payout(order)
 
 
 def follow_provider(payout_id: str, answer: ProviderPayout, kit: Earnings) -> Payout | None:
@@ -537,8 +553,8 @@ def cancel_payout(payout_id: str, admin: Admin, kit: Earnings) -> Payout:
 
 def hold_payee(payee: str, admin: Admin, kit: Earnings) -> Hold:
     hold = Hold(payee=payee, reason=admin.reason, by=admin.actor_id, at=kit.clock())
-    kit.payouts.set_hold(hold, payee, _audit(admin, AuditAction.PAYEE_HELD, payee, {"held": False}, {"held": True},
-                                             kit))
+    kit.payouts.set_hold(hold, payee, _audit(admin, AuditAction.PAYEE_HELD, payee_of(payee)[1], {"held": False},
+                                             {"held": True, "payee": payee}, kit))
     return hold
 
 
@@ -546,8 +562,8 @@ def release_payee(payee: str, admin: Admin, kit: Earnings) -> int:
     """Lifts the hold and queues the payee's payouts that waited; returns how many."""
     if kit.payouts.hold(payee) is None:
         raise Conflict("Payouts to this payee are not on hold.")
-    kit.payouts.set_hold(None, payee, _audit(admin, AuditAction.PAYEE_RELEASED, payee, {"held": True},
-                                             {"held": False}, kit))
+    kit.payouts.set_hold(None, payee, _audit(admin, AuditAction.PAYEE_RELEASED, payee_of(payee)[1], {"held": True},
+                                             {"held": False, "payee": payee}, kit))
     waiting = [p for p in kit.payouts.all_of_payee(payee)
                if p.status is PayoutStatus.PENDING and not p.provider_payout_id]
     for payout in waiting:

@@ -1,0 +1,366 @@
+"""Sellers and scouts paid end to end on a local stack, over real protocols only: orders are bought
+and paid through the PhonePe sandbox, shipped through the Shiprocket sandbox and marked delivered by
+an admin; the return window passes (this stack's window is 0 days: the settlement schedule is
+fired by hand); payouts go to the RazorpayX sandbox, whose signed webhooks come back through the
+local gateway. After every flow and race, each payee's ledger balances: earned = paid out + in
+flight + available."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+import requests
+
+from infra.description import SERVICE
+from infra.local.stack import LocalConfig, LocalStack
+from tests.conftest import bearer, login
+from tests.paid_orders import PaidOrders
+from tests.waiting import queues_drained, until
+
+PRICE = 49_900
+RATES = {"PLATFORM_FEE_BPS": 1000, "GATEWAY_FEE_BPS": 200, "GST_TCS_BPS": 50, "INCOME_TAX_TDS_BPS": 10}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    # The return window is 0 days here (the schedule decides when it has passed); the scout's
+    # minimum is low enough for one bounty.
+    service = replace(SERVICE, settings={**SERVICE.settings, "RETURN_WINDOW_DAYS": "0",
+                                         "SCOUT_MIN_PAYOUT_PAISE": "1000", "SCOUT_BOUNTY_PAISE": "1000"})
+    running = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("payouts-state")), service).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(stack) -> str:
+    return login(stack.url, **stack.accounts["admin"])["access_token"]
+
+
+@pytest.fixture
+def razorpayx(stack):
+    sandbox = stack.sandbox("razorpayx")
+    control = Control(sandbox.url)
+    control.post("faults", {"kind": "5xx", "count": 0})
+    yield control
+
+
+class Control:
+    def __init__(self, url: str):
+        self.url = url
+
+    def post(self, path: str, body: dict | None = None) -> dict:
+        response = requests.post(f"{self.url}/_sandbox/{path}", json=body or {}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def payouts(self, reference_id: str) -> list[dict]:
+        state = requests.get(f"{self.url}/_sandbox/state", params={"reference_id": reference_id}, timeout=30).json()
+        return state["payouts"]
+
+
+def _expected_net(gross: int) -> int:
+    deductions = [(gross * RATES[k] + 5000) // 10000 for k in RATES]
+    return gross - sum(deductions)
+
+
+class Seller:
+    """A seller with one product, paid out through the sandbox, and a shopper buying it."""
+
+    def __init__(self, stack, admin: str):
+        self.stack, self.api, self.admin = stack, stack.url, admin
+        self.shop = PaidOrders(stack)
+        self.token = self.shop.seller
+        self.user_id = requests.get(f"{self.api}/v1/me", headers=bearer(self.token), timeout=30).json()["user_id"]
+
+    def delivered_order(self, quantity: int = 1) -> dict:
+        order = self.shop.new(quantity)
+        until(lambda: self.shop.customer_view(order["order_id"])["status"] == "SHIPMENT_CREATED", 90)
+        delivered = self.admin_post(f"/v1/admin/orders/{order['order_id']}/mark-delivered",
+                                    {"reason": "signed for at the door"})
+        assert delivered.status_code == 200, delivered.text
+        return order
+
+    def settle(self) -> None:
+        """The return window has passed: the Delivered event is followed, then the schedule runs."""
+        self.stack.wait_for_streams()
+        until(lambda: queues_drained(self.stack, "payout-order-events"), 60)
+        run = requests.post(f"{self.api}/_local/schedules/payouts-settlement/run", timeout=120)
+        assert run.status_code == 200, run.text
+
+    def register_account(self) -> dict:
+        response = requests.put(f"{self.api}/v1/seller/payout-account", headers=bearer(self.token), timeout=30,
+                                json={"kind": "bank_account", "holder_name": "Asha Traders",
+                                      "ifsc": "HDFC0001234", "account_number": "50100123456789"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def earnings(self) -> dict:
+        response = requests.get(f"{self.api}/v1/seller/earnings", headers=bearer(self.token), timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def payouts(self) -> list[dict]:
+        return requests.get(f"{self.api}/v1/seller/payouts", headers=bearer(self.token), timeout=30).json()["items"]
+
+    def pay_now(self) -> requests.Response:
+        return self.admin_post(f"/v1/admin/payees/{self.user_id}/payouts", {"role": "seller", "reason": "weekly run"})
+
+    def admin_post(self, path: str, body: dict, **headers) -> requests.Response:
+        return requests.post(f"{self.api}{path}", json=body, headers={**bearer(self.admin), **headers}, timeout=60)
+
+    def balance(self) -> dict:
+        response = requests.get(f"{self.api}/v1/admin/payees/{self.user_id}/balance", params={"role": "seller"},
+                                headers=bearer(self.admin), timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def payout_settles(self, payout_id: str, status: str = "completed") -> dict:
+        def settled():
+            found = [p for p in self.payouts() if p["payout_id"] == payout_id]
+            return found[0] if found and found[0]["status"] == status else None
+        return until(settled, 60)
+
+
+def assert_balanced(balance: dict, *, clawback_pending: bool = False) -> None:
+    assert balance["earned_paise"] == balance["paid_out_paise"] + balance["in_flight_paise"] + balance["available_paise"]
+    if not clawback_pending:
+        assert balance["available_paise"] >= 0
+
+
+def test_a_delivered_order_becomes_payable_after_its_window_and_is_paid_out_exactly(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    order = seller.delivered_order(quantity=2)  # 2 x 499.00
+    assert seller.earnings()["items"] == []  # delivered, but the window has not been checked yet
+
+    seller.settle()
+
+    earnings = seller.earnings()
+    [sale] = earnings["items"]
+    assert sale["kind"] == "sale" and sale["order_id"] == order["order_id"]
+    gross = 2 * PRICE
+    assert sale["net_paise"] == _expected_net(gross) and earnings["balance"]["available_paise"] == _expected_net(gross)
+    kinds = {e["kind"]: e for e in sale["entries"] if e["account"] == f"seller:{seller.user_id}"}
+    assert kinds["commission"]["amount_paise"] == -9_980 and kinds["commission"]["rate_bps"] == 1000
+    assert kinds["tcs"]["amount_paise"] == -499 and kinds["tds"]["amount_paise"] == -100
+    assert sum(e["amount_paise"] for e in sale["entries"]) == gross  # the order's entries sum to what was paid
+    seller.settle()  # the schedule again: nothing is posted twice
+    assert len(seller.earnings()["items"]) == 1
+
+    refused = seller.pay_now()
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "PAYOUT_ACCOUNT_MISSING"
+    account = seller.register_account()
+    assert account["masked"] == "XXXXXX6789" and "50100123456789" not in json.dumps(account)
+
+    created = seller.pay_now()
+    assert created.status_code == 200, created.text
+    payout = seller.payout_settles(created.json()["payout_id"])
+    assert payout["amount_paise"] == _expected_net(gross) and payout["utr"]
+    [at_razorpayx] = razorpayx.payouts(payout["payout_id"])
+    assert at_razorpayx["amount"] == _expected_net(gross) and at_razorpayx["status"] == "processed"
+    balance = seller.balance()
+    assert balance == {"earned_paise": _expected_net(gross), "paid_out_paise": _expected_net(gross),
+                       "in_flight_paise": 0, "available_paise": 0}
+    again = seller.pay_now()
+    assert again.status_code == 409 and again.json()["error"]["code"] == "NOTHING_TO_PAY"
+
+    def told() -> set[str]:
+        feed = requests.get(f"{stack.url}/v1/me/notifications", headers=bearer(seller.token), timeout=30).json()
+        return {n["kind"] for n in feed["items"]}
+    until(lambda: told() >= {"payout_requested", "payout_sent"}, 30)
+
+
+def test_concurrent_payout_triggers_make_one_payout(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    seller.delivered_order()
+    seller.settle()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: seller.pay_now(), range(8)))
+
+    made = [a for a in answers if a.status_code == 200]
+    assert len(made) == 1, [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code != 200} == {"NOTHING_TO_PAY"}
+    seller.payout_settles(made[0].json()["payout_id"])
+    assert len(razorpayx.payouts(made[0].json()["payout_id"])) == 1
+    assert_balanced(seller.balance())
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "5xx", "count": 1},
+    # Made at RazorpayX, but the answer comes after the client's 10 s read timeout.
+    {"kind": "timeout", "count": 1, "then": "process", "delay_seconds": 11},
+], ids=["5xx", "timeout-that-still-creates"])
+def test_provider_faults_make_exactly_one_payout(stack, admin, razorpayx, fault):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    seller.delivered_order()
+    seller.settle()
+    razorpayx.post("faults", {**fault, "path": "/payouts", "method": "POST"})
+
+    created = seller.pay_now()
+    assert created.status_code == 200, created.text
+    payout_id = created.json()["payout_id"]
+
+    payout = seller.payout_settles(payout_id)
+    assert len(razorpayx.payouts(payout_id)) == 1  # one payout at RazorpayX, however often we asked
+    assert payout["attempt"] == 1
+    assert_balanced(seller.balance())
+
+
+def test_a_failed_payout_puts_the_money_back_and_an_admin_retry_pays_it(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    seller.delivered_order()
+    seller.settle()
+    available = seller.balance()["available_paise"]
+    razorpayx.post("outcomes", {"outcome": "failed", "count": 1, "reason": "beneficiary_bank_down",
+                                "description": "The beneficiary bank is down"})
+
+    payout_id = seller.pay_now().json()["payout_id"]
+
+    failed = seller.payout_settles(payout_id, "failed")
+    assert "bank" in (failed["failure_reason"] or "").lower()
+    assert seller.balance()["available_paise"] == available
+    assert_balanced(seller.balance())
+    retried = seller.admin_post(f"/v1/admin/payouts/{payout_id}/retry", {"reason": "bank is back"})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["attempt"] == 2
+    done = seller.payout_settles(payout_id)
+    assert done["amount_paise"] == available
+    assert [p["status"] for p in razorpayx.payouts(payout_id)] == ["failed", "processed"]
+    assert seller.balance()["paid_out_paise"] == available
+
+
+def test_a_reversal_after_processed_gives_the_money_back(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    seller.delivered_order()
+    seller.settle()
+    available = seller.balance()["available_paise"]
+    payout_id = seller.pay_now().json()["payout_id"]
+    done = seller.payout_settles(payout_id)
+    assert seller.balance()["paid_out_paise"] == available
+
+    razorpayx.post(f"payouts/{done['provider_payout_id']}/advance", {"to": "reversed"})
+
+    seller.payout_settles(payout_id, "reversed")
+    balance = seller.balance()
+    assert balance["paid_out_paise"] == 0 and balance["available_paise"] == available
+    assert_balanced(balance)
+
+
+def test_a_refund_after_payout_posts_a_negative_entry_the_next_payout_nets(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    first = seller.delivered_order()
+    seller.settle()
+    paid = seller.payout_settles(seller.pay_now().json()["payout_id"])
+    refund = seller.admin_post(f"/v1/admin/orders/{first['order_id']}/refund",
+                               {"amount_paise": PRICE, "reason": "returned unopened"},
+                               **{"Idempotency-Key": uuid.uuid4().hex})
+    assert refund.status_code == 200, refund.text
+    refund_id = refund.json()["refunds"][0]["merchant_refund_id"]
+    phonepe = stack.sandbox("phonepe")
+    requests.post(f"{phonepe.url}/_sandbox/refunds/{refund_id}/outcome", json={"outcome": "completed"},
+                  timeout=10).raise_for_status()
+    requests.post(f"{stack.url}/_local/schedules/refund-status/run", timeout=60).raise_for_status()
+    stack.wait_for_streams()
+
+    reversal = until(lambda: next((p for p in seller.earnings()["items"] if p["kind"] == "refund_reversal"), None), 60)
+    assert reversal["net_paise"] == -paid["amount_paise"]  # the whole order came back: all of it is taken back
+    balance = seller.balance()
+    assert balance["available_paise"] == -paid["amount_paise"]
+    assert_balanced(balance, clawback_pending=True)
+    seller.delivered_order(quantity=3)
+    seller.settle()
+    netted = seller.pay_now()
+    assert netted.status_code == 200, netted.text
+    assert netted.json()["amount_paise"] == _expected_net(3 * PRICE) - paid["amount_paise"]
+    seller.payout_settles(netted.json()["payout_id"])
+    assert_balanced(seller.balance())
+    assert seller.balance()["available_paise"] == 0
+
+
+def test_a_scout_earns_a_bounty_on_a_recruits_first_order_and_withdraws_it(stack, admin, razorpayx):
+    scout = login(stack.url, **stack.accounts["scout"])["access_token"]
+    code = requests.get(f"{stack.url}/v1/scouts/me/referral", headers=bearer(scout), timeout=30).json()["referral_code"]
+    seller = Seller(stack, admin)
+    email, password = f"recruit-{uuid.uuid4().hex[:8]}@test.bazaar.local", f"{uuid.uuid4().hex}aZ7!"
+    registered = requests.post(f"{stack.url}/v1/auth/register", timeout=30, json={
+        "email": email, "password": password, "name": "Recruit", "role": "customer", "referral_code": code})
+    assert registered.status_code == 201, registered.text
+    seller.shop.customer = login(stack.url, email, password)["access_token"]
+    before = _scout_earnings(stack, scout)["balance"]["available_paise"]
+
+    seller.delivered_order()
+    seller.delivered_order()  # a second order of the same recruit earns nothing more
+    seller.settle()
+
+    earnings = _scout_earnings(stack, scout)
+    bounties = [p for p in earnings["items"] if p["kind"] == "bounty"]
+    assert len([b for b in bounties if b["posting_id"] == f"bounty:{registered.json()['user_id']}"]) == 1
+    assert earnings["balance"]["available_paise"] == before + 1000
+    account = requests.put(f"{stack.url}/v1/scouts/me/payout-account", headers=bearer(scout), timeout=30,
+                           json={"kind": "vpa", "holder_name": "Local Scout", "vpa": "scout.local@okicici"})
+    assert account.status_code == 200, account.text
+    key = uuid.uuid4().hex
+    withdrawal = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30,
+                               headers={**bearer(scout), "Idempotency-Key": key})
+    assert withdrawal.status_code == 201, withdrawal.text
+    repeat = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30,
+                           headers={**bearer(scout), "Idempotency-Key": key})
+    assert repeat.json()["payout_id"] == withdrawal.json()["payout_id"]
+    assert withdrawal.json()["mode"] == "UPI" and withdrawal.json()["amount_paise"] == before + 1000
+    until(lambda: any(p["status"] == "completed" and p["payout_id"] == withdrawal.json()["payout_id"]
+                      for p in requests.get(f"{stack.url}/v1/scouts/me/payouts", headers=bearer(scout),
+                                            timeout=30).json()["items"]), 60)
+    empty = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30,
+                          headers={**bearer(scout), "Idempotency-Key": uuid.uuid4().hex})
+    assert empty.status_code == 409 and empty.json()["error"]["code"] == "NOTHING_TO_PAY"
+
+
+def _scout_earnings(stack, token: str) -> dict:
+    response = requests.get(f"{stack.url}/v1/scouts/me/earnings", headers=bearer(token), timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_held_payee_is_not_paid_until_released(stack, admin, razorpayx):
+    seller = Seller(stack, admin)
+    seller.register_account()
+    seller.delivered_order()
+    seller.settle()
+    held = seller.admin_post(f"/v1/admin/payees/{seller.user_id}/hold", {"role": "seller", "reason": "KYC review"})
+    assert held.status_code == 200 and held.json()["held"] is True
+
+    refused = seller.pay_now()
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "PAYOUTS_HELD"
+    released = seller.admin_post(f"/v1/admin/payees/{seller.user_id}/release", {"role": "seller", "reason": "KYC ok"})
+    assert released.status_code == 200, released.text
+    seller.payout_settles(seller.pay_now().json()["payout_id"])
+    audit = requests.get(f"{stack.url}/v1/admin/audit", params={"target_id": seller.user_id},
+                         headers=bearer(admin), timeout=30).json()["items"]
+    assert [e["action"] for e in audit][:2] == ["payee.released", "payee.held"]
+
+
+def test_bad_input_is_refused_with_clear_codes(stack, admin):
+    seller = Seller(stack, admin)
+    bad_ifsc = requests.put(f"{stack.url}/v1/seller/payout-account", headers=bearer(seller.token), timeout=30,
+                            json={"kind": "bank_account", "holder_name": "Asha", "ifsc": "HDFC1234",
+                                  "account_number": "50100123456789"})
+    assert bad_ifsc.status_code == 400 and bad_ifsc.json()["error"]["code"] == "VALIDATION_FAILED"
+    mixed = requests.put(f"{stack.url}/v1/seller/payout-account", headers=bearer(seller.token), timeout=30,
+                         json={"kind": "vpa", "holder_name": "Asha", "vpa": "a@b", "ifsc": "HDFC0001234"})
+    assert mixed.status_code == 400
+    customer = seller.shop.customer
+    forbidden = requests.get(f"{stack.url}/v1/seller/earnings", headers=bearer(customer), timeout=30)
+    assert forbidden.status_code == 403
+    forged = requests.post(f"{stack.url}/webhooks/razorpayx", data=b'{"event":"payout.processed"}', timeout=30,
+                           headers={"X-Razorpay-Signature": "0" * 64, "Content-Type": "application/json"})
+    assert forged.status_code == 401 and forged.json()["error"]["code"] == "UNAUTHORIZED"
