@@ -43,10 +43,10 @@ def admin(stack) -> str:
 
 @pytest.fixture
 def razorpayx(stack):
-    sandbox = stack.sandbox("razorpayx")
-    control = Control(sandbox.url)
-    control.post("faults", {"kind": "5xx", "count": 0})
-    yield control
+    """The stack's RazorpayX sandbox, with no fault or outcome left over from another test."""
+    control = Control(stack.sandbox("razorpayx").url)
+    control.post("reset")
+    return control
 
 
 class Control:
