@@ -10,126 +10,23 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import pytest
 import requests
 
-from infra.description import SERVICE
-from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, login
-from tests.paid_orders import PaidOrders
-from tests.waiting import queues_drained, until
-
-PRICE = 49_900
-RATES = {"PLATFORM_FEE_BPS": 1000, "GATEWAY_FEE_BPS": 200, "GST_TCS_BPS": 50, "INCOME_TAX_TDS_BPS": 10}
+from tests.payees import PRICE, Seller, assert_balanced, expected_net
+from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    # The return window is 0 days here (the schedule decides when it has passed); the scout's
-    # minimum is low enough for one bounty.
-    service = replace(SERVICE, settings={**SERVICE.settings, "RETURN_WINDOW_DAYS": "0",
-                                         "SCOUT_MIN_PAYOUT_PAISE": "1000", "SCOUT_BOUNTY_PAISE": "1000"})
-    running = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("payouts-state")), service).start()
-    yield running
-    running.stop()
+def stack(payouts_stack):
+    return payouts_stack
 
 
 @pytest.fixture(scope="module")
-def admin(stack) -> str:
-    return login(stack.url, **stack.accounts["admin"])["access_token"]
-
-
-@pytest.fixture
-def razorpayx(stack):
-    """The stack's RazorpayX sandbox, with no fault or outcome left over from another test."""
-    control = Control(stack.sandbox("razorpayx").url)
-    control.post("reset")
-    return control
-
-
-class Control:
-    def __init__(self, url: str):
-        self.url = url
-
-    def post(self, path: str, body: dict | None = None) -> dict:
-        response = requests.post(f"{self.url}/_sandbox/{path}", json=body or {}, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def payouts(self, reference_id: str) -> list[dict]:
-        state = requests.get(f"{self.url}/_sandbox/state", params={"reference_id": reference_id}, timeout=30).json()
-        return state["payouts"]
-
-
-def _expected_net(gross: int) -> int:
-    deductions = [(gross * RATES[k] + 5000) // 10000 for k in RATES]
-    return gross - sum(deductions)
-
-
-class Seller:
-    """A seller with one product, paid out through the sandbox, and a shopper buying it."""
-
-    def __init__(self, stack, admin: str):
-        self.stack, self.api, self.admin = stack, stack.url, admin
-        self.shop = PaidOrders(stack)
-        self.token = self.shop.seller
-        self.user_id = requests.get(f"{self.api}/v1/me", headers=bearer(self.token), timeout=30).json()["user_id"]
-
-    def delivered_order(self, quantity: int = 1) -> dict:
-        order = self.shop.new(quantity)
-        until(lambda: self.shop.customer_view(order["order_id"])["status"] == "SHIPMENT_CREATED", 90)
-        delivered = self.admin_post(f"/v1/admin/orders/{order['order_id']}/mark-delivered",
-                                    {"reason": "signed for at the door"})
-        assert delivered.status_code == 200, delivered.text
-        return order
-
-    def settle(self) -> None:
-        """The return window has passed: the Delivered event is followed, then the schedule runs."""
-        self.stack.wait_for_streams()
-        until(lambda: queues_drained(self.stack, "payout-order-events"), 60)
-        run = requests.post(f"{self.api}/_local/schedules/payouts-settlement/run", timeout=120)
-        assert run.status_code == 200, run.text
-
-    def register_account(self) -> dict:
-        response = requests.put(f"{self.api}/v1/seller/payout-account", headers=bearer(self.token), timeout=30,
-                                json={"kind": "bank_account", "holder_name": "Asha Traders",
-                                      "ifsc": "HDFC0001234", "account_number": "50100123456789"})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def earnings(self) -> dict:
-        response = requests.get(f"{self.api}/v1/seller/earnings", headers=bearer(self.token), timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def payouts(self) -> list[dict]:
-        return requests.get(f"{self.api}/v1/seller/payouts", headers=bearer(self.token), timeout=30).json()["items"]
-
-    def pay_now(self) -> requests.Response:
-        return self.admin_post(f"/v1/admin/payees/{self.user_id}/payouts", {"role": "seller", "reason": "weekly run"})
-
-    def admin_post(self, path: str, body: dict, **headers) -> requests.Response:
-        return requests.post(f"{self.api}{path}", json=body, headers={**bearer(self.admin), **headers}, timeout=60)
-
-    def balance(self) -> dict:
-        response = requests.get(f"{self.api}/v1/admin/payees/{self.user_id}/balance", params={"role": "seller"},
-                                headers=bearer(self.admin), timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def payout_settles(self, payout_id: str, status: str = "completed") -> dict:
-        def settled():
-            found = [p for p in self.payouts() if p["payout_id"] == payout_id]
-            return found[0] if found and found[0]["status"] == status else None
-        return until(settled, 60)
-
-
-def assert_balanced(balance: dict, *, clawback_pending: bool = False) -> None:
-    assert balance["earned_paise"] == balance["paid_out_paise"] + balance["in_flight_paise"] + balance["available_paise"]
-    if not clawback_pending:
-        assert balance["available_paise"] >= 0
+def admin(payouts_admin) -> str:
+    return payouts_admin
 
 
 def test_a_delivered_order_becomes_payable_after_its_window_and_is_paid_out_exactly(stack, admin, razorpayx):
@@ -143,7 +40,7 @@ def test_a_delivered_order_becomes_payable_after_its_window_and_is_paid_out_exac
     [sale] = earnings["items"]
     assert sale["kind"] == "sale" and sale["order_id"] == order["order_id"]
     gross = 2 * PRICE
-    assert sale["net_paise"] == _expected_net(gross) and earnings["balance"]["available_paise"] == _expected_net(gross)
+    assert sale["net_paise"] == expected_net(gross) and earnings["balance"]["available_paise"] == expected_net(gross)
     kinds = {e["kind"]: e for e in sale["entries"] if e["account"] == f"seller:{seller.user_id}"}
     assert kinds["commission"]["amount_paise"] == -9_980 and kinds["commission"]["rate_bps"] == 1000
     assert kinds["tcs"]["amount_paise"] == -499 and kinds["tds"]["amount_paise"] == -100
@@ -159,11 +56,11 @@ def test_a_delivered_order_becomes_payable_after_its_window_and_is_paid_out_exac
     created = seller.pay_now()
     assert created.status_code == 200, created.text
     payout = seller.payout_settles(created.json()["payout_id"])
-    assert payout["amount_paise"] == _expected_net(gross) and payout["utr"]
+    assert payout["amount_paise"] == expected_net(gross) and payout["utr"]
     [at_razorpayx] = razorpayx.payouts(payout["payout_id"])
-    assert at_razorpayx["amount"] == _expected_net(gross) and at_razorpayx["status"] == "processed"
+    assert at_razorpayx["amount"] == expected_net(gross) and at_razorpayx["status"] == "processed"
     balance = seller.balance()
-    assert balance == {"earned_paise": _expected_net(gross), "paid_out_paise": _expected_net(gross),
+    assert balance == {"earned_paise": expected_net(gross), "paid_out_paise": expected_net(gross),
                        "in_flight_paise": 0, "available_paise": 0}
     again = seller.pay_now()
     assert again.status_code == 409 and again.json()["error"]["code"] == "NOTHING_TO_PAY"
@@ -281,7 +178,7 @@ def test_a_refund_after_payout_posts_a_negative_entry_the_next_payout_nets(stack
     seller.settle()
     netted = seller.pay_now()
     assert netted.status_code == 200, netted.text
-    assert netted.json()["amount_paise"] == _expected_net(3 * PRICE) - paid["amount_paise"]
+    assert netted.json()["amount_paise"] == expected_net(3 * PRICE) - paid["amount_paise"]
     seller.payout_settles(netted.json()["payout_id"])
     assert_balanced(seller.balance())
     assert seller.balance()["available_paise"] == 0
