@@ -111,3 +111,14 @@ def test_only_a_failed_payout_may_be_tried_again_and_that_reclaims_its_postings(
     assert change.reclaims_postings and change.after.idempotency_key.endswith("-2")
     with pytest.raises(PayoutTransitionRefused):
         _payout(S.COMPLETED).change(S.PENDING, AT)
+
+
+def test_the_description_routes_exactly_the_events_payouts_and_payees_act_on():
+    from bazaar.notifications.payout_updates import NOTIFIED_PAYOUT_EVENTS
+    from bazaar.payouts.events import PayoutEventType
+    from bazaar.payouts.services import FOLLOWED_EVENTS
+    from infra.description.contexts import notifications, payouts
+
+    assert payouts.FOLLOWED_EVENTS == FOLLOWED_EVENTS
+    assert notifications.NOTIFIED_PAYOUT_EVENTS == NOTIFIED_PAYOUT_EVENTS
+    assert set(NOTIFIED_PAYOUT_EVENTS) == {t.value for t in PayoutEventType}  # every one is news to the payee

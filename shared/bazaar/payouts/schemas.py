@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bazaar.payouts.domain import Hold, Payout, PayoutAccount
 from bazaar.payouts.ledger import Balance, CommissionRule, Posting, Statement
-from bazaar.payouts.provider import IFSC, VPA, BankAccount, Destination, UpiAddress
+from bazaar.payouts.provider import ACCOUNT_NUMBER, IFSC, VPA, BankAccount, Destination, UpiAddress
 from bazaar.platform.clock import rfc3339
 
 
@@ -21,7 +21,7 @@ class PayoutAccountIn(BaseModel):
     kind: Literal["bank_account", "vpa"]
     holder_name: str = Field(min_length=3, max_length=120)
     ifsc: str | None = Field(default=None, pattern=IFSC.pattern)
-    account_number: str | None = Field(default=None, pattern=r"^[0-9]{9,18}$")
+    account_number: str | None = Field(default=None, pattern=ACCOUNT_NUMBER.pattern)
     vpa: str | None = Field(default=None, pattern=VPA.pattern, max_length=100)
 
     @model_validator(mode="after")

@@ -134,6 +134,11 @@ class Admin:
 # -- earnings from orders ----------------------------------------------------------------------
 
 
+REFUNDS = (OrderEventType.PARTIALLY_REFUNDED, OrderEventType.REFUNDED)
+# The order events payouts react to (the description routes exactly these to payout-order-events).
+FOLLOWED_EVENTS = tuple(sorted(t.value for t in (OrderEventType.DELIVERED, *REFUNDS)))
+
+
 def follow_order_event(event: OrderEvent, kit: Earnings) -> str:
     """Delivered: the order's settlement falls due when its return window has passed. A refund
     completed after the settlement: its reversal (and a bounty's clawback) is posted. Returns
@@ -141,7 +146,7 @@ def follow_order_event(event: OrderEvent, kit: Earnings) -> str:
     if event.event_type is OrderEventType.DELIVERED:
         first = kit.ledger.note_delivery(event.order_id, event.occurred_at + kit.policy.return_window)
         return "settlement scheduled" if first else "settlement already scheduled"
-    if event.event_type in (OrderEventType.PARTIALLY_REFUNDED, OrderEventType.REFUNDED):
+    if event.event_type in REFUNDS:
         if not kit.ledger.is_settled(event.order_id):
             return "not settled yet: the settlement will net the refund"
         return f"{reverse_refunds(event.order_id, kit)} reversal postings"
