@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments install clean
+.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
@@ -65,7 +65,7 @@ synth: install
 deploy: synth
 	cdk deploy --app "$(PY) app.py" --no-notices $(CDK_ARGS)
 
-bench: bench-cold-start bench-checkout bench-payments
+bench: bench-cold-start bench-checkout bench-payments bench-payouts
 
 bench-cold-start: $(VENV)/.installed
 	$(PY) bench/cold_start.py
@@ -75,6 +75,9 @@ bench-checkout: $(VENV)/.installed
 
 bench-payments: $(VENV)/.installed
 	$(PY) bench/payments.py
+
+bench-payouts: $(VENV)/.installed
+	$(PY) bench/payouts.py
 
 clean:
 	rm -rf cdk.out layers/build .bazaar .pytest_cache
