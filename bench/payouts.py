@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 from infra.description import SERVICE  # noqa: E402
 from infra.local.stack import LocalConfig, LocalStack  # noqa: E402
-from tests.conftest import bearer, login  # noqa: E402
+from tests.conftest import login  # noqa: E402
 from tests.payees import Seller  # noqa: E402
 
 LINES: list[str] = []
