@@ -35,6 +35,10 @@ class Inventory:
     table_streams: frozenset[tuple[str, str]]
     # (function name, queue name, event types sorted)
     event_routes: frozenset[tuple[str, str, tuple[str, ...]]]
+    # function names whose calls leave through the network's NAT gateway (fixed_egress)
+    fixed_egress_functions: frozenset[str]
+    # (network name, NAT gateways with a fixed address): the description's network has exactly one
+    fixed_egress_networks: frozenset[tuple[str, int]]
 
 
 def describe(service: Service) -> Inventory:
@@ -67,6 +71,8 @@ def describe(service: Service) -> Inventory:
         ),
         table_streams=frozenset((t.name, t.stream) for t in service.tables if t.stream),
         event_routes=frozenset((f.name, r.queue, tuple(sorted(r.events))) for f, r in service.event_routes),
+        fixed_egress_functions=frozenset(f.name for f in service.fixed_egress_functions),
+        fixed_egress_networks=frozenset({(service.network.name, 1)} if service.network else ()),
     )
 
 

@@ -30,6 +30,18 @@ def stream_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def egress_stack(tmp_path_factory):
+    """The local twin of the egress fixture service (tests/fixtures/egress_service.py)."""
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    stack = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("egress-state"), seed_accounts=False),
+                       EGRESS_SERVICE)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
 def api(local_stack) -> str:
     return local_stack.url
 

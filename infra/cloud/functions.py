@@ -2,7 +2,8 @@
 
 Each function gets its own role holding exactly what the description declares for it (plus
 writing its own log group and X-Ray traces), its own log group, the shared code asset and the
-shared dependency layer.
+shared dependency layer. A fixed-egress function also runs in the network's private subnets with
+its security group, and its role may manage the network interfaces Lambda attaches there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from constructs import Construct
 
 from infra.cloud import runtime, tags
 from infra.cloud.identity import Identity
+from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
 from infra.description.model import Access, Function, Service
 
@@ -85,6 +87,7 @@ class Shared:
     tables: dict
     queues: dict[str, QueuePair]
     secrets: dict
+    network: EgressNetwork | None = None
 
 
 def code_asset(repo_root: Path) -> lambda_.Code:
@@ -136,6 +139,15 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
     role = _role(scope, fn, log_group)
     environment = shared.service.function_environment(fn, shared.physical)
     environment["BAZAAR_STAGE"] = shared.stage
+    placement: dict = {}
+    if fn.fixed_egress:
+        network = shared.network
+        assert network is not None  # the description refuses fixed_egress without a network
+        placement = dict(
+            vpc=network.vpc, vpc_subnets=network.private_subnets, security_groups=[network.security_group]
+        )
+        # Instead of the AWSLambdaVPCAccessExecutionRole managed policy: its actions, inline.
+        role.add_to_policy(iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"]))
     function = lambda_.Function(
         scope,
         f"Function-{fn.name}",
@@ -151,6 +163,7 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
         log_group=log_group,
         role=role,
         environment=environment,
+        **placement,
     )
     for construct in (function, role, log_group):
         Tags.of(construct).add(tags.FUNCTION, fn.name)

@@ -67,6 +67,44 @@ def _route_path(resources: Resources, resource_id: Any) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+def _fixed_egress(resources: Resources, functions: _Names) -> tuple[set[str], set[tuple[str, int]]]:
+    """Which functions leave through a NAT gateway with an Elastic IP, and how many such gateways
+    each (tagged) VPC has: read from the subnets a function's VpcConfig names, their route
+    tables' default routes, and the gateways' AllocationId."""
+    vpcs = _Names(resources, "AWS::EC2::VPC", tags.NETWORK)
+    eips = {lid for lid, _ in _of_type(resources, "AWS::EC2::EIP")}
+    subnet_vpc = {
+        lid: vpcs.first(subnet["Properties"].get("VpcId")) for lid, subnet in _of_type(resources, "AWS::EC2::Subnet")
+    }
+    fixed_nats: dict[str, str | None] = {}  # NAT gateway logical id -> its VPC's network name
+    for lid, nat in _of_type(resources, "AWS::EC2::NatGateway"):
+        props = nat["Properties"]
+        if any(ref in eips for ref in _references(props.get("AllocationId"))):
+            fixed_nats[lid] = next((subnet_vpc.get(s) for s in _references(props.get("SubnetId"))), None)
+    through_nat = {
+        table
+        for _, route in _of_type(resources, "AWS::EC2::Route")
+        if route["Properties"].get("DestinationCidrBlock") == "0.0.0.0/0"
+        and any(ref in fixed_nats for ref in _references(route["Properties"].get("NatGatewayId")))
+        for table in _references(route["Properties"].get("RouteTableId"))
+    }
+    egress_subnets = {
+        subnet
+        for _, association in _of_type(resources, "AWS::EC2::SubnetRouteTableAssociation")
+        if any(t in through_nat for t in _references(association["Properties"].get("RouteTableId")))
+        for subnet in _references(association["Properties"].get("SubnetId"))
+    }
+    fixed_functions = set()
+    for lid, function in _of_type(resources, "AWS::Lambda::Function"):
+        subnets = list(_references(function["Properties"].get("VpcConfig", {}).get("SubnetIds")))
+        if subnets and all(s in egress_subnets for s in subnets):
+            fixed_functions.add(functions.by_id[lid])
+    networks = {
+        (name, sum(1 for vpc in fixed_nats.values() if vpc == name)) for name in vpcs.by_id.values()
+    }
+    return fixed_functions, networks
+
+
 def inventory_from_template(template: dict[str, Any]) -> Inventory:
     resources: Resources = template.get("Resources", {})
     functions = _Names(resources, "AWS::Lambda::Function", tags.FUNCTION)
@@ -135,6 +173,8 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         variables = function_resource["Properties"].get("Environment", {}).get("Variables", {})
         event_routes |= event_routes_from_environment(functions.by_id[lid], variables)
 
+    fixed_functions, fixed_networks = _fixed_egress(resources, functions)
+
     triggers = set()
     for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
         props = mapping["Properties"]
@@ -197,4 +237,6 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
             if table["Properties"].get("StreamSpecification")
         ),
         event_routes=frozenset(event_routes),
+        fixed_egress_functions=frozenset(fixed_functions),
+        fixed_egress_networks=frozenset(fixed_networks),
     )

@@ -53,6 +53,15 @@ def acknowledge(stack: BazaarStack) -> None:
                 "It is the only wildcard statement; table, queue, secret and log permissions name "
                 "their resources."
             )
+        if fn.fixed_egress:
+            wildcards = (
+                "It also runs in the network's private subnets (fixed_egress), so it holds the "
+                "actions of AWSLambdaVPCAccessExecutionRole (ec2:CreateNetworkInterface, "
+                "DescribeNetworkInterfaces, DeleteNetworkInterface, DescribeSubnets, "
+                "Assign/UnassignPrivateIpAddresses) on '*': Lambda checks them when it creates the "
+                "function, before the network interfaces exist to be named, and the Describe "
+                "actions support no resource-level permissions. " + wildcards
+            )
         _ack(
             role,
             "IAM5[Resource::*]",

@@ -13,6 +13,7 @@ from infra.cloud.api import RestApi, build_api
 from infra.cloud.functions import CloudNames, Shared, build_functions, code_asset, layer
 from infra.cloud.identity import build_identity
 from infra.cloud.monitoring import build_monitoring
+from infra.cloud.network import build_network
 from infra.cloud.queues import build_queues
 from infra.cloud.schedules import build_schedules
 from infra.cloud.secrets import build_secrets
@@ -44,6 +45,7 @@ class BazaarStack(Stack):
         self.queues = build_queues(self, service)
         self.secrets = build_secrets(self, service)
         self.identity = build_identity(self, service)
+        self.network = build_network(self, service)
 
         has_layer = layer_dir.is_dir()
         if not has_layer:
@@ -61,6 +63,7 @@ class BazaarStack(Stack):
             tables=self.tables,
             queues=self.queues,
             secrets=self.secrets,
+            network=self.network,
         )
         self.functions = build_functions(self, self.shared)
         self.api: RestApi | None = build_api(self, service, stage, self.functions) if service.routes else None

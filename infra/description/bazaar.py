@@ -7,7 +7,7 @@ from __future__ import annotations
 from infra.description.contexts import (
     catalog, checkout, identity, notifications, ops, orders, payments, payouts, shipping,
 )
-from infra.description.model import Api, GatewayResponse, Secret, Service, UserPool
+from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
 CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts)
@@ -50,6 +50,17 @@ API = Api(
     ),
 )
 
+# RazorpayX accepts API calls only from the IPs allowlisted on its dashboard: the functions that
+# call it (their environment names RAZORPAYX_BASE_URL, see contexts/payouts.py) set fixed_egress
+# and leave through this network's one NAT gateway, whose Elastic IP the stack outputs.
+NETWORK = Network(
+    name="bazaar-egress",
+    cidr="10.40.0.0/16",
+    availability_zones=2,
+    flow_log_retention_days=30,
+    allowlisted_settings=("RAZORPAYX_BASE_URL",),
+)
+
 SERVICE = Service(
     name="bazaar",
     api=API,
@@ -60,6 +71,7 @@ SERVICE = Service(
     secrets=SECRETS + _gather("SECRETS"),
     functions=FUNCTIONS,
     alarms=ALARMS,
+    network=NETWORK,
 )
 
-__all__ = ["API", "FUNCTIONS", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]
+__all__ = ["API", "FUNCTIONS", "NETWORK", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]

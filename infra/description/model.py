@@ -8,6 +8,7 @@ inconsistent description fails at load time with a message naming the part at fa
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -375,6 +376,9 @@ class Function:
     # Cognito admin actions (without the `cognito-idp:` prefix) the function calls on the pool;
     # the cloud twin grants exactly these, on the pool's ARN.
     user_pool_actions: tuple[str, ...] = ()
+    # Calls a provider that allowlists source IPs: runs in the network's private subnets and
+    # leaves through its NAT gateway's Elastic IP (see `Network`).
+    fixed_egress: bool = False
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -487,6 +491,67 @@ class Api:
     gateway_responses: tuple[GatewayResponse, ...]
 
 
+
+# --------------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------------
+
+# The retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+_SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where the functions that call an IP-allowlisting provider (RazorpayX) run. Public and
+    private subnets over `availability_zones` zones; exactly one NAT gateway, with one Elastic IP
+    Bazaar allocates, so every call from a `fixed_egress` function leaves from one address the
+    operator allowlists on the provider's dashboard (a second NAT gateway would be a second
+    address). Flow logs of all its traffic are kept `flow_log_retention_days` days.
+
+    `allowlisted_settings` are the settings that name such a provider's address (such as
+    RAZORPAYX_BASE_URL): a function whose environment declares one must set `fixed_egress`, so a
+    new function calling the provider cannot forget it and be refused by the provider in
+    production only."""
+
+    name: str
+    cidr: str = "10.40.0.0/16"
+    availability_zones: int = 2
+    flow_log_retention_days: int = 30
+    allowlisted_settings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_name("network", self.name)
+        where = f"network {self.name!r}"
+        try:
+            block = ipaddress.IPv4Network(self.cidr)
+        except ValueError as error:
+            raise DescriptionError(f"{where}: cidr {self.cidr!r} is not an IPv4 network ({error})") from None
+        _require(block.is_private, f"{where}: cidr {self.cidr} is not a private (RFC 1918) range")
+        # A VPC is /16../28; four subnets (public and private in two zones) need room to split.
+        _require(16 <= block.prefixlen <= 24, f"{where}: cidr {self.cidr} must be a /16 to /24")
+        # Lambda in a VPC wants subnets in at least two zones, or one zone's outage stops it.
+        _require(2 <= self.availability_zones <= 6, f"{where}: availability_zones must be 2..6")
+        _require(
+            self.flow_log_retention_days in LOG_RETENTION_DAYS,
+            f"{where}: flow_log_retention_days {self.flow_log_retention_days} is not a CloudWatch Logs "
+            f"retention period {LOG_RETENTION_DAYS}",
+        )
+        object.__setattr__(self, "allowlisted_settings", tuple(self.allowlisted_settings))
+        for setting in self.allowlisted_settings:
+            _require(
+                bool(_SETTING.match(setting)),
+                f"{where}: allowlisted setting {setting!r} must be an environment variable name "
+                "such as RAZORPAYX_BASE_URL",
+            )
+        _require(
+            len(set(self.allowlisted_settings)) == len(self.allowlisted_settings),
+            f"{where}: names an allowlisted setting twice",
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # The whole service
 # --------------------------------------------------------------------------------------------
@@ -503,6 +568,9 @@ class Service:
     secrets: tuple[Secret, ...]
     functions: tuple[Function, ...]
     alarms: tuple[MetricAlarm, ...] = ()
+    # The network fixed-egress functions run in; None when no function calls an IP-allowlisting
+    # provider (then no function may set fixed_egress).
+    network: Network | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
@@ -520,6 +588,7 @@ class Service:
         self._check_queue_consumers()
         self._check_streams()
         self._check_routes()
+        self._check_network()
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         if authorizer is None:
             raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
@@ -562,6 +631,10 @@ class Service:
     @property
     def stream_triggers(self) -> tuple[tuple[Function, StreamTrigger], ...]:
         return tuple((f, t) for f in self.functions for t in f.stream_triggers)
+
+    @property
+    def fixed_egress_functions(self) -> tuple[Function, ...]:
+        return tuple(f for f in self.functions if f.fixed_egress)
 
     @property
     def event_routes(self) -> tuple[tuple[Function, EventRoute], ...]:
@@ -716,3 +789,33 @@ class Service:
         _require(len(webhook_paths) == len(set(webhook_paths)), "a webhook path is declared twice")
         for f in self.functions:
             _require(len(f.webhooks) <= 1, f"function {f.name!r}: a function has one function URL")
+
+    def _check_network(self) -> None:
+        network = self.network
+        for f in self.fixed_egress_functions:
+            _require(
+                network is not None,
+                f"function {f.name!r} sets fixed_egress, but the description declares no network; "
+                "declare Service.network (a Network) for it to leave through",
+            )
+        if network is None:
+            return
+        for setting in network.allowlisted_settings:
+            _require(
+                setting not in self.settings,
+                f"service settings name {setting}, an allowlisted setting of network {network.name!r}: "
+                "every function would receive it; declare it in the environment of the functions that "
+                "call the provider, and set their fixed_egress",
+            )
+        for f in self.functions:
+            named = sorted(set(network.allowlisted_settings) & set(f.environment))
+            _require(
+                f.fixed_egress or not named,
+                f"function {f.name!r}: its environment names {', '.join(named)}, a provider that accepts "
+                f"calls only from allowlisted IPs (network {network.name!r} allowlisted_settings); set "
+                "fixed_egress=True so it leaves through the NAT gateway's Elastic IP",
+            )
+        # A fixed-egress function may serve API routes (a payouts API can call RazorpayX): the
+        # route timeout (<= 29 s) is checked on Function already, and running in a VPC adds no
+        # per-invocation latency (Lambda's VPC network interfaces are made when the function is
+        # created, not per cold start).

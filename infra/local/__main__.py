@@ -67,10 +67,18 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
         f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
         + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
                   for s in stack.sandboxes)
+        + _egress_line(stack)
         + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
         + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
         + "Press Ctrl-C to stop.\n"
     )
+
+
+def _egress_line(stack: LocalStack) -> str:
+    if stack.egress is None:
+        return ""
+    return (f"  NAT gateway twin  {stack.egress.url}   (fixed-egress functions leave from "
+            f"{stack.egress.egress_address}: the address to allowlist, locally)\n")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,11 @@ def local_inventory(stack: LocalStack) -> Inventory:
     assert stack.names is not None  # a running stack
     groups = {g["GroupName"] for g in stack.client("cognito-idp").list_groups(UserPoolId=stack.names.pool_id)["Groups"]}
 
+    # Which runtimes were given the NAT gateway twin as their proxy, and whether it is up.
+    egress = stack.egress if stack.egress is not None and stack.egress.running else None
+    fixed_egress_functions = frozenset(
+        name for name, runtime in stack.runtimes.items() if egress is not None and egress.routes(runtime.environment)
+    )
     gateway, scheduler = stack.gateway, stack.scheduler
     assert gateway is not None and scheduler is not None  # a running stack
     routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
@@ -101,4 +106,7 @@ def local_inventory(stack: LocalStack) -> Inventory:
             route for name, runtime in stack.runtimes.items()
             for route in event_routes_from_environment(name, runtime.environment)
         ),
+        fixed_egress_functions=fixed_egress_functions,
+        # One proxy leaving from one address: the twin of one NAT gateway with one Elastic IP.
+        fixed_egress_networks=frozenset({(egress.name, 1)} if egress is not None else ()),
     )

@@ -1,5 +1,6 @@
 """The local twin, assembled from the description: moto as AWS, the runtime per function, the
-gateway, SQS pollers and the scheduler. `make up` runs it; tests start their own on free ports."""
+gateway, SQS pollers and the scheduler, and the network's NAT gateway twin (infra/local/egress.py).
+`make up` runs it; tests start their own on free ports."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from infra.description.model import Role, Service
 from infra.local import accounts as local_accounts
 from infra.local import openapi
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
+from infra.local.egress import EgressProxy
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
 from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
@@ -104,6 +106,8 @@ class LocalStack:
         self.accounts: dict[str, dict[str, str]] = {}
         self._accounts_runtime: FunctionRuntime | None = None
         self.sandboxes: list[Sandbox] = []
+        # The NAT gateway twin, when the description declares a network.
+        self.egress: EgressProxy | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -111,11 +115,14 @@ class LocalStack:
         try:
             self.moto.start()
             self.names = provision(self.service, self.moto)
+            self._start_egress()
             # Provider sandboxes come up before any function, so a function's first call finds them.
             self.sandboxes = local_sandboxes(
                 self.service, self._read_secret, api_url=f"http://127.0.0.1:{self.config.api_port}",
                 phonepe_port=self.config.phonepe_port, shiprocket_port=self.config.shiprocket_port,
                 razorpayx_port=self.config.razorpayx_port, log=self._log,
+                # Sandboxes of IP-allowlisting providers accept only the NAT gateway twin's address.
+                egress_ips=(self.egress.egress_address,) if self.egress else None,
             )
             for sandbox in self.sandboxes:
                 sandbox.start()
@@ -146,8 +153,8 @@ class LocalStack:
         """Stops in an order that never pulls a resource from under work in progress: first every
         source of work (the gateway's listener, the event source pollers, the scheduler and its
         fires), so no invocation starts; then a bounded wait for those in flight; then the
-        runtimes, the sandboxes the functions call, and moto. Idempotent, and safe after a start()
-        that failed halfway. Each step runs even if an earlier one failed; the first failure is
+        runtimes, the sandboxes and the NAT gateway twin the functions call, and moto. Idempotent,
+        and safe after a start() that failed halfway. Each step runs even if an earlier one failed; the first failure is
         raised at the end, once everything is down."""
         errors: list[BaseException] = []
         sources: list[Stoppable] = [s for s in (self.server, *self.pollers, *self.stream_pollers, self.scheduler)
@@ -161,7 +168,8 @@ class LocalStack:
             runtime.wait_idle(max(0.0, deadline - time.monotonic()))
         errors += _stop_together(runtimes, self._log)
         sandboxes, self.sandboxes = self.sandboxes, []
-        errors += _stop_together(sandboxes, self._log)
+        egress, self.egress = [self.egress] if self.egress else [], None
+        errors += _stop_together([*sandboxes, *egress], self._log)
         try:
             self.moto.stop()
         except Exception as error:  # noqa: BLE001 - reported below, after the rest
@@ -222,7 +230,22 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "BAZAAR_STAGE": "local",
             **self._with_sandboxes(self.service.function_environment(function, self.names)),
+            **self._egress_environment(function),
         }
+
+    # -- fixed egress ---------------------------------------------------------------------
+
+    def _start_egress(self) -> None:
+        if self.service.network is not None:
+            self.egress = EgressProxy(self.service.network.name, log=self._access_log).start()
+
+    def _egress_environment(self, function) -> dict[str, str]:
+        """A fixed-egress function's HTTP(S) calls leave through the NAT gateway twin, as they
+        leave through the NAT gateway in the cloud; its AWS SDK calls go to moto directly
+        (botocore honours the host:port NO_PROXY entry)."""
+        if not function.fixed_egress or self.egress is None:
+            return {}
+        return self.egress.environment(direct=[self.moto.endpoint.removeprefix("http://")])
 
     def _with_sandboxes(self, environment: dict[str, str]) -> dict[str, str]:
         """A setting a running sandbox provides (PHONEPE_BASE_URL, ...) takes the sandbox's value,

@@ -261,3 +261,21 @@ def test_bad_input_is_refused_with_clear_codes(stack, admin):
     forged = requests.post(f"{stack.url}/webhooks/razorpayx", data=b'{"event":"payout.processed"}', timeout=30,
                            headers={"X-Razorpay-Signature": "0" * 64, "Content-Type": "application/json"})
     assert forged.status_code == 401 and forged.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_razorpayx_is_reached_only_from_the_fixed_egress_address(stack, admin, razorpayx):
+    """The sandbox allowlists the NAT gateway twin's address, as the RazorpayX dashboard does the
+    Elastic IP: the payout functions' calls arrive from it, and a call from anywhere else is refused."""
+    seller = Seller(stack, admin)
+    seller.register_account()
+    secret = json.loads(stack.client("secretsmanager").get_secret_value(
+        SecretId=stack.names.secret_id("razorpayx"))["SecretString"])
+
+    direct = requests.get(f"{stack.sandbox('razorpayx').url}/v1/payouts", timeout=30,
+                          params={"account_number": secret["account_number"]},
+                          auth=(secret["key_id"], secret["key_secret"]))
+
+    assert direct.status_code == 403
+    state = requests.get(f"{razorpayx.url}/_sandbox/state", timeout=30).json()
+    answered = [c for c in state["calls"] if c["status"] < 400]
+    assert answered and {c["client_ip"] for c in answered} == {stack.egress.egress_address}

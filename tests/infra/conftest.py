@@ -69,6 +69,14 @@ def stream_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir:
 
 
 @pytest.fixture(scope="session")
+def egress_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    """The egress fixture service (tests/fixtures/egress_service.py) synthesized the same way."""
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.egress"), stub_layer_dir, EGRESS_SERVICE)
+
+
+@pytest.fixture(scope="session")
 def cloud_template(synthesized: Synthesized) -> dict[str, Any]:
     """The synthesized BazaarStack template as a dict."""
     return synthesized.template

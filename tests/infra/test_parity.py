@@ -1,9 +1,11 @@
 """The parity test: the cloud twin (synthesized template) and the local twin (a running local
 stack, read back through boto3 and its own tables) contain exactly what the description declares:
 the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms,
-user-pool groups, stream triggers, table streams and event routes. The failing-on-purpose tests
-show it fails when one twin gets something the other lacks. Streams are checked on the stream
-fixture service, since the real description declares none yet."""
+user-pool groups, stream triggers, table streams, event routes, and which functions leave through
+the network's one fixed-address NAT gateway. The failing-on-purpose tests show it fails when one
+twin gets something the other lacks. Streams are checked on the stream fixture service, since the
+real description declares none yet; fixed egress on the egress fixture service, which has
+fixed-egress functions (the real description may declare none yet)."""
 
 from __future__ import annotations
 
@@ -130,4 +132,112 @@ def test_parity_fails_when_only_the_cloud_twin_changes_a_stream_trigger(stream_s
         "is described but missing from the cloud twin",
         "stream_triggers: ('stream-poison', 'streams-poison', 10, 9000, True, 'stream-failures') "
         "is in the cloud twin but not in the description",
+    ]
+
+
+# -- fixed egress, on the egress fixture service ----------------------------------------------
+
+
+def test_egress_fixture_local_twin_matches_its_description(egress_stack):
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    described = describe(EGRESS_SERVICE)
+    assert described.fixed_egress_functions == {"egress-caller", "egress-api"}
+    assert described.fixed_egress_networks == {("egress-network", 1)}
+    assert differences(described, local_inventory(egress_stack), "local") == []
+
+
+def test_egress_fixture_cloud_twin_matches_its_description(egress_synthesized):
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    assert differences(describe(EGRESS_SERVICE), inventory_from_template(egress_synthesized.template), "cloud") == []
+
+
+def test_egress_fixture_twins_match_each_other(egress_stack, egress_synthesized):
+    cloud = inventory_from_template(egress_synthesized.template)
+    assert differences(cloud, local_inventory(egress_stack), "local") == []
+
+
+def test_parity_fails_when_only_the_local_twin_gives_a_function_the_egress(egress_stack):
+    bystander = egress_stack.runtimes["egress-bystander"]
+    original = dict(bystander.environment)
+    bystander.environment.update(egress_stack.egress.environment(direct=[]))
+    try:
+        problems = differences(describe(egress_stack.service), local_inventory(egress_stack), "local")
+    finally:
+        bystander.environment.clear()
+        bystander.environment.update(original)
+    assert problems == [
+        "fixed_egress_functions: 'egress-bystander' is in the local twin but not in the description"
+    ]
+
+
+def test_parity_fails_when_the_local_nat_gateway_twin_is_down(egress_stack):
+    from infra.local.egress import EgressProxy
+
+    running, egress_stack.egress = egress_stack.egress, EgressProxy("egress-network")  # never started
+    try:
+        problems = differences(describe(egress_stack.service), local_inventory(egress_stack), "local")
+    finally:
+        egress_stack.egress = running
+    assert problems == [
+        "fixed_egress_functions: 'egress-api' is described but missing from the local twin",
+        "fixed_egress_functions: 'egress-caller' is described but missing from the local twin",
+        "fixed_egress_networks: ('egress-network', 1) is described but missing from the local twin",
+    ]
+
+
+def test_parity_fails_when_only_the_cloud_twin_takes_a_function_out_of_the_network(egress_synthesized):
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    template = copy.deepcopy(egress_synthesized.template)
+    caller = next(
+        r for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(t["Value"] == "egress-caller" for t in r["Properties"].get("Tags", []))
+    )
+    del caller["Properties"]["VpcConfig"]
+
+    problems = differences(describe(EGRESS_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == ["fixed_egress_functions: 'egress-caller' is described but missing from the cloud twin"]
+
+
+def test_parity_fails_when_the_cloud_twin_puts_a_function_in_the_public_subnets(egress_synthesized):
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    template = copy.deepcopy(egress_synthesized.template)
+    resources = template["Resources"]
+    public = [
+        {"Ref": lid} for lid, r in resources.items()
+        if r["Type"] == "AWS::EC2::Subnet"
+        and any(t == {"Key": "aws-cdk:subnet-name", "Value": "Public"} for t in r["Properties"]["Tags"])
+    ]
+    caller = next(
+        r for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(t["Value"] == "egress-caller" for t in r["Properties"].get("Tags", []))
+    )
+    # In a VPC, but routed through the internet gateway: its calls would not leave from the EIP.
+    caller["Properties"]["VpcConfig"]["SubnetIds"] = public
+
+    problems = differences(describe(EGRESS_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == ["fixed_egress_functions: 'egress-caller' is described but missing from the cloud twin"]
+
+
+def test_parity_fails_when_the_cloud_nat_gateway_has_no_fixed_address(egress_synthesized):
+    from tests.fixtures.egress_service import EGRESS_SERVICE
+
+    template = copy.deepcopy(egress_synthesized.template)
+    nat = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::NatGateway")
+    del nat["Properties"]["AllocationId"]  # CloudFormation would then require a private NAT
+
+    problems = differences(describe(EGRESS_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "fixed_egress_functions: 'egress-api' is described but missing from the cloud twin",
+        "fixed_egress_functions: 'egress-caller' is described but missing from the cloud twin",
+        "fixed_egress_networks: ('egress-network', 1) is described but missing from the cloud twin",
+        "fixed_egress_networks: ('egress-network', 0) is in the cloud twin but not in the description",
     ]
