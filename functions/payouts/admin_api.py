@@ -61,7 +61,8 @@ def cancel(payout_id: str, body: AdminReasonIn) -> PayoutOut:
           responses=CONFLICTS)
 def pay_now(user_id: str, body: PayeeActionIn) -> PayoutOut:
     payee = payee_account(PayeeRole(body.role), user_id)
-    return PayoutOut.of(services.request_payout(payee, PayoutTrigger.ADMIN, f"admin:{api.caller.user_id}", earnings))
+    return PayoutOut.of(services.request_payout(payee, PayoutTrigger.ADMIN, f"admin:{api.caller.user_id}", earnings,
+                                                admin=_admin(body)))
 
 
 @app.get("/v1/admin/payees/<user_id>/balance", summary="A payee's balance from the ledger")

@@ -12,7 +12,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from bazaar.payouts import services, wiring
 from bazaar.payouts.domain import PayoutTrigger
-from bazaar.payouts.schemas import EarningsOut, PayoutAccountIn, PayoutAccountOut, PayoutOut, PayoutPage, StatementOut
+from bazaar.money import Paise
+from bazaar.payouts.schemas import (
+    EarningsOut, PayoutAccountIn, PayoutAccountOut, PayoutOut, PayoutPage, StatementOut, WithdrawalIn,
+)
 from bazaar.payouts.settings import RazorpayXSettings
 from bazaar.platform.cursors import cursor_codec
 from bazaar.platform.http import HttpApi
@@ -26,7 +29,8 @@ api = HttpApi(settings)
 app = api.app
 earnings = wiring.earnings(settings, people=True, jobs=True)
 idempotent = wiring.withdrawals(settings)
-REFUSALS: dict[int, OpenAPIResponse] = {409: {"description": "NOTHING_TO_PAY, PAYOUT_ACCOUNT_MISSING or PAYOUTS_HELD"}}
+REFUSALS: dict[int, OpenAPIResponse] = {409: {
+    "description": "NOTHING_TO_PAY, WITHDRAWAL_EXCEEDS_BALANCE, PAYOUT_ACCOUNT_MISSING or PAYOUTS_HELD"}}
 
 
 def _payee() -> str:
@@ -78,12 +82,13 @@ def read_statement(start: Annotated[date, Query(alias="from")], end: Annotated[d
 
 
 @app.post("/v1/scouts/me/payouts", summary="Withdraw your available earnings", responses=REFUSALS)
-def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]
-             ) -> Response[PayoutOut]:
-    payee = _payee()
-    answer = idempotent.run(caller=api.caller.user_id, key=idempotency_key, body={"payee": payee},
+def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)],
+             body: WithdrawalIn | None = None) -> Response[PayoutOut]:
+    payee, up_to = _payee(), Paise(body.amount_paise) if body and body.amount_paise else None
+    answer = idempotent.run(caller=api.caller.user_id, key=idempotency_key,
+                            body={"payee": payee, "up_to": up_to.amount if up_to else None},
                             perform=lambda: PayoutOut.of(services.request_payout(
-                                payee, PayoutTrigger.WITHDRAWAL, f"scout:{api.caller.user_id}", earnings))
+                                payee, PayoutTrigger.WITHDRAWAL, f"scout:{api.caller.user_id}", earnings, up_to=up_to))
                             .model_dump(mode="json"))
     # The answer is the stored PayoutOut JSON (the same on a repeat of the key), already serialised.
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)  # type: ignore[arg-type]

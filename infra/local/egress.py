@@ -148,7 +148,10 @@ def _handler_class(proxy: EgressProxy) -> type[BaseHTTPRequestHandler]:
                 self._answer(400, b"a forward proxy takes absolute http:// URLs (or CONNECT)\n")
                 return
             port = target.port or 80
-            status = 502
+            # Each outcome is recorded before it is answered, so a client that has its answer
+            # always finds it in `forwarded`.
+            record = lambda status: proxy._record(  # noqa: E731
+                Forwarded(self.client_address[0], self.command, self.path, proxy.egress_address, status))
             try:
                 address = _loopback_address(target.hostname, port)
                 upstream = http.client.HTTPConnection(
@@ -170,18 +173,20 @@ def _handler_class(proxy: EgressProxy) -> type[BaseHTTPRequestHandler]:
                 finally:
                     upstream.close()
             except EgressRefused as refused:
+                record(502)
                 self._answer(502, f"{refused}\n".encode())
+                return
             except OSError as error:
+                record(502)
                 self._answer(502, f"could not reach {target.netloc}: {error}\n".encode())
-            else:
-                status = response.status
-                self.send_response(status, response.reason)
-                for key, value in self._end_to_end(response.getheaders()):
-                    if key.lower() != "content-length":
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self._send(b"" if self.command == "HEAD" else answer)
-            proxy._record(Forwarded(self.client_address[0], self.command, self.path, proxy.egress_address, status))
+                return
+            record(response.status)
+            self.send_response(response.status, response.reason)
+            for key, value in self._end_to_end(response.getheaders()):
+                if key.lower() != "content-length":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(answer)))
+            self._send(b"" if self.command == "HEAD" else answer)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _forward
 
@@ -195,12 +200,12 @@ def _handler_class(proxy: EgressProxy) -> type[BaseHTTPRequestHandler]:
                 upstream = socket.create_connection((address, int(port_text)), timeout=UPSTREAM_TIMEOUT_SECONDS,
                                                     source_address=(proxy.egress_address, 0))
             except EgressRefused as refused:
-                self._answer(502, f"{refused}\n".encode(), close=True)
                 proxy._record(Forwarded(self.client_address[0], "CONNECT", self.path, proxy.egress_address, 502))
+                self._answer(502, f"{refused}\n".encode(), close=True)
                 return
             except OSError as error:
-                self._answer(502, f"could not reach {self.path}: {error}\n".encode(), close=True)
                 proxy._record(Forwarded(self.client_address[0], "CONNECT", self.path, proxy.egress_address, 502))
+                self._answer(502, f"could not reach {self.path}: {error}\n".encode(), close=True)
                 return
             proxy._record(Forwarded(self.client_address[0], "CONNECT", self.path, proxy.egress_address, 200))
             self.send_response(200, "Connection Established")

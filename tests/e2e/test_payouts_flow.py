@@ -206,6 +206,12 @@ def test_a_scout_earns_a_bounty_on_a_recruits_first_order_and_withdraws_it(stack
     account = requests.put(f"{stack.url}/v1/scouts/me/payout-account", headers=bearer(scout), timeout=30,
                            json={"kind": "vpa", "holder_name": "Local Scout", "vpa": "scout.local@okicici"})
     assert account.status_code == 200, account.text
+    too_much = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30, json={"amount_paise": before + 1001},
+                             headers={**bearer(scout), "Idempotency-Key": uuid.uuid4().hex})
+    assert too_much.status_code == 409 and too_much.json()["error"]["code"] == "WITHDRAWAL_EXCEEDS_BALANCE"
+    tiny = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30, json={"amount_paise": 99},
+                         headers={**bearer(scout), "Idempotency-Key": uuid.uuid4().hex})
+    assert tiny.status_code == 400  # below RazorpayX's one rupee
     key = uuid.uuid4().hex
     withdrawal = requests.post(f"{stack.url}/v1/scouts/me/payouts", timeout=30,
                                headers={**bearer(scout), "Idempotency-Key": key})
@@ -243,7 +249,7 @@ def test_a_held_payee_is_not_paid_until_released(stack, admin, razorpayx):
     seller.payout_settles(seller.pay_now().json()["payout_id"])
     audit = requests.get(f"{stack.url}/v1/admin/audit", params={"target_id": seller.user_id},
                          headers=bearer(admin), timeout=30).json()["items"]
-    assert [e["action"] for e in audit][:2] == ["payee.released", "payee.held"]
+    assert [e["action"] for e in audit][:3] == ["payout.requested", "payee.released", "payee.held"]
 
 
 def test_bad_input_is_refused_with_clear_codes(stack, admin):

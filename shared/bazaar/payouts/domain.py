@@ -252,6 +252,14 @@ class NothingToPay(Conflict):
                          details=[{"field": "balance", "issue": f"at least {minimum.amount} paise needed"}])
 
 
+class WithdrawalExceedsBalance(Conflict):
+    code = "WITHDRAWAL_EXCEEDS_BALANCE"
+
+    def __init__(self, asked: Paise, available: Paise) -> None:
+        super().__init__(f"You asked for {asked.amount} paise but {available.amount} paise are available.",
+                         details=[{"field": "amount_paise", "issue": f"at most {available.amount}"}])
+
+
 class PayoutAccountMissing(Conflict):
     code = "PAYOUT_ACCOUNT_MISSING"
 

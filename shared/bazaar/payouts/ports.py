@@ -84,10 +84,11 @@ class Ledger(Protocol):
 
 
 class Payouts(Protocol):
-    def create(self, payout: Payout, claims: Sequence[Claimable], event: PayoutEvent) -> None:
-        """The payout, its claims on each posting (each conditional on being unclaimed) and its
-        event, in one transaction, conditional on the payee not being on hold; ClaimLost or
-        PayoutsHeld otherwise."""
+    def create(self, payout: Payout, claims: Sequence[Claimable], event: PayoutEvent,
+               audit: AuditEntry | None = None) -> None:
+        """The payout, its claims on each posting (each conditional on being unclaimed), its
+        event and an admin's audit entry, in one transaction, conditional on the payee not being
+        on hold; ClaimLost or PayoutsHeld otherwise."""
 
     def get(self, payout_id: str) -> Payout | None: ...
 

@@ -169,6 +169,15 @@ class StatementOut(BaseModel):
                    postings=[PostingOut.of(p) for p in statement.lines])
 
 
+class WithdrawalIn(BaseModel):
+    """Without an amount, the whole available balance; with one, at most that much (whole
+    postings, oldest first: bounties are not split)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_paise: int | None = Field(default=None, ge=100)
+
+
 class AdminReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -31,12 +31,14 @@ from bazaar.payouts.domain import (
     PayoutStatus,
     PayoutTransitionRefused,
     PayoutTrigger,
+    WithdrawalExceedsBalance,
     PostingRef,
     provider_report,
 )
 from bazaar.payouts.events import PayoutEvent, PayoutEventType, bounty_event_id, payout_event_id
 from bazaar.payouts.ledger import (
     Balance,
+    Claimable,
     CommissionRule,
     PayeeRole,
     Posting,
@@ -118,6 +120,8 @@ class Earnings:
     policy: PayoutPolicy
     clock: Clock
     new_id: Callable[[str], str]
+    # How a use case waits before asking RazorpayX again (tests hand it a no-op).
+    pause: Callable[[float], None] = sleep
 
     def rates(self) -> Rates:
         return Rates(self.policy.default_commission_bps, self.policy.gateway_fee_bps, self.policy.tcs_bps,
@@ -339,11 +343,27 @@ def _event_for(change: PayoutChange) -> PayoutEvent | None:
     return _event(change.after, _NEWS[change.after.status], change.after.failure_reason or "")
 
 
-def request_payout(payee: str, trigger: PayoutTrigger, requested_by: str, kit: Earnings) -> Payout:
-    """A payout of the payee's available balance (its oldest unclaimed postings, netted), if it
-    reaches the minimum; its job is queued for the processor. Concurrent requests for one balance
-    make one payout: every claim is conditional."""
-    role, _ = payee_of(payee)
+def _chosen(claims: list[Claimable], up_to: Paise | None) -> list[Claimable]:
+    """What a payout takes: everything, or for a withdrawal of at most `up_to`, every negative
+    posting (a clawback is always netted first) and then the oldest postings that fit."""
+    if up_to is None:
+        return claims
+    chosen = [c for c in claims if c.net.is_negative]
+    total = sum((c.net for c in chosen), Paise.zero())
+    for claim in claims:
+        if not claim.net.is_negative and total + claim.net <= up_to:
+            chosen.append(claim)
+            total += claim.net
+    return chosen
+
+
+def request_payout(payee: str, trigger: PayoutTrigger, requested_by: str, kit: Earnings, *,
+                   up_to: Paise | None = None, admin: Admin | None = None) -> Payout:
+    """A payout of the payee's available balance (its oldest unclaimed postings, netted), or of at
+    most `up_to` of it, if it reaches the minimum; its job is queued for the processor. Concurrent
+    requests for one balance make one payout: every claim is conditional. An admin's request is
+    audited with it."""
+    role, user_id = payee_of(payee)
     minimum = kit.policy.minimum_for(role)
     for _ in range(2):
         if kit.payouts.hold(payee) is not None:
@@ -351,7 +371,11 @@ def request_payout(payee: str, trigger: PayoutTrigger, requested_by: str, kit: E
         account = kit.payouts.account(payee)
         if account is None:
             raise PayoutAccountMissing()
-        claims = kit.ledger.unclaimed(payee, MAX_POSTINGS_PER_PAYOUT)
+        available = kit.ledger.unclaimed(payee, MAX_POSTINGS_PER_PAYOUT)
+        available_amount = sum((c.net for c in available), Paise.zero())
+        if up_to is not None and up_to > available_amount:
+            raise WithdrawalExceedsBalance(up_to, available_amount)
+        claims = _chosen(available, up_to)
         amount = sum((c.net for c in claims), Paise.zero())
         if amount < minimum:
             raise NothingToPay(amount, minimum)
@@ -361,8 +385,11 @@ def request_payout(payee: str, trigger: PayoutTrigger, requested_by: str, kit: E
                         status=PayoutStatus.PENDING,
                         fund_account_id=account.fund_account_id, mode=account.mode, trigger=trigger,
                         requested_by=requested_by, created_at=at, updated_at=at)
+        audit = _audit(admin, AuditAction.PAYOUTS_REQUESTED, user_id, {},
+                       {"payout_id": payout.payout_id, "payee": payee, "amount_paise": amount.amount},
+                       kit) if admin else None
         try:
-            kit.payouts.create(payout, claims, _event(payout, PayoutEventType.PAYOUT_REQUESTED))
+            kit.payouts.create(payout, claims, _event(payout, PayoutEventType.PAYOUT_REQUESTED), audit)
         except ClaimLost:
             continue  # another trigger took some of these postings: read what is left
         logger.info("payout requested", extra={"payout_id": payout.payout_id, "amount_paise": amount.amount,
@@ -445,7 +472,7 @@ def _create_with_one_retry(order: PayoutOrder, kit: Earnings) -> ProviderPayout:
     except ProviderUnavailable:
         logger.warning("RazorpayX did not answer; asking again with the same key",
                        extra={"payout_id": order.reference_id})
-        sleep(RETRY_PAUSE_SECONDS)
+        kit.pause(RETRY_PAUSE_SECONDS)
         return kit.provider().create_payout(order)
 
 

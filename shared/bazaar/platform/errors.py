@@ -41,6 +41,7 @@ CATALOGUE = _catalogue(
     ErrorKind("REFUND_EXCEEDS_PAID", 409, "The refunds asked for would exceed what the order was paid."),
     ErrorKind("REFUND_IN_PROGRESS", 409, "An earlier refund of the order is still being submitted; retry it first."),
     ErrorKind("NOTHING_TO_PAY", 409, "The available balance is below the minimum payout; nothing was paid."),
+    ErrorKind("WITHDRAWAL_EXCEEDS_BALANCE", 409, "The withdrawal asks for more than the available balance."),
     ErrorKind("PAYOUT_ACCOUNT_MISSING", 409, "The payee has no payout account registered yet."),
     ErrorKind("PAYOUTS_HELD", 409, "Payouts to this payee are on hold until an admin releases them."),
     ErrorKind("PAYLOAD_TOO_LARGE", 413, "The request body is over the limit."),

@@ -307,19 +307,27 @@ class DynamoDbPayouts:
     def _not_held(self, tx: Transaction, payee: str) -> None:
         tx.condition_check("hold", self._table, _key(f"PAYEE#{payee}", "HOLD"), _NEW)
 
-    def create(self, payout: Payout, claims: Sequence[Claimable], event: PayoutEvent) -> None:
+    def create(self, payout: Payout, claims: Sequence[Claimable], event: PayoutEvent,
+               audit: AuditEntry | None = None) -> None:
         tx = Transaction()
         tx.put("payout", self._table, _payout_item(payout), condition=_NEW)
         self._not_held(tx, payout.payee)
         for n, claim in enumerate(claims):
             self._claim(tx, f"claim:{n}", claim.order_id, claim.posting_id, payout.payee, payout.payout_id)
         tx.put("event", self._events, _event_item(event), condition=_NEW)
+        if audit is not None:
+            tx.add("audit", audit_put(self._audited(), audit))
         try:
             tx.run(self._client)
         except TransactionCancelled as cancelled:
             if cancelled.failed("hold"):
                 raise PayoutsHeld() from None
             raise ClaimLost() from None
+
+    def _audited(self) -> str:
+        if self._audit is None:
+            raise RuntimeError("this function writes no audit entries (it declares no audit table)")
+        return self._audit
 
     # -- payouts --------------------------------------------------------------------------
 
@@ -340,9 +348,7 @@ class DynamoDbPayouts:
         if event is not None:
             tx.put("event", self._events, _event_item(event), condition=_NEW)
         if audit is not None:
-            if self._audit is None:
-                raise RuntimeError("this function writes no audit entries (it declares no audit table)")
-            tx.add("audit", audit_put(self._audit, audit))
+            tx.add("audit", audit_put(self._audited(), audit))
         try:
             tx.run(self._client)
         except TransactionCancelled as cancelled:
@@ -419,15 +425,13 @@ class DynamoDbPayouts:
         return Hold(payee, v["reason"], v["by"], datetime.fromisoformat(v["at"]))
 
     def set_hold(self, hold: Hold | None, payee: str, audit: AuditEntry) -> None:
-        if self._audit is None:
-            raise RuntimeError("holds are audited: this function declares no audit table")
         tx = Transaction()
         if hold is None:
             tx.delete("hold", self._table, _key(f"PAYEE#{payee}", "HOLD"))
         else:
             tx.put("hold", self._table, to_item({"pk": f"PAYEE#{payee}", "sk": "HOLD", "reason": hold.reason,
                                                  "by": hold.by, "at": _moment(hold.at)}))
-        tx.add("audit", audit_put(self._audit, audit))
+        tx.add("audit", audit_put(self._audited(), audit))
         tx.run(self._client)
 
     def commission_rules(self) -> tuple[CommissionRule, ...]:
@@ -441,13 +445,11 @@ class DynamoDbPayouts:
         return tuple(rules)
 
     def save_commission_rule(self, rule: CommissionRule, audit: AuditEntry) -> None:
-        if self._audit is None:
-            raise RuntimeError("commission rules are audited: this function declares no audit table")
         tx = Transaction()
         tx.put("rule", self._table, to_item({
             "pk": "COMMISSION", "sk": rule.scope, "bps": rule.bps, "seller_id": rule.seller_id,
             "category": rule.category, "minimum_paise": rule.minimum.amount if rule.minimum else None,
             "maximum_paise": rule.maximum.amount if rule.maximum else None}))
-        tx.add("audit", audit_put(self._audit, audit))
+        tx.add("audit", audit_put(self._audited(), audit))
         tx.run(self._client)
 
