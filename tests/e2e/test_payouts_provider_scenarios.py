@@ -6,18 +6,21 @@ balances (tests/payees.assert_balanced) to the paisa."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from tests.conftest import bearer
-from tests.payees import PRICE, Control, Seller, assert_balanced, expected_net
+from tests.payees import PRICE, RATES, Control, Seller, assert_balanced, expected_net
 from tests.shop import create_product
 from tests.waiting import queues_drained, until
 
@@ -209,6 +212,57 @@ def test_a_balance_below_the_minimum_is_not_paid_and_nothing_reaches_razorpayx(s
     assert [p for p in sandbox.state()["payouts"] if p["notes"].get("payee") == payee] == []
     assert seller.balance() == {"earned_paise": available, "paid_out_paise": 0, "in_flight_paise": 0,
                                 "available_paise": available}
+
+
+# -- 5. the seller's statement -----------------------------------------------------------------
+
+
+def _rupees(paise: int) -> str:
+    sign = "-" if paise < 0 else ""
+    return f"{sign}{abs(paise) // 100}.{abs(paise) % 100:02d}"
+
+
+def test_a_sellers_statement_in_json_and_csv_agree_to_the_paisa(stack, admin):
+    seller = Seller(stack, admin)
+    seller.delivered_order(quantity=2)
+    seller.delivered_order(quantity=1)
+    seller.settle()
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+
+    def statement(**params) -> requests.Response:
+        return requests.get(f"{stack.url}/v1/seller/statement", params=params, headers=bearer(seller.token),
+                            timeout=30)
+
+    as_json = statement(**period)
+    assert as_json.status_code == 200, as_json.text
+    figures = as_json.json()
+    gross = 3 * PRICE
+    assert figures["gross_paise"] == gross and len(figures["postings"]) == 2
+    assert figures["commission_paise"] == sum((PRICE * q * RATES["PLATFORM_FEE_BPS"] + 5000) // 10000 for q in (2, 1))
+    assert figures["gross_paise"] - figures["commission_paise"] - figures["gateway_fees_paise"] \
+        - figures["tcs_paise"] - figures["tds_paise"] == figures["net_paise"]
+    assert figures["net_paise"] == expected_net(2 * PRICE) + expected_net(PRICE)
+    assert figures["net_paise"] == seller.balance()["earned_paise"]
+
+    as_csv = statement(**period, format="csv")
+    assert as_csv.status_code == 200, as_csv.text
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    assert as_csv.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    *lines, total = rows
+    assert len(lines) == 2 and total["posted_at"] == "total"
+    assert [total[k] for k in ("gross", "commission", "gateway_fee", "tcs", "tds", "net")] == [
+        _rupees(figures[k]) for k in ("gross_paise", "commission_paise", "gateway_fees_paise", "tcs_paise",
+                                      "tds_paise", "net_paise")]
+    assert sum(round(float(line["net"]) * 100) for line in lines) == figures["net_paise"]
+
+    a_year = statement(**{"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()})
+    assert a_year.status_code == 200 and a_year.json()["net_paise"] == figures["net_paise"]  # 366 days: allowed
+    for bad in ({"from": period["to"], "to": period["from"]},  # backwards
+                {"from": (today - timedelta(days=366)).isoformat(), "to": today.isoformat()}):  # 367 days
+        refused = statement(**bad)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "VALIDATION_FAILED", refused.text
 
 
 # -- 6. commission rules -----------------------------------------------------------------------
