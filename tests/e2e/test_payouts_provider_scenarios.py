@@ -121,6 +121,30 @@ def test_webhooks_in_reverse_twice_and_replayed_never_move_a_payout_backwards(st
     assert seller.balance()["paid_out_paise"] == net
 
 
+# -- 2. webhooks lost: the status poll settles the payout --------------------------------------
+
+
+def test_a_payout_whose_webhooks_are_lost_is_settled_by_the_status_poll(stack, admin, sandbox):
+    seller = _payable_seller(stack, admin)
+    net = expected_net(PRICE)
+    sandbox.post("config", {"hold_webhooks": True})  # and never released: lost
+
+    payout_id = seller.pay_now().json()["payout_id"]
+    at_razorpayx = _at_sandbox(sandbox, payout_id, "processed")
+    until(lambda: _admin_payout(stack, admin, payout_id)["provider_payout_id"], 30)
+    assert _admin_payout(stack, admin, payout_id)["status"] == "processing"
+
+    run = requests.post(f"{stack.url}/_local/schedules/payouts-status/run", timeout=60)
+    assert run.status_code == 200 and run.json()["ok"], run.text
+    assert run.json()["result"]["checked"] >= 1
+
+    done = _admin_payout(stack, admin, payout_id)
+    assert done["status"] == "completed" and done["utr"] == at_razorpayx["utr"]
+    assert sandbox.state()["deliveries"] == []  # no webhook helped
+    assert seller.balance() == {"earned_paise": net, "paid_out_paise": net, "in_flight_paise": 0,
+                                "available_paise": 0}
+
+
 # -- 3. a balance too low at RazorpayX ---------------------------------------------------------
 
 

@@ -100,6 +100,8 @@ class PayoutPolicy:
     scout_bounty: Paise
     seller_minimum: Paise
     scout_minimum: Paise
+    # How long an open payout goes unheard of before the status poll asks RazorpayX about it.
+    status_poll_after: timedelta
 
     def minimum_for(self, role: PayeeRole) -> Paise:
         return max(self.scout_minimum if role is PayeeRole.SCOUT else self.seller_minimum, MINIMUM_PAYOUT)
@@ -474,7 +476,7 @@ def poll_open_payouts(kit: Earnings, limit: int = 100) -> dict[str, int]:
     webhook must not leave one open for ever), and payouts never sent get their job again."""
     now = kit.clock()
     outcome = {"checked": 0, "requeued": 0, "unavailable": 0}
-    for payout in kit.payouts.open_due(now - timedelta(minutes=2), limit):
+    for payout in kit.payouts.open_due(now - kit.policy.status_poll_after, limit):
         if not payout.provider_payout_id:
             if payout.status is PayoutStatus.PENDING and payout.updated_at <= now - UNSENT_GRACE:
                 kit.jobs.enqueue(payout.payout_id)
