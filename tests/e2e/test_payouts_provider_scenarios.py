@@ -71,9 +71,13 @@ def _payout_events(stack, payout_id: str) -> list[str]:
     return [item["event_type"]["S"] for item in answer["Items"]]
 
 
+def _delivered(sandbox: Control) -> int:
+    return sum(1 for d in sandbox.state()["deliveries"] if d["status"] == 200)
+
+
 def _webhooks_applied(stack, sandbox: Control, delivered: int) -> None:
     """At least `delivered` webhooks were answered 2xx, and the worker has applied all of them."""
-    until(lambda: sum(1 for d in sandbox.state()["deliveries"] if d["status"] == 200) >= delivered, 30)
+    until(lambda: _delivered(sandbox) >= delivered, 30)
     until(lambda: queues_drained(stack, "payout-webhooks"), 30)
 
 
@@ -119,6 +123,39 @@ def test_webhooks_in_reverse_twice_and_replayed_never_move_a_payout_backwards(st
     assert _payout_events(stack, payout_id) == ["PayoutRequested", "PayoutProcessed"]
     assert_balanced(seller.balance())
     assert seller.balance()["paid_out_paise"] == net
+
+
+def test_a_late_webhook_of_a_failed_attempt_does_not_fail_the_retry(stack, admin, sandbox):
+    seller = _payable_seller(stack, admin)
+    available = seller.balance()["available_paise"]
+    sandbox.post("outcomes", {"outcome": "failed", "count": 1, "reason": "beneficiary_bank_down"})
+    payout_id = seller.pay_now().json()["payout_id"]
+    first = seller.payout_settles(payout_id, "failed")
+    [failed_event] = [e for e in sandbox.state()["events"] if e["event"] == "payout.failed"]
+    # The retry's create gets no answer (both of the processor's tries): attempt 2 is not sent yet.
+    sandbox.post("faults", {"kind": "5xx", "count": 2, "path": "/payouts", "method": "POST"})
+    retried = seller.admin_post(f"/v1/admin/payouts/{payout_id}/retry", {"reason": "bank is back"})
+    assert retried.status_code == 200 and retried.json()["attempt"] == 2, retried.text
+    until(lambda: len([c for c in sandbox.state()["calls"]
+                       if c["idempotency_key"] == f"{payout_id}-2" and c["fault"] == "5xx"]) == 2, 30)
+
+    # RazorpayX delivers at least once: attempt 1's failure comes again.
+    delivered = _delivered(sandbox)
+    sandbox.post("webhooks/replay", {"event_id": failed_event["event_id"]})
+    _webhooks_applied(stack, sandbox, delivered + 1)
+
+    waiting = _admin_payout(stack, admin, payout_id)
+    assert waiting["status"] == "pending" and waiting["attempt"] == 2 and waiting["provider_payout_id"] is None
+    assert seller.balance()["in_flight_paise"] == available  # its postings stay claimed
+    # The job is sent again (a hold and its release queue every unsent payout of the payee).
+    for action, reason in (("hold", "re-sending attempt 2"), ("release", "re-send attempt 2")):
+        answer = seller.admin_post(f"/v1/admin/payees/{seller.user_id}/{action}", {"role": "seller", "reason": reason})
+        assert answer.status_code == 200, answer.text
+    done = seller.payout_settles(payout_id)
+    assert done["attempt"] == 2 and done["provider_payout_id"] != first["provider_payout_id"]
+    assert [p["status"] for p in sandbox.payouts(payout_id)] == ["failed", "processed"]
+    assert seller.balance()["paid_out_paise"] == available
+    assert_balanced(seller.balance())
 
 
 # -- 2. webhooks lost: the status poll settles the payout --------------------------------------

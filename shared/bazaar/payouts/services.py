@@ -515,8 +515,10 @@ def retry_payout(payout_id: str, admin: Admin, kit: Earnings) -> Payout:
         raise PayoutTransitionRefused(payout.status, PayoutStatus.PENDING)
     if kit.payouts.hold(payout.payee) is not None:
         raise PayoutsHeld()
+    earlier = payout.earlier_provider_payout_ids + ((payout.provider_payout_id,) if payout.provider_payout_id else ())
     change = payout.change(PayoutStatus.PENDING, kit.clock(), attempt=payout.attempt + 1, provider_payout_id=None,
-                           provider_status=None, utr=None, failure_reason=None, failed_at=None)
+                           provider_status=None, utr=None, failure_reason=None, failed_at=None,
+                           earlier_provider_payout_ids=earlier)
     try:
         retried = kit.payouts.apply(change, _event_for(change), _audit(
             admin, AuditAction.PAYOUT_RETRIED, payout_id, {"status": payout.status.value, "attempt": payout.attempt},
