@@ -97,7 +97,7 @@ def test_webhooks_in_reverse_twice_and_replayed_never_move_a_payout_backwards(st
 
     payout_id = seller.pay_now().json()["payout_id"]
     at_razorpayx = _at_sandbox(sandbox, payout_id, "processed")
-    held = sandbox.state()["held"]
+    held = until(lambda: len(h := sandbox.state()["held"]) == 3 and h, 30)  # held as they are made
     assert [e["event"] for e in held] == ["payout.initiated", "payout.updated", "payout.processed"]
     # Only the create answer has been heard: the money is moving, no UTR yet.
     sent = until(lambda: (p := _admin_payout(stack, admin, payout_id))["provider_payout_id"] and p, 30)
