@@ -23,9 +23,13 @@ class Control:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def state(self, **params: str) -> dict:
+        response = requests.get(f"{self.url}/_sandbox/state", params=params, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def payouts(self, reference_id: str) -> list[dict]:
-        state = requests.get(f"{self.url}/_sandbox/state", params={"reference_id": reference_id}, timeout=30).json()
-        return state["payouts"]
+        return self.state(reference_id=reference_id)["payouts"]
 
 
 def expected_net(gross: int) -> int:

@@ -24,4 +24,7 @@ SETTINGS: dict[str, str] = {
     "SCOUT_BOUNTY_PAISE": "1000",
     "SELLER_MIN_PAYOUT_PAISE": "10000",
     "SCOUT_MIN_PAYOUT_PAISE": "50000",
+    # The status poll asks RazorpayX about an open payout once nothing has been heard of it for
+    # this long (webhooks normally come within seconds; a lost one must not leave it open).
+    "PAYOUT_STATUS_POLL_AFTER_SECONDS": "120",
 }

@@ -104,6 +104,15 @@ def test_reports_about_an_earlier_attempts_payout_are_ignored():
     assert _report(retried, "failed", pout="pout_1") is None
 
 
+def test_a_failed_attempts_late_report_is_ignored_before_the_retry_is_answered():
+    # Attempt 2 is made but RazorpayX's answer to it is not in yet: only the earlier id tells them apart.
+    retried = _payout(attempt=2, earlier_provider_payout_ids=("pout_1",))
+
+    assert _report(retried, "failed", pout="pout_1") is None
+    change = _report(retried, "processing", pout="pout_2")
+    assert change is not None and change.after.provider_payout_id == "pout_2"
+
+
 def test_only_a_failed_payout_may_be_tried_again_and_that_reclaims_its_postings():
     failed = _payout(S.FAILED, failure_reason="x")
     change = failed.change(S.PENDING, AT, attempt=2)

@@ -98,6 +98,8 @@ class Payout:
     processed_at: datetime | None = None
     failed_at: datetime | None = None
     reversed_at: datetime | None = None
+    # RazorpayX's payouts of this payout's failed attempts: their late reports are not this attempt's.
+    earlier_provider_payout_ids: tuple[str, ...] = ()
 
     @property
     def role(self) -> PayeeRole:
@@ -169,6 +171,8 @@ def provider_report(payout: Payout, provider_status: str, at: datetime, *, provi
     None when it changes nothing (a duplicate, a late or backward report, another attempt's)."""
     if payout.provider_payout_id and provider_payout_id and provider_payout_id != payout.provider_payout_id:
         return None  # about an earlier attempt's payout
+    if provider_payout_id in payout.earlier_provider_payout_ids:
+        return None  # about a failed attempt's payout, while this attempt's is not known yet
     wanted = PROVIDER_STATUS.get(provider_status)
     if wanted is None:
         return None

@@ -102,6 +102,8 @@ class PayoutPolicy:
     scout_bounty: Paise
     seller_minimum: Paise
     scout_minimum: Paise
+    # How long an open payout goes unheard of before the status poll asks RazorpayX about it.
+    status_poll_after: timedelta
 
     def minimum_for(self, role: PayeeRole) -> Paise:
         return max(self.scout_minimum if role is PayeeRole.SCOUT else self.seller_minimum, MINIMUM_PAYOUT)
@@ -506,7 +508,7 @@ def poll_open_payouts(kit: Earnings, limit: int = 100) -> dict[str, int]:
     webhook must not leave one open for ever), and payouts never sent get their job again."""
     now = kit.clock()
     outcome = {"checked": 0, "requeued": 0, "unavailable": 0}
-    for payout in kit.payouts.open_due(now - timedelta(minutes=2), limit):
+    for payout in kit.payouts.open_due(now - kit.policy.status_poll_after, limit):
         if not payout.provider_payout_id:
             if payout.status is PayoutStatus.PENDING and payout.updated_at <= now - UNSENT_GRACE:
                 kit.jobs.enqueue(payout.payout_id)
@@ -545,8 +547,10 @@ def retry_payout(payout_id: str, admin: Admin, kit: Earnings) -> Payout:
         raise PayoutTransitionRefused(payout.status, PayoutStatus.PENDING)
     if kit.payouts.hold(payout.payee) is not None:
         raise PayoutsHeld()
+    earlier = payout.earlier_provider_payout_ids + ((payout.provider_payout_id,) if payout.provider_payout_id else ())
     change = payout.change(PayoutStatus.PENDING, kit.clock(), attempt=payout.attempt + 1, provider_payout_id=None,
-                           provider_status=None, utr=None, failure_reason=None, failed_at=None)
+                           provider_status=None, utr=None, failure_reason=None, failed_at=None,
+                           earlier_provider_payout_ids=earlier)
     try:
         retried = kit.payouts.apply(change, _event_for(change), _audit(
             admin, AuditAction.PAYOUT_RETRIED, payout_id, {"status": payout.status.value, "attempt": payout.attempt},

@@ -24,6 +24,9 @@ class PayoutSettings(OrderBookSettings):
     scout_bounty_paise: int = Field(alias="SCOUT_BOUNTY_PAISE", ge=0)
     seller_min_payout_paise: int = Field(alias="SELLER_MIN_PAYOUT_PAISE", ge=MINIMUM_PAYOUT.amount)
     scout_min_payout_paise: int = Field(alias="SCOUT_MIN_PAYOUT_PAISE", ge=MINIMUM_PAYOUT.amount)
+    # An open payout not heard of for this long is asked about by the status poll.
+    payout_status_poll_after_seconds: int = Field(alias="PAYOUT_STATUS_POLL_AFTER_SECONDS", default=120, ge=0,
+                                                  le=24 * 3600)
 
     @property
     def return_window(self) -> timedelta:
@@ -32,6 +35,10 @@ class PayoutSettings(OrderBookSettings):
     @property
     def scout_bounty(self) -> Paise:
         return Paise(self.scout_bounty_paise)
+
+    @property
+    def status_poll_after(self) -> timedelta:
+        return timedelta(seconds=self.payout_status_poll_after_seconds)
 
 
 class RazorpayXSettings(PayoutSettings):

@@ -28,7 +28,7 @@ def policy(settings: PayoutSettings) -> PayoutPolicy:
         return_window=settings.return_window, default_commission_bps=settings.platform_fee_bps,
         gateway_fee_bps=settings.gateway_fee_bps, tcs_bps=settings.gst_tcs_bps, tds_bps=settings.income_tax_tds_bps,
         scout_bounty=settings.scout_bounty, seller_minimum=Paise(settings.seller_min_payout_paise),
-        scout_minimum=Paise(settings.scout_min_payout_paise),
+        scout_minimum=Paise(settings.scout_min_payout_paise), status_poll_after=settings.status_poll_after,
     )
 
 

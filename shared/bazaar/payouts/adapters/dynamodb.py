@@ -264,6 +264,7 @@ def _payout_item(payout: Payout) -> dict:
         "failed_at": _moment(payout.failed_at) if payout.failed_at else None,
         "reversed_at": _moment(payout.reversed_at) if payout.reversed_at else None,
         "open_state": OPEN if payout.is_open else None,
+        "earlier_provider_payout_ids": list(payout.earlier_provider_payout_ids),
     })
 
 
@@ -280,6 +281,7 @@ def _payout(values: dict) -> Payout:
         provider_response=json.loads(values["provider_response"]) if values.get("provider_response") else None,
         processed_at=_when(values.get("processed_at")), failed_at=_when(values.get("failed_at")),
         reversed_at=_when(values.get("reversed_at")),
+        earlier_provider_payout_ids=tuple(values.get("earlier_provider_payout_ids") or ()),
     )
 
 
