@@ -122,7 +122,8 @@ def _round_trips(stack, seller: Seller) -> None:
         people=None,  # type: ignore[arg-type]
         jobs=SqsPayoutJobs(sqs, names.queue_url("payouts")),
         provider=lambda: RazorpayX(sandbox.sandbox.api_url, lambda: RazorpayXCredentials(**secret)),
-        policy=PayoutPolicy(timedelta(0), 1000, 200, 50, 10, Paise(1000), Paise(10_000), Paise(50_000)),
+        policy=PayoutPolicy(timedelta(0), 1000, 200, 50, 10, Paise(1000), Paise(10_000), Paise(50_000),
+                            status_poll_after=timedelta(minutes=2)),
         clock=lambda: datetime.now(UTC), new_id=new_id,
     )
     calls_before = len(_sandbox_state(sandbox)["calls"])

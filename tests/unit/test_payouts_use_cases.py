@@ -35,7 +35,7 @@ def kit():
         jobs=FakeJobs(), provider=lambda: RAZORPAYX, clock=Clock(AT), new_id=sequential_ids(), pause=lambda _: None,
         policy=PayoutPolicy(return_window=timedelta(days=7), default_commission_bps=1000, gateway_fee_bps=200,
                             tcs_bps=50, tds_bps=10, scout_bounty=Paise(1000), seller_minimum=Paise(10_000),
-                            scout_minimum=Paise(1000)),
+                            scout_minimum=Paise(1000), status_poll_after=timedelta(minutes=2)),
     )
 
 
