@@ -271,6 +271,19 @@ def apportion(total: Paise, weights: Sequence[int]) -> list[Paise]:
     return [Paise(sign * f) for f in floors]
 
 
+def _within_room(parts: list[Paise], room: list[int]) -> list[Paise]:
+    """The parts, each capped at its seller's room (what earlier refunds left of their sale), the
+    excess moved to the sellers with room left, most room first: the parts still sum to the
+    refund, and no seller is ever charged back more than they sold."""
+    amounts = [min(p.amount, r) for p, r in zip(parts, room, strict=True)]
+    excess = sum(p.amount for p in parts) - sum(amounts)
+    for index in sorted(range(len(room)), key=lambda i: (-(room[i] - amounts[i]), i)):
+        moved = min(excess, room[index] - amounts[index])
+        amounts[index] += moved
+        excess -= moved
+    return [Paise(a) for a in amounts]
+
+
 def reversal_posting_id(refund_id: str, seller_id: str) -> str:
     return f"reversal:{refund_id}:{seller_id}"
 
@@ -282,35 +295,33 @@ def _share(amount: Paise, numerator: int, denominator: int) -> Paise:
 
 def reversal_postings(order: SettledOrder, sales: Sequence[Posting], earlier: Sequence[Posting],
                       at: datetime) -> tuple[Posting, ...]:
-    """What each refund not yet reversed takes back from the sellers' sale postings. The refunds
-    so far are apportioned over the sellers by their gross, cumulatively (so no seller is ever
-    charged back more than they sold, and the parts of each refund sum to it); of each deduction,
-    the seller's share of their cumulative refund minus what earlier refunds took back is given
-    back to them, so a full refund, however many parts it came in, reverses everything exactly."""
-    done = {p.posting_id for p in earlier}
+    """What each refund not yet reversed takes back from the sellers' sale postings. Each refund
+    is apportioned over the sellers by their gross, capped at what earlier refunds left of each
+    sale (so no seller is ever charged back more than they sold, and the parts sum to the
+    refund); refunds already reversed count as they were posted. Of each deduction, the share of
+    the seller's cumulative refund minus what earlier refunds took back is given back to them, so
+    a full refund, however many parts it came in, reverses everything exactly."""
+    posted = {p.posting_id: Paise(-p.of_kind(EntryKind.SALE).amount) for p in earlier
+              if p.kind is PostingKind.REFUND_REVERSAL}
     by_seller = {payee_of(p.payee)[1]: p for p in sales}
     sellers = sorted(by_seller)
     if not sellers:
         return ()
     grosses = [by_seller[s].of_kind(EntryKind.SALE).amount for s in sellers]
-    reversed_by_seller: dict[str, list[Posting]] = {s: [p for p in earlier if p.kind is PostingKind.REFUND_REVERSAL
-                                                        and payee_of(p.payee)[1] == s] for s in sellers}
-    refunded_so_far = {s: Paise(-sum(p.of_kind(EntryKind.SALE).amount for p in reversed_by_seller[s]))
-                       for s in sellers}
     postings: list[Posting] = []
-    cumulative = Paise.zero()
+    charged = {s: Paise.zero() for s in sellers}  # what the refunds so far took from each seller
     for refund in order.refunds:
-        cumulative += refund.amount
-        targets = apportion(min(cumulative, Paise(sum(grosses))), grosses)
-        for seller_id, target in zip(sellers, targets, strict=True):
+        parts = _within_room(apportion(refund.amount, grosses),
+                             [grosses[n] - charged[s].amount for n, s in enumerate(sellers)])
+        for seller_id, part in zip(sellers, parts, strict=True):
+            posting_id = reversal_posting_id(refund.refund_id, seller_id)
             sale = by_seller[seller_id]
             gross = sale.of_kind(EntryKind.SALE)
-            before = refunded_so_far[seller_id]
-            after = max(target, before)
-            refunded_so_far[seller_id] = after
-            posting_id = reversal_posting_id(refund.refund_id, seller_id)
-            if posting_id in done or after == before:
-                continue
+            before = charged[seller_id]
+            after = before + posted.get(posting_id, part)
+            charged[seller_id] = after
+            if posting_id in posted or after == before:
+                continue  # posted before (or nothing of this refund is this seller's)
             payee = sale.payee
             entries = [Entry(payee, EntryKind.SALE, Paise(before.amount - after.amount))]
             for kind in DEDUCTIONS:
