@@ -11,6 +11,7 @@ JSON plumbing, and the lifecycle of a sandbox whose API and control API are both
   `/_sandbox/...` to the JSON control API and `<api_prefix>/...` to the provider's API; start and
   an idempotent stop that joins the sandbox's background threads (its webhook senders) within one
   deadline; url and api_url.
+- `LocalSandbox`: the base of the wrappers that run a sandbox inside the local twin.
 
 PhonePe's sandbox is older and built differently (replies that may be HTML, scenario counters
 instead of faults, a queue-fed deliverer); it uses `json_object` and `arrange` only."""
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -314,3 +315,45 @@ def _json_handler(sandbox: JsonSandbox) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
+
+# -- inside the local twin ----------------------------------------------------------------
+
+_Sandbox = TypeVar("_Sandbox", bound=JsonSandbox)
+_LocalSelf = TypeVar("_LocalSelf", bound="LocalSandbox")
+
+
+class LocalSandbox(Generic[_Sandbox]):
+    """A sandbox as the local twin runs it (infra/sandboxes/__init__.py): made from the values the
+    twin seeded into the provider's secret on start(), sending webhooks to the local gateway, and
+    replacing the function setting `base_url_setting` with its API's URL while it runs.
+    Subclasses set `name` and `base_url_setting`, and make the sandbox in `_make`."""
+
+    name: str
+    base_url_setting: ClassVar[str]
+
+    def __init__(self, values: dict, webhook_url: str | None, port: int = 0):
+        self._values = values
+        self._webhook_url = webhook_url
+        self._port = port
+        self.sandbox: _Sandbox | None = None
+
+    def _make(self) -> _Sandbox:
+        raise NotImplementedError
+
+    def start(self: _LocalSelf) -> _LocalSelf:
+        if self.sandbox is None:
+            self.sandbox = self._make().start()
+        return self
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return {self.base_url_setting: self.sandbox.api_url} if self.sandbox else {}
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url if self.sandbox else ""
+
+    def stop(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
