@@ -19,6 +19,7 @@ instead of faults, a queue-fed deliverer); it uses `json_object` and `arrange` o
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -136,6 +137,20 @@ def json_object(raw: bytes) -> tuple[dict, str | None]:
 
 
 _T = TypeVar("_T")
+
+
+def route(routes: list[tuple[str, str, Callable[[re.Match[str]], _T]]], method: str, path: str, *,
+          not_allowed: ApiError, not_found: ApiError) -> _T:
+    """The answer of the first route whose pattern matches all of `path` and whose method is
+    `method`; `not_allowed` (a 405 in the provider's words) when only the method is wrong."""
+    known_path = False
+    for route_method, pattern, action in routes:
+        match = re.fullmatch(pattern, path)
+        if match:
+            known_path = True
+            if route_method == method:
+                return action(match)
+    raise not_allowed if known_path else not_found
 
 
 def arrange(held: list[_T], order: str = "fifo", duplicate: bool = False) -> list[_T]:
@@ -266,7 +281,25 @@ class JsonSandbox:
         return 200, answer
 
     def _control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict:
-        """The answer to a control call (`path` starts /_sandbox/); ApiError for a refusal."""
+        """The control endpoints every JsonSandbox has, then the provider's own."""
+        if method == "POST" and path == "/_sandbox/faults":
+            return {"fault": self.add_fault(body).__dict__}
+        if method == "POST" and path == "/_sandbox/reset":
+            self._reset()
+            self._faults.clear()
+            return {"reset": True}
+        answer = self._provider_control(method, path, query, body)
+        if answer is None:
+            raise ApiError(404, {"message": f"no control {method} {path}"})
+        return answer
+
+    def _reset(self) -> None:
+        """POST /_sandbox/reset: forget what the provider's state holds (the faults are forgotten here)."""
+        raise NotImplementedError
+
+    def _provider_control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict | None:
+        """The answer to one of the provider's own control calls; None: there is no such call.
+        ApiError for a refusal."""
         raise NotImplementedError
 
     def _after_control(self) -> None:

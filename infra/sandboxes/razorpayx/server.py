@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from infra.sandboxes.common import Fault, JsonSandbox, arrange, json_object
+from infra.sandboxes.common import Fault, JsonSandbox, arrange, json_object, route
 from infra.sandboxes.razorpayx.engine import (
     DEFAULT_BALANCE_PAISE,
     DEFAULT_SETTLE_DELAY_SECONDS,
@@ -181,16 +181,9 @@ class RazorpayXSandbox(JsonSandbox):
             ("GET", r"/payouts/([\w]+)", lambda m: plain(engine.get_payout(m.group(1)))),
             ("POST", r"/payouts/([\w]+)/cancel", lambda m: cancelled(engine.cancel_payout(m.group(1)))),
         ]
-        known_path = False
-        for route_method, pattern, action in routes:
-            match = re.fullmatch(pattern, path)
-            if match:
-                known_path = True
-                if route_method == method:
-                    return action(match)
-        if known_path:
-            raise error(405, "The requested method is not allowed for this URL.", reason="NA")
-        raise error(404, "The requested URL was not found on the server.", reason="NA")
+        return route(routes, method, path,
+                     not_allowed=error(405, "The requested method is not allowed for this URL.", reason="NA"),
+                     not_found=error(404, "The requested URL was not found on the server.", reason="NA"))
 
     def _record_call(self, method: str, path: str, status: int | None, client_ip: str, headers: dict[str, str],
                      fault: Fault | None) -> None:
@@ -319,20 +312,19 @@ class RazorpayXSandbox(JsonSandbox):
     def _after_control(self) -> None:
         self._wake.set()  # the control call may have made a step due sooner (a balance, an advance)
 
-    def _control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict:
+    def _reset(self) -> None:
+        self.engine.reset()
+        with self._lock:
+            self.calls, self.deliveries, self.events, self.held = [], [], [], []
+        with self._outbox_ready:
+            self._outbox.clear()
+            self._epoch += 1
+
+    def _provider_control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict | None:
         engine = self.engine
         payout = re.fullmatch(r"/_sandbox/payouts/([\w]+)/advance", path)
         if method == "GET" and path == "/_sandbox/state":
             return self.state(query.get("reference_id"))
-        if method == "POST" and path == "/_sandbox/reset":
-            engine.reset()
-            self._faults.clear()
-            with self._lock:
-                self.calls, self.deliveries, self.events, self.held = [], [], [], []
-            with self._outbox_ready:
-                self._outbox.clear()
-                self._epoch += 1
-            return {"reset": True}
         if method == "POST" and path == "/_sandbox/config":
             return self.configure(body)
         if method == "POST" and path == "/_sandbox/balance":
@@ -342,8 +334,6 @@ class RazorpayXSandbox(JsonSandbox):
             )
             self._emit(events)
             return {"balance": engine.balance, "released": released}
-        if method == "POST" and path == "/_sandbox/faults":
-            return {"fault": self.add_fault(body).__dict__}
         if method == "POST" and path == "/_sandbox/outcomes":
             pending = engine.add_outcomes(str(body.get("outcome")), int(body.get("count", 1)), body.get("reason"),
                                           body.get("description"))
@@ -360,7 +350,7 @@ class RazorpayXSandbox(JsonSandbox):
             index = body.get("index")
             event = self.replay(int(index) if index is not None else None, body.get("event_id"))
             return {"replayed": _event_summary(event)}
-        raise ApiError(404, {"message": f"no control {method} {path}"})
+        return None
 
     def configure(self, body: dict) -> dict:
         if "webhook_url" in body:
