@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from infra.sandboxes.common import arrange
 from infra.sandboxes.phonepe.state import SandboxState
 
 DELIVERY_TIMEOUT_SECONDS = 5
@@ -65,8 +66,7 @@ class Deliverer:
         """Sends the held webhooks (`reverse`: newest first)."""
         with self._lock:
             held, self.held = self.held, []
-        if order == "reverse":
-            held.reverse()
+        held = arrange(held, order)
         for webhook in held:
             self._queue.put(webhook)
         return len(held)

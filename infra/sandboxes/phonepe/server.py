@@ -44,6 +44,7 @@ from typing import Any, ClassVar, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local.loopback import LoopbackServer
+from infra.sandboxes.common import json_object
 from infra.sandboxes.phonepe import shapes
 from infra.sandboxes.phonepe.delivery import Deliverer, Webhook
 from infra.sandboxes.phonepe.state import (
@@ -582,13 +583,8 @@ _REFUND_PROBLEMS = {
 
 
 def _json_object(body: bytes) -> tuple[dict, str | None]:
-    try:
-        value = json.loads(body or b"null")
-    except (UnicodeDecodeError, ValueError):
-        return {}, "body is not valid JSON"
-    if not isinstance(value, dict):
-        return {}, "body must be a JSON object"
-    return value, None
+    value, problem = json_object(body)
+    return value, f"body {problem}" if problem else None
 
 
 def _is_amount(value: Any) -> TypeGuard[int]:

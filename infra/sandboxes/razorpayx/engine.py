@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.sandboxes import common
+
 MODES = ("IMPS", "NEFT", "RTGS", "UPI")
 PURPOSES = ("refund", "cashback", "payout", "salary", "utility bill", "vendor bill", "custom")
 CONTACT_TYPES = ("vendor", "customer", "employee", "self")
@@ -71,13 +73,11 @@ BANK_NAMES = {"HDFC": "HDFC Bank", "ICIC": "ICICI Bank", "SBIN": "State Bank of 
               "KKBK": "Kotak Mahindra Bank", "YESB": "Yes Bank", "RATN": "RBL Bank"}
 
 
-class ApiError(Exception):
+class ApiError(common.ApiError):
     """An answer other than 2xx, in RazorpayX's error envelope."""
 
     def __init__(self, status: int, body: dict):
-        super().__init__(body.get("error", {}).get("description"))
-        self.status = status
-        self.body = body
+        super().__init__(status, body, body.get("error", {}).get("description"))
 
 
 def error(status: int, description: str, *, field: str | None = None, code: str = "BAD_REQUEST_ERROR",

@@ -8,44 +8,28 @@ the functions that call RazorpayX. `allowed_ips`, when given, turns on the allow
 
 from __future__ import annotations
 
+from infra.sandboxes.common import LocalSandbox
 from infra.sandboxes.razorpayx.server import RazorpayXSandbox
 
 SECRET = "razorpayx"
 
 
-class LocalRazorpayX:
+class LocalRazorpayX(LocalSandbox[RazorpayXSandbox]):
     name = "razorpayx"
+    base_url_setting = "RAZORPAYX_BASE_URL"
 
     def __init__(self, values: dict, webhook_url: str | None, port: int = 0,
                  allowed_ips: tuple[str, ...] | None = None):
-        self._values = values
-        self._webhook_url = webhook_url
-        self._port = port
+        super().__init__(values, webhook_url, port)
         self._allowed_ips = allowed_ips
-        self.sandbox: RazorpayXSandbox | None = None
 
-    def start(self) -> LocalRazorpayX:
-        if self.sandbox is None:
-            self.sandbox = RazorpayXSandbox(
-                key_id=self._values["key_id"],
-                key_secret=self._values["key_secret"],
-                account_number=self._values["account_number"],
-                webhook_secret=self._values["webhook_secret"],
-                webhook_url=self._webhook_url,
-                port=self._port,
-                allowed_ips=self._allowed_ips,
-            ).start()
-        return self
-
-    @property
-    def settings(self) -> dict[str, str]:
-        return {"RAZORPAYX_BASE_URL": self.sandbox.api_url} if self.sandbox else {}
-
-    @property
-    def url(self) -> str:
-        return self.sandbox.url if self.sandbox else ""
-
-    def stop(self) -> None:
-        if self.sandbox is not None:
-            self.sandbox.stop()
-            self.sandbox = None
+    def _make(self) -> RazorpayXSandbox:
+        return RazorpayXSandbox(
+            key_id=self._values["key_id"],
+            key_secret=self._values["key_secret"],
+            account_number=self._values["account_number"],
+            webhook_secret=self._values["webhook_secret"],
+            webhook_url=self._webhook_url,
+            port=self._port,
+            allowed_ips=self._allowed_ips,
+        )

@@ -42,19 +42,15 @@ import hashlib
 import hmac
 import heapq
 import itertools
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, ClassVar
 
 import requests
 
-from infra.local.loopback import LoopbackServer
+from infra.sandboxes.common import Fault, JsonSandbox, arrange, json_object, route
 from infra.sandboxes.razorpayx.engine import (
     DEFAULT_BALANCE_PAISE,
     DEFAULT_SETTLE_DELAY_SECONDS,
@@ -72,21 +68,17 @@ DEFAULT_WEBHOOK_MAX_ATTEMPTS = 5
 DEFAULT_WEBHOOK_RETRY_BASE_SECONDS = 0.1
 
 
-@dataclass
-class Fault:
-    kind: str  # "5xx" | "429" | "timeout"
-    remaining: int
-    path: str | None = None  # a prefix of the path after /v1
-    method: str | None = None
-    status: int | None = None
-    delay_seconds: float = 2.0
-    then: str = "drop"  # "drop": nothing happens; "process": the call takes effect, the answer fails
+class RazorpayXSandbox(JsonSandbox):
+    """Two threads of its own: a clock that walks payouts along their statuses, and one webhook
+    sender (so webhooks leave in the order they happened) that retries a failed delivery with
+    backoff. stop() drops planned steps and webhooks not yet sent; a delivery under way gets
+    what is left of `timeout` to finish."""
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
+    name = "razorpayx"
+    api_prefix = API_PREFIX
+    not_found: ClassVar[dict] = {"error": {"code": "BAD_REQUEST_ERROR",
+                                           "description": "The requested URL was not found on the server."}}
 
-
-class RazorpayXSandbox:
     def __init__(self, *, key_id: str, key_secret: str, account_number: str, webhook_secret: str | None = None,
                  webhook_url: str | None = None, port: int = 0, balance_paise: int = DEFAULT_BALANCE_PAISE,
                  settle_delay_seconds: float = DEFAULT_SETTLE_DELAY_SECONDS,
@@ -102,73 +94,36 @@ class RazorpayXSandbox:
         self.webhook_max_attempts = DEFAULT_WEBHOOK_MAX_ATTEMPTS
         self.webhook_retry_base_seconds = DEFAULT_WEBHOOK_RETRY_BASE_SECONDS
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
         self.calls: list[dict] = []
         self.deliveries: list[dict] = []
         self.events: list[Event] = []
         self.held: list[Event] = []
-        self._http = requests.Session()
-        self._server = LoopbackServer(_handler(self), port=port, name="razorpayx-sandbox")
-        self.port = self._server.port
-        self._lifecycle = threading.Lock()
-        self._stopping = threading.Event()
         self._wake = threading.Event()  # a new step may be due sooner than the clock thread thinks
         self._outbox: list[tuple[float, int, Event, int, int]] = []  # (due, order, event, attempt, epoch)
         self._epoch = 0  # bumped by reset: a webhook from before it must not reach the next test's receiver
         self._outbox_ready = threading.Condition()
         self._order = itertools.count()
-        self._clock = threading.Thread(target=self._walk, name="razorpayx-clock", daemon=True)
-        self._sender = threading.Thread(target=self._send, name="razorpayx-webhooks", daemon=True)
+        super().__init__(port=port)
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return self._server.url
+    def _on_start(self) -> None:
+        self._spawn(self._walk, name="razorpayx-clock")
+        self._spawn(self._send, name="razorpayx-webhooks")
 
-    @property
-    def api_url(self) -> str:
-        """What a client uses as RazorpayX's base URL."""
-        return self.url + API_PREFIX
-
-    def start(self) -> RazorpayXSandbox:
-        with self._lifecycle:
-            if not self._stopping.is_set() and not self._clock.is_alive():
-                self._server.start()
-                self._clock.start()
-                self._sender.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Idempotent, and safe before start(). Planned steps and webhooks not yet sent are
-        dropped; a delivery under way gets what is left of `timeout` to finish."""
-        with self._lifecycle:
-            if self._stopping.is_set():
-                return
-            self._stopping.set()
-        self._server.stop()
+    def _on_stop(self) -> None:
         self._wake.set()
         with self._outbox_ready:
             self._outbox_ready.notify_all()
-        deadline = time.monotonic() + timeout
-        for thread in (self._clock, self._sender):
-            if thread.is_alive():
-                thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        self._http.close()
-
-    def __enter__(self) -> RazorpayXSandbox:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- RazorpayX's API ------------------------------------------------------------------
 
     def handle_api(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes,
                    client_ip: str) -> tuple[int, dict | None, float]:
-        """(status, body, seconds to stall before answering)."""
-        fault = self._take_fault(method, path)
-        if fault is not None and fault.then != "process":
+        fault = self._faults.take(method, path)
+        if fault is not None and fault.drops:
+            # Recorded with no status (unlike Shiprocket's): RazorpayX's state shows every call
+            # that arrived, so a test can see that a retry after a dropped call came.
             self._record_call(method, path, None, client_ip, headers, fault)
             return self._fault_answer(fault)
         events: list[Event] = []
@@ -202,15 +157,9 @@ class RazorpayXSandbox:
     def _dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
                   raw: bytes) -> tuple[int, dict, list[Event]]:
         engine = self.engine
-        body: dict = {}
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                raise error(400, "The request body is not valid JSON.") from None
-            if not isinstance(parsed, dict):
-                raise error(400, "The request body must be a JSON object.")
-            body = parsed
+        body, problem = json_object(raw) if raw else ({}, None)
+        if problem:
+            raise error(400, f"The request body {problem}.")
 
         def plain(answer: dict) -> tuple[int, dict, list[Event]]:
             return 200, answer, []
@@ -232,16 +181,9 @@ class RazorpayXSandbox:
             ("GET", r"/payouts/([\w]+)", lambda m: plain(engine.get_payout(m.group(1)))),
             ("POST", r"/payouts/([\w]+)/cancel", lambda m: cancelled(engine.cancel_payout(m.group(1)))),
         ]
-        known_path = False
-        for route_method, pattern, action in routes:
-            match = re.fullmatch(pattern, path)
-            if match:
-                known_path = True
-                if route_method == method:
-                    return action(match)
-        if known_path:
-            raise error(405, "The requested method is not allowed for this URL.", reason="NA")
-        raise error(404, "The requested URL was not found on the server.", reason="NA")
+        return route(routes, method, path,
+                     not_allowed=error(405, "The requested method is not allowed for this URL.", reason="NA"),
+                     not_found=error(404, "The requested URL was not found on the server.", reason="NA"))
 
     def _record_call(self, method: str, path: str, status: int | None, client_ip: str, headers: dict[str, str],
                      fault: Fault | None) -> None:
@@ -253,42 +195,16 @@ class RazorpayXSandbox:
 
     # -- faults ---------------------------------------------------------------------------
 
-    def add_fault(self, spec: dict) -> Fault:
-        kind = spec.get("kind")
-        if kind not in ("5xx", "429", "timeout"):
-            raise ApiError(400, {"message": "kind must be 5xx, 429 or timeout"})
-        fault = Fault(
-            kind=kind, remaining=int(spec.get("count", 1)), path=spec.get("path"), method=spec.get("method"),
-            status=spec.get("status"), delay_seconds=float(spec.get("delay_seconds", 2.0)),
-            then=spec.get("then", "drop"),
-        )
-        if fault.then not in ("drop", "process"):
-            raise ApiError(400, {"message": "then must be drop or process"})
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.remaining > 0 and fault.matches(method, path):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
     @staticmethod
     def _fault_answer(fault: Fault) -> tuple[int, dict | None, float]:
-        if fault.kind == "429":
-            return 429, {"error": {"code": "BAD_REQUEST_ERROR", "description": "Too many requests",
-                                   "source": "NA", "step": "NA", "reason": "NA", "metadata": {}}}, 0.0
-        if fault.kind == "timeout":
-            # Stall past the client's read timeout, then answer a gateway timeout nobody reads.
-            return 504, {"error": {"code": "GATEWAY_ERROR", "description": "Gateway Time-out"}}, fault.delay_seconds
-        status = fault.status or 500
-        return status, {"error": {"code": "SERVER_ERROR", "description": "The server encountered an error.",
-                                  "source": "NA", "step": "NA", "reason": "NA", "metadata": {}}}, 0.0
+        return fault.answer(
+            too_many={"error": {"code": "BAD_REQUEST_ERROR", "description": "Too many requests",
+                                "source": "NA", "step": "NA", "reason": "NA", "metadata": {}}},
+            timed_out={"error": {"code": "GATEWAY_ERROR", "description": "Gateway Time-out"}},
+            server_error=lambda status: {"error": {"code": "SERVER_ERROR",
+                                                   "description": "The server encountered an error.",
+                                                   "source": "NA", "step": "NA", "reason": "NA", "metadata": {}}},
+        )
 
     # -- the clock: payouts walk on their own ---------------------------------------------
 
@@ -371,10 +287,7 @@ class RazorpayXSandbox:
     def release(self, order: str = "fifo", duplicate: bool = False) -> int:
         with self._lock:
             events, self.held = self.held, []
-        if order == "reverse":
-            events.reverse()
-        if duplicate:
-            events = [e for e in events for _ in (0, 1)]
+        events = arrange(events, order, duplicate)
         for event in events:
             self._enqueue(event)
         return len(events)
@@ -396,33 +309,22 @@ class RazorpayXSandbox:
 
     # -- control API ----------------------------------------------------------------------
 
-    def handle_control(self, method: str, path: str, query: dict[str, str], raw: bytes) -> tuple[int, dict]:
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            return 400, {"message": "control bodies are JSON"}
-        try:
-            answer = self._control(method, path, query, body if isinstance(body, dict) else {})
-        except ApiError as refusal:
-            return refusal.status, refusal.body
-        except (TypeError, ValueError) as bad:
-            return 400, {"message": str(bad)}
-        self._wake.set()
-        return 200, answer
+    def _after_control(self) -> None:
+        self._wake.set()  # the control call may have made a step due sooner (a balance, an advance)
 
-    def _control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict:
+    def _reset(self) -> None:
+        self.engine.reset()
+        with self._lock:
+            self.calls, self.deliveries, self.events, self.held = [], [], [], []
+        with self._outbox_ready:
+            self._outbox.clear()
+            self._epoch += 1
+
+    def _provider_control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict | None:
         engine = self.engine
         payout = re.fullmatch(r"/_sandbox/payouts/([\w]+)/advance", path)
         if method == "GET" and path == "/_sandbox/state":
             return self.state(query.get("reference_id"))
-        if method == "POST" and path == "/_sandbox/reset":
-            engine.reset()
-            with self._lock:
-                self._faults, self.calls, self.deliveries, self.events, self.held = [], [], [], [], []
-            with self._outbox_ready:
-                self._outbox.clear()
-                self._epoch += 1
-            return {"reset": True}
         if method == "POST" and path == "/_sandbox/config":
             return self.configure(body)
         if method == "POST" and path == "/_sandbox/balance":
@@ -432,8 +334,6 @@ class RazorpayXSandbox:
             )
             self._emit(events)
             return {"balance": engine.balance, "released": released}
-        if method == "POST" and path == "/_sandbox/faults":
-            return {"fault": self.add_fault(body).__dict__}
         if method == "POST" and path == "/_sandbox/outcomes":
             pending = engine.add_outcomes(str(body.get("outcome")), int(body.get("count", 1)), body.get("reason"),
                                           body.get("description"))
@@ -450,7 +350,7 @@ class RazorpayXSandbox:
             index = body.get("index")
             event = self.replay(int(index) if index is not None else None, body.get("event_id"))
             return {"replayed": _event_summary(event)}
-        raise ApiError(404, {"message": f"no control {method} {path}"})
+        return None
 
     def configure(self, body: dict) -> dict:
         if "webhook_url" in body:
@@ -505,44 +405,3 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str]:
     key_id, _, key_secret = decoded.partition(":")
     return key_id, key_secret
 
-
-def _handler(sandbox: RazorpayXSandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "razorpayx-sandbox"
-
-        def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            delay = 0.0
-            body: dict | None
-            if parts.path.startswith("/_sandbox/"):
-                status, body = sandbox.handle_control(self.command, parts.path.rstrip("/"), query, raw)
-            elif parts.path.startswith(API_PREFIX + "/"):
-                path = parts.path[len(API_PREFIX):].rstrip("/") or "/"
-                status, body, delay = sandbox.handle_api(self.command, path, query, headers, raw,
-                                                         self.client_address[0])
-            else:
-                status, body = 404, {"error": {"code": "BAD_REQUEST_ERROR",
-                                               "description": "The requested URL was not found on the server."}}
-            if delay:
-                time.sleep(delay)
-            payload = json.dumps(body).encode() if body is not None else b""
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout fault): as with the real thing, nobody reads it
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from infra.sandboxes import common
+
 IST = timezone(timedelta(hours=5, minutes=30))
 DEFAULT_TOKEN_LIFETIME_SECONDS = 240 * 3600  # 10 days, as documented
 
@@ -65,13 +67,8 @@ REQUIRED_ADHOC = (
 REQUIRED_ITEM = ("name", "sku", "units", "selling_price")
 
 
-class ApiError(Exception):
-    """An answer other than 2xx, in Shiprocket's shape."""
-
-    def __init__(self, status: int, body: dict):
-        super().__init__(body.get("message"))
-        self.status = status
-        self.body = body
+class ApiError(common.ApiError):
+    """An answer other than 2xx, in Shiprocket's shape (its message is `message`)."""
 
 
 def _invalid(errors: dict[str, list[str]]) -> ApiError:
