@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 
-from infra.description.model import Role, Service
+from infra.description.model import Role, Service, lambda_tasks
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Inventory:
     fixed_egress_functions: frozenset[str]
     # (network name, NAT gateways with a fixed address): the description's network has exactly one
     fixed_egress_networks: frozenset[tuple[str, int]]
+    # (state machine name, task functions sorted, logging level, traced?)
+    state_machines: frozenset[tuple[str, tuple[str, ...], str, bool]]
 
 
 def describe(service: Service) -> Inventory:
@@ -73,7 +75,17 @@ def describe(service: Service) -> Inventory:
         event_routes=frozenset((f.name, r.queue, tuple(sorted(r.events))) for f, r in service.event_routes),
         fixed_egress_functions=frozenset(f.name for f in service.fixed_egress_functions),
         fixed_egress_networks=frozenset({(service.network.name, 1)} if service.network else ()),
+        state_machines=frozenset(
+            (m.name, tuple(sorted(m.task_functions)), m.logging_level, m.tracing) for m in service.state_machines
+        ),
     )
+
+
+def task_function_names(definition: dict, function_of) -> tuple[str, ...]:
+    """The functions a deployed definition's Lambda tasks run, sorted; `function_of` maps what a
+    twin put in FunctionName (an ARN, or a placeholder the template fills) to a function name."""
+    names = {function_of((task.get("Parameters") or {}).get("FunctionName")) for _, task in lambda_tasks(definition)}
+    return tuple(sorted(names))
 
 
 def event_routes_from_environment(function: str, environment: dict) -> set[tuple[str, str, tuple[str, ...]]]:

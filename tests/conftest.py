@@ -42,6 +42,19 @@ def egress_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def state_machine_stack(tmp_path_factory):
+    """The local twin of the state machine fixture service (tests/fixtures/state_machine_service.py),
+    at clock speed 1 so that its definitions are the cloud's."""
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    stack = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("workflows-state"), seed_accounts=False),
+                       STATE_MACHINE_SERVICE)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
 def api(local_stack) -> str:
     return local_stack.url
 

@@ -22,6 +22,7 @@ from infra.cloud import runtime, tags
 from infra.cloud.identity import Identity
 from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
+from infra.cloud.state_machines import grant_state_machines, state_machine_arn
 from infra.description.model import Access, Function, Service
 
 # An AttributeError here means aws-cdk-lib does not know runtime.PYTHON_VERSION yet.
@@ -64,6 +65,10 @@ class CloudNames:
 
     def user_pool_client_id(self) -> str:
         return self._identity.client.user_pool_client_id
+
+    def state_machine_arn(self, state_machine: str) -> str:
+        # Built from the machine's fixed name, not a reference to it (see state_machines.py).
+        return state_machine_arn(self._stack, state_machine)
 
     def user_pool_arn(self) -> str:
         return self._identity.user_pool.user_pool_arn
@@ -182,6 +187,7 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
                 resources=[shared.physical.user_pool_arn()],
             )
         )
+    grant_state_machines(role, fn, Stack.of(scope))
     for trigger in fn.queue_triggers:
         function.add_event_source(
             event_sources.SqsEventSource(

@@ -8,11 +8,12 @@ not what the stack code meant to do. Pure Python: no aws_cdk import.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from infra.cloud import tags
-from infra.parity import Inventory, event_routes_from_environment
+from infra.parity import Inventory, event_routes_from_environment, task_function_names
 
 Resources = dict[str, dict[str, Any]]
 
@@ -103,6 +104,46 @@ def _fixed_egress(resources: Resources, functions: _Names) -> tuple[set[str], se
         (name, sum(1 for vpc in fixed_nats.values() if vpc == name)) for name in vpcs.by_id.values()
     }
     return fixed_functions, networks
+
+
+def state_machine_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each tagged state machine's definition as CloudFormation will deploy it, except that a
+    substitution naming a function's ARN becomes `${function:<name>}` (name from its tag) again,
+    whatever the placeholder was: so a machine whose substitutions point at another function
+    shows that function."""
+    resources: Resources = template.get("Resources", {})
+    functions = _Names(resources, "AWS::Lambda::Function", tags.FUNCTION)
+    found = {}
+    for lid, machine in _of_type(resources, "AWS::StepFunctions::StateMachine"):
+        props = machine["Properties"]
+        text = props.get("DefinitionString", "{}")
+        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+            function = functions.first(value) or f"<not a function: {key}>"
+            text = text.replace("${" + key + "}", "${function:" + function + "}")
+        found[_tag(machine, tags.STATE_MACHINE) or f"<untagged state machine {lid}>"] = json.loads(text)
+    return found
+
+
+def _state_machines(template: dict[str, Any]) -> set[tuple[str, tuple[str, ...], str, bool]]:
+    resources: Resources = template.get("Resources", {})
+    definitions = state_machine_definitions(template)
+    rows = set()
+    for lid, machine in _of_type(resources, "AWS::StepFunctions::StateMachine"):
+        props = machine["Properties"]
+        name = _tag(machine, tags.STATE_MACHINE) or f"<untagged state machine {lid}>"
+        rows.add((
+            name,
+            task_function_names(definitions[name], _placeholder_function),
+            (props.get("LoggingConfiguration") or {}).get("Level", "OFF"),
+            bool((props.get("TracingConfiguration") or {}).get("Enabled", False)),
+        ))
+    return rows
+
+
+def _placeholder_function(function_name: Any) -> str:
+    if isinstance(function_name, str) and function_name.startswith("${function:") and function_name.endswith("}"):
+        return function_name[len("${function:"):-1]
+    return f"<not a function placeholder: {function_name!r}>"
 
 
 def inventory_from_template(template: dict[str, Any]) -> Inventory:
@@ -239,4 +280,5 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         event_routes=frozenset(event_routes),
         fixed_egress_functions=frozenset(fixed_functions),
         fixed_egress_networks=frozenset(fixed_networks),
+        state_machines=frozenset(_state_machines(template)),
     )

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.cloud import tags
 from infra.cloud.queues import QueuePair
-from infra.description.model import MetricAlarm, Service
+from infra.description.model import MetricAlarm, PhysicalNames, Service
 
 NAMESPACE = "Bazaar"
 
@@ -54,10 +54,28 @@ def _queues_by_name(service: Service, queues: dict[str, QueuePair]) -> dict:
     return found
 
 
-def _metric(alarm: MetricAlarm, service: Service, queues: dict) -> cloudwatch.Metric:
+def _metric(alarm: MetricAlarm, service: Service, queues: dict, physical: PhysicalNames) -> cloudwatch.IMetric:
     period = Duration.seconds(alarm.period_seconds)
     if alarm.queue:
         return queues[alarm.queue].metric(alarm.metric, statistic=alarm.statistic, period=period)
+    if alarm.state_machine:
+        arn = physical.state_machine_arn(alarm.state_machine)
+        metrics = {
+            f"m{i}": cloudwatch.Metric(
+                namespace="AWS/States", metric_name=name, dimensions_map={"StateMachineArn": arn},
+                statistic=alarm.statistic, period=period,
+            )
+            for i, name in enumerate((alarm.metric, *alarm.plus_metrics))
+        }
+        if len(metrics) == 1:
+            return metrics["m0"]
+        # A period with no failed executions publishes no datapoint: count it as 0, not missing.
+        return cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL({key}, 0)" for key in metrics),
+            using_metrics=metrics,
+            label=" + ".join((alarm.metric, *alarm.plus_metrics)),
+            period=period,
+        )
     return cloudwatch.Metric(
         namespace=NAMESPACE,
         metric_name=alarm.metric,
@@ -74,6 +92,7 @@ def build_monitoring(
     functions: dict[str, lambda_.Function],
     queues: dict[str, QueuePair],
     api: apigateway.RestApi | None,
+    physical: PhysicalNames,
 ) -> dict[str, cloudwatch.Alarm]:
     stack_name = Stack.of(scope).stack_name
     topic = _alarm_topic(scope)
@@ -85,7 +104,7 @@ def build_monitoring(
             f"Alarm-{spec.name}",
             alarm_name=f"{stack_name}-{spec.name}",
             alarm_description=spec.description,
-            metric=_metric(spec, service, by_name),
+            metric=_metric(spec, service, by_name, physical),
             threshold=spec.threshold,
             comparison_operator=_COMPARISONS[spec.comparison],
             evaluation_periods=spec.evaluation_periods,
@@ -148,7 +167,7 @@ def _dashboard(scope, service, functions, queues, api, alarms) -> cloudwatch.Das
                 width=24,
             )
         )
-    bazaar_alarms = [a.name for a in service.all_alarms if not a.queue]
+    bazaar_alarms = [a.name for a in service.all_alarms if not a.queue and not a.state_machine]
     if bazaar_alarms:
         dashboard.add_widgets(
             *[cloudwatch.AlarmWidget(title=name, alarm=alarms[name], width=12) for name in bazaar_alarms]

@@ -18,6 +18,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.cloud.state_machines import physical_name as state_machine_physical_name
+
 
 if TYPE_CHECKING:
     from infra.cloud.stack import BazaarStack
@@ -53,6 +55,22 @@ def acknowledge(stack: BazaarStack) -> None:
                 "It is the only wildcard statement; table, queue, secret and log permissions name "
                 "their resources."
             )
+        if fn.state_machines:
+            wildcards = (
+                "It also answers task tokens of the state machines it declares "
+                f"({', '.join(fn.state_machines)}): states:SendTaskSuccess, SendTaskFailure and "
+                "SendTaskHeartbeat support no resource-level permissions (a token names no "
+                "resource), so IAM accepts only '*' for them. " + wildcards
+            )
+            for machine_name in fn.state_machines:
+                _ack(
+                    role,
+                    "IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                    f"{state_machine_physical_name(stack, machine_name)}:*]",
+                    f"{fn.name} declares state machine {machine_name!r}; Describe/GetExecutionHistory/"
+                    "StopExecution are granted on that machine's executions, whose names are chosen "
+                    "when each starts. The pattern cannot reach another machine's executions.",
+                )
         if fn.fixed_egress:
             wildcards = (
                 "It also runs in the network's private subnets (fixed_egress), so it holds the "
@@ -82,6 +100,46 @@ def acknowledge(stack: BazaarStack) -> None:
                 f"helper adds '<table arn>/index/*' so it can query that table's own GSIs "
                 f"({', '.join(i.name for i in spec.indexes)}). The wildcard cannot reach any "
                 "other table.",
+            )
+
+    # -- State machines -------------------------------------------------------------------
+    for machine in service.state_machines:
+        machine_role = stack.node.find_child(f"StateMachineRole-{machine.name}")
+        _ack(
+            machine_role,
+            "IAM5[Resource::*]",
+            "Delivering execution logs to CloudWatch Logs (logs:CreateLogDelivery, GetLogDelivery, "
+            "UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, "
+            "DescribeResourcePolicies, DescribeLogGroups) and traces to X-Ray (xray:PutTraceSegments, "
+            "PutTelemetryRecords, GetSamplingRules, GetSamplingTargets): Step Functions documents "
+            "these for a state machine's role and none supports resource-level permissions. "
+            "lambda:InvokeFunction names the task functions only.",
+        )
+        for function_name in machine.task_functions:
+            cfn_function = stack.functions[function_name].node.default_child
+            assert isinstance(cfn_function, cdk.CfnElement)  # a Function's default child is its CfnFunction
+            logical_id = stack.resolve(stack.get_logical_id(cfn_function))
+            _ack(
+                machine_role,
+                f"IAM5[Resource::<{logical_id}.Arn>:*]",
+                f"State machine {machine.name!r} runs {function_name!r} as a task; ':*' adds that "
+                "function's versions and aliases (a task may name a qualified ARN), no other function.",
+            )
+        cfn_machine = stack.state_machines[machine.name]
+        if machine.logging_level != "ALL":
+            _ack(
+                cfn_machine,
+                "SF1",
+                f"infra/description declares logging_level {machine.logging_level} for "
+                f"{machine.name!r}, a choice reviewed with the description; failed executions are "
+                "still logged, and they alarm.",
+            )
+        if not machine.tracing:
+            _ack(
+                cfn_machine,
+                "SF2",
+                f"infra/description declares tracing=False for {machine.name!r}, a choice reviewed "
+                "with the description; its task functions are still traced.",
             )
 
     # -- API ------------------------------------------------------------------------------

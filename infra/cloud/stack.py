@@ -17,6 +17,7 @@ from infra.cloud.network import build_network
 from infra.cloud.queues import build_queues
 from infra.cloud.schedules import build_schedules
 from infra.cloud.secrets import build_secrets
+from infra.cloud.state_machines import build_state_machines
 from infra.cloud.tables import build_tables
 from infra.cloud.webhooks import build_webhooks
 from infra.description.model import Service
@@ -69,8 +70,9 @@ class BazaarStack(Stack):
         self.api: RestApi | None = build_api(self, service, stage, self.functions) if service.routes else None
         self.webhook_urls = build_webhooks(self, service, self.functions)
         self.rules = build_schedules(self, service, self.functions)
+        self.state_machines = build_state_machines(self, service.state_machines, self.functions)
         self.alarms = build_monitoring(
-            self, service, self.functions, self.queues, self.api.api if self.api else None
+            self, service, self.functions, self.queues, self.api.api if self.api else None, self.shared.physical
         )
 
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 
 class DescriptionError(ValueError):
@@ -51,6 +51,7 @@ class PhysicalNames(Protocol):
     def user_pool_id(self) -> str: ...
     def user_pool_client_id(self) -> str: ...
     def user_pool_jwks_url(self) -> str: ...
+    def state_machine_arn(self, state_machine: str) -> str: ...
 
 
 class Role(StrEnum):
@@ -379,6 +380,10 @@ class Function:
     # Calls a provider that allowlists source IPs: runs in the network's private subnets and
     # leaves through its NAT gateway's Elastic IP (see `Network`).
     fixed_egress: bool = False
+    # State machines this function starts executions of and answers task tokens for
+    # (StartExecution, SendTaskSuccess/Failure/Heartbeat, Describe/Stop/History/ListExecutions);
+    # it reads each one's ARN from BAZAAR_STATE_MACHINE_<NAME>.
+    state_machines: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -401,7 +406,9 @@ class Function:
             _require(self.timeout_seconds <= 29, f"{where}: serves API routes, so its timeout must be <= 29 s")
         for key in self.environment:
             _require(
-                not key.startswith(("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "AWS_")),
+                not key.startswith(
+                    ("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "BAZAAR_STATE_MACHINE_", "AWS_")
+                ),
                 f"{where}: environment variable {key} is reserved; declare the resource instead",
             )
         _require(
@@ -417,6 +424,10 @@ class Function:
             )
         tables = [trigger.table for trigger in self.stream_triggers]
         _require(len(tables) == len(set(tables)), f"{where}: reads one table's stream twice")
+        object.__setattr__(self, "state_machines", tuple(self.state_machines))
+        _require(
+            len(set(self.state_machines)) == len(self.state_machines), f"{where}: names a state machine twice"
+        )
         object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
         object.__setattr__(self, "tables", MappingProxyType({k: Access(v) for k, v in self.tables.items()}))
 
@@ -427,6 +438,174 @@ class Function:
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Workflows
+# --------------------------------------------------------------------------------------------
+
+StateMachineLoggingLevel = Literal["ALL", "ERROR", "FATAL"]
+STATE_MACHINE_LOGGING_LEVELS: tuple[str, ...] = ("ALL", "ERROR", "FATAL")
+# The Lambda integrations a definition may use; both pass the task's Payload as the event.
+LAMBDA_TASK_RESOURCES: tuple[str, ...] = (
+    "arn:aws:states:::lambda:invoke",
+    "arn:aws:states:::lambda:invoke.waitForTaskToken",
+)
+# Step Functions' own bound on a standard workflow's run: one year.
+MAX_STATE_MACHINE_TIMEOUT_SECONDS = 31536000
+# How a definition names a task's function: replaced by the function's ARN in each twin.
+_PLACEHOLDER = re.compile(r"\$\{function:([^}]*)\}")
+# The derived alarm is `<machine>-failed`, and alarm names have at most 40 characters.
+_STATE_MACHINE_NAME_MAX = 40 - len("-failed")
+# ASL fields that name the state to go to next.
+_TRANSITIONS = ("Next", "Default")
+
+
+def function_placeholder(function: str) -> str:
+    """`${function:<name>}`: how a state machine definition names the function a task runs."""
+    return "${function:" + function + "}"
+
+
+def substitute_functions(document: Mapping[str, Any], arn_of: Mapping[str, str]) -> dict[str, Any]:
+    """The definition with every `${function:<name>}` replaced by `arn_of[name]`."""
+    text = json.dumps(document)
+    return json.loads(_PLACEHOLDER.sub(lambda m: arn_of[m.group(1)], text))
+
+
+def state_scopes(definition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The definition and every nested one (Parallel branches, Map iterators), each with its own
+    StartAt and States: transitions never cross from one to another."""
+    scopes = [definition]
+    for state in (definition.get("States") or {}).values():
+        if not isinstance(state, Mapping):
+            continue
+        nested = [*state.get("Branches", ()), state.get("Iterator"), state.get("ItemProcessor")]
+        for scope in nested:
+            if isinstance(scope, Mapping):
+                scopes += state_scopes(scope)
+    return scopes
+
+
+def lambda_tasks(definition: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(state name, state) of every Lambda task, nested ones included."""
+    return [
+        (name, state)
+        for scope in state_scopes(definition)
+        for name, state in (scope.get("States") or {}).items()
+        if isinstance(state, Mapping) and state.get("Type") == "Task"
+        and state.get("Resource") in LAMBDA_TASK_RESOURCES
+    ]
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A standard Step Functions workflow. `definition` is its Amazon States Language document as
+    a dict; a Lambda task (`arn:aws:states:::lambda:invoke` or its `.waitForTaskToken` form)
+    names its function in `Parameters.FunctionName` as `${function:<name>}`, and `task_functions`
+    lists exactly those functions. The machine's run is bounded by `timeout_seconds` (written into
+    the definition as its top-level TimeoutSeconds) and every Task by its own TimeoutSeconds or
+    HeartbeatSeconds, so no execution waits for a year. Executions are logged to CloudWatch at
+    `logging_level` with their data, and traced with X-Ray when `tracing`."""
+
+    name: str
+    purpose: str
+    definition: Mapping[str, Any]
+    task_functions: tuple[str, ...]
+    timeout_seconds: int
+    logging_level: StateMachineLoggingLevel = "ALL"
+    tracing: bool = True
+
+    def __post_init__(self) -> None:
+        _check_name("state machine", self.name)
+        where = f"state machine {self.name!r}"
+        _require(
+            len(self.name) <= _STATE_MACHINE_NAME_MAX,
+            f"{where}: name must have at most {_STATE_MACHINE_NAME_MAX} characters (its alarm is "
+            f"{self.name}-failed)",
+        )
+        _require(bool(self.purpose.strip()), f"{where}: needs a purpose")
+        _require(
+            1 <= self.timeout_seconds <= MAX_STATE_MACHINE_TIMEOUT_SECONDS,
+            f"{where}: timeout must be 1..{MAX_STATE_MACHINE_TIMEOUT_SECONDS} seconds (one year)",
+        )
+        _require(
+            self.logging_level in STATE_MACHINE_LOGGING_LEVELS,
+            f"{where}: logging level must be one of {STATE_MACHINE_LOGGING_LEVELS}",
+        )
+        try:
+            # A private copy, and proof the definition is JSON (the twins send it as JSON).
+            definition = json.loads(json.dumps(self.definition))
+        except (TypeError, ValueError) as error:
+            raise DescriptionError(f"{where}: definition is not JSON ({error})") from None
+        _require(isinstance(definition, dict), f"{where}: definition must be an ASL document (a dict)")
+        _require(
+            "TimeoutSeconds" not in definition,
+            f"{where}: the definition sets TimeoutSeconds; declare it once, as timeout_seconds",
+        )
+        object.__setattr__(self, "definition", MappingProxyType(definition))
+        object.__setattr__(self, "task_functions", tuple(self.task_functions))
+        _require(
+            len(set(self.task_functions)) == len(self.task_functions),
+            f"{where}: task_functions names a function twice",
+        )
+        for scope in state_scopes(definition):
+            self._check_scope(scope)
+        named: set[str] = set()
+        for state_name, task in lambda_tasks(definition):
+            function_name = (task.get("Parameters") or {}).get("FunctionName")
+            placeholder = _PLACEHOLDER.fullmatch(function_name) if isinstance(function_name, str) else None
+            _require(
+                placeholder is not None,
+                f"{where}: task {state_name!r} must name its function in Parameters.FunctionName as "
+                "${function:<function name>}, so each twin puts its own ARN there",
+            )
+            assert placeholder is not None
+            named.add(placeholder.group(1))
+        everywhere = set(_PLACEHOLDER.findall(json.dumps(definition)))
+        _require(
+            everywhere <= named,
+            f"{where}: ${{function:...}} placeholders outside a Lambda task's Parameters.FunctionName: "
+            f"{sorted(everywhere - named)}",
+        )
+        unlisted, unused = sorted(named - set(self.task_functions)), sorted(set(self.task_functions) - named)
+        _require(not unlisted, f"{where}: tasks run {unlisted}, which task_functions does not list")
+        _require(not unused, f"{where}: task_functions lists {unused}, which no task runs")
+
+    def _check_scope(self, scope: Mapping[str, Any]) -> None:
+        where = f"state machine {self.name!r}"
+        states = scope.get("States")
+        _require(isinstance(states, Mapping) and bool(states), f"{where}: a definition (or branch) has no States")
+        assert isinstance(states, Mapping)
+        start = scope.get("StartAt")
+        _require(start in states, f"{where}: StartAt {start!r} names no state")
+        for name, state in states.items():
+            at = f"{where}: state {name!r}"
+            _require(isinstance(state, Mapping) and "Type" in state, f"{at} has no Type")
+            targets = [state[key] for key in _TRANSITIONS if key in state]
+            targets += [choice.get("Next") for choice in state.get("Choices", ())]
+            targets += [catcher.get("Next") for catcher in state.get("Catch", ())]
+            for target in targets:
+                _require(target in states, f"{at}: goes to {target!r}, which names no state")
+            if state["Type"] in ("Task", "Pass", "Wait", "Parallel", "Map"):
+                _require(
+                    "Next" in state or state.get("End") is True,
+                    f"{at}: needs Next or End: true",
+                )
+            if state["Type"] == "Task":
+                _require(
+                    "TimeoutSeconds" in state or "HeartbeatSeconds" in state,
+                    f"{at}: a Task needs TimeoutSeconds (or HeartbeatSeconds); without one Step "
+                    "Functions waits up to a year for it",
+                )
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The definition as both twins deploy it: with the machine's timeout, placeholders kept."""
+        return {**json.loads(json.dumps(dict(self.definition))), "TimeoutSeconds": self.timeout_seconds}
+
+    @property
+    def alarm_name(self) -> str:
+        return f"{self.name}-failed"
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,10 +641,20 @@ class MetricAlarm:
     dimensions: Mapping[str, str] = field(default_factory=dict)
     # Alarms on a queue's own metrics (SQS namespace) rather than Bazaar's.
     queue: str | None = None
+    # Alarms on a state machine's own metrics (AWS/States namespace) rather than Bazaar's.
+    state_machine: str | None = None
+    # Further metrics of the same source whose values are added to `metric`'s before the
+    # comparison (one alarm on "failed + timed out + aborted" rather than three).
+    plus_metrics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("alarm", self.name)
         _require(self.period_seconds % 60 == 0, f"alarm {self.name!r}: period must be a multiple of 60 s")
+        _require(
+            not (self.queue and self.state_machine),
+            f"alarm {self.name!r}: watches a queue or a state machine, not both",
+        )
+        object.__setattr__(self, "plus_metrics", tuple(self.plus_metrics))
         object.__setattr__(self, "dimensions", MappingProxyType(dict(self.dimensions)))
 
 
@@ -571,15 +760,18 @@ class Service:
     # The network fixed-egress functions run in; None when no function calls an IP-allowlisting
     # provider (then no function may set fixed_egress).
     network: Network | None = None
+    state_machines: tuple[StateMachine, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "state_machines", tuple(self.state_machines))
         for kind, names in (
             ("table", [t.name for t in self.tables]),
             ("queue", [q.name for q in self.queues] + [q.dlq_name for q in self.queues]),
             ("secret", [s.name for s in self.secrets]),
             ("function", [f.name for f in self.functions]),
             ("schedule", [s.name for f in self.functions for s in f.schedules]),
+            ("state machine", [m.name for m in self.state_machines]),
             ("alarm", [a.name for a in self.all_alarms]),
         ):
             duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -589,6 +781,7 @@ class Service:
         self._check_streams()
         self._check_routes()
         self._check_network()
+        self._check_state_machines()
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         if authorizer is None:
             raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
@@ -611,6 +804,14 @@ class Service:
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
+
+    def state_machine(self, name: str) -> StateMachine:
+        return next(m for m in self.state_machines if m.name == name)
+
+    @property
+    def task_functions(self) -> frozenset[str]:
+        """Functions some state machine runs as a task."""
+        return frozenset(f for m in self.state_machines for f in m.task_functions)
 
     @property
     def routes(self) -> tuple[tuple[Function, Route], ...]:
@@ -676,7 +877,24 @@ class Service:
             )
             for queue in on_failure
         )
-        return self.alarms + dlq_alarms + on_failure_alarms
+        # Each execution that ends badly is a refund or an approval nobody finished.
+        state_machine_alarms = tuple(
+            MetricAlarm(
+                name=m.alarm_name,
+                description=(
+                    f"Executions of {m.name} failed, timed out or were aborted: {m.purpose} did not "
+                    "finish. Read the execution's history in the Step Functions console."
+                ),
+                metric="ExecutionsFailed",
+                plus_metrics=("ExecutionsTimedOut", "ExecutionsAborted"),
+                statistic="Sum",
+                threshold=1,
+                period_seconds=300,
+                state_machine=m.name,
+            )
+            for m in self.state_machines
+        )
+        return self.alarms + dlq_alarms + on_failure_alarms + state_machine_alarms
 
     def function_environment(self, function: Function, physical: PhysicalNames) -> dict[str, str]:
         """Every variable a function starts with. Each twin passes its own physical names (CDK
@@ -696,6 +914,8 @@ class Service:
             env[f"BAZAAR_QUEUE_{env_name(queue)}"] = physical.queue_url(queue)
         for secret in function.secrets:
             env[f"BAZAAR_SECRET_{env_name(secret)}"] = physical.secret_id(secret)
+        for machine in function.state_machines:
+            env[f"BAZAAR_STATE_MACHINE_{env_name(machine)}"] = physical.state_machine_arn(machine)
         if function.uses_user_pool:
             env["BAZAAR_USER_POOL_ID"] = physical.user_pool_id()
             env["BAZAAR_USER_POOL_CLIENT_ID"] = physical.user_pool_client_id()
@@ -729,7 +949,19 @@ class Service:
                 _require(s in secrets, f"{where} reads secret {s!r}, which the description does not declare")
             for trigger in f.queue_triggers:
                 _require(trigger.queue in queues, f"{where} consumes undeclared queue {trigger.queue!r}")
+        machines = {m.name for m in self.state_machines}
+        for f in self.functions:
+            for machine in f.state_machines:
+                _require(
+                    machine in machines,
+                    f"function {f.name!r} uses state machine {machine!r}, which the description does not declare",
+                )
         for alarm in self.alarms:
+            if alarm.state_machine:
+                _require(
+                    alarm.state_machine in machines,
+                    f"alarm {alarm.name!r} watches undeclared state machine {alarm.state_machine!r}",
+                )
             if alarm.queue:
                 known = queues | {self.queue(q).dlq_name for q in queues}
                 _require(alarm.queue in known, f"alarm {alarm.name!r} watches undeclared queue {alarm.queue!r}")
@@ -789,6 +1021,28 @@ class Service:
         _require(len(webhook_paths) == len(set(webhook_paths)), "a webhook path is declared twice")
         for f in self.functions:
             _require(len(f.webhooks) <= 1, f"function {f.name!r}: a function has one function URL")
+
+    def _check_state_machines(self) -> None:
+        functions = {f.name: f for f in self.functions}
+        for machine in self.state_machines:
+            where = f"state machine {machine.name!r}"
+            for name in machine.task_functions:
+                function = functions.get(name)
+                if function is None:
+                    raise DescriptionError(f"{where}: task function {name!r} is not a declared function")
+                # A task function is handed the state's Payload, never an HTTP request: kept out
+                # of the API, it has one event shape, no 29 s route limit on its timeout, and no
+                # caller but the workflow (whose role is the only one allowed to invoke it).
+                _require(
+                    not (function.routes or function.webhooks),
+                    f"{where}: task function {name!r} serves HTTP (routes or a webhook); a task function "
+                    "is invoked by the workflow only. Put the HTTP entry point in another function "
+                    "that declares state_machines and starts or answers executions",
+                )
+                _require(
+                    name != self.api.authorizer,
+                    f"{where}: task function {name!r} is the API authorizer",
+                )
 
     def _check_network(self) -> None:
         network = self.network

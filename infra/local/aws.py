@@ -25,17 +25,20 @@ ACCOUNT = "123456789012"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 class MotoServer:
-    """moto's server as a child process (see moto_process.py) on 127.0.0.1."""
+    """moto's server as a child process (see moto_process.py) on 127.0.0.1. With
+    `lambda_endpoint`, its Lambda invokes (a state machine's tasks) are forwarded there."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, lambda_endpoint: str | None = None):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
+        self.lambda_endpoint = lambda_endpoint
         self._process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:
         root = Path(__file__).resolve().parents[2]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local.moto_process", "--port", str(self.port)],
+            [sys.executable, "-m", "infra.local.moto_process", "--port", str(self.port),
+             *(["--lambda-endpoint", self.lambda_endpoint] if self.lambda_endpoint else [])],
             cwd=root,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "shared")])},
         )
@@ -107,6 +110,12 @@ class LocalNames:
 
     def alarm_name(self, alarm: str) -> str:
         return f"{self.service}-{alarm}"
+
+    def state_machine_name(self, state_machine: str) -> str:
+        return f"{self.service}-{state_machine}"
+
+    def state_machine_arn(self, state_machine: str) -> str:
+        return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.state_machine_name(state_machine)}"
 
 
 def provision(service: Service, moto: MotoServer) -> LocalNames:
@@ -241,16 +250,29 @@ def _alarms(service: Service, moto: MotoServer, names: LocalNames) -> None:
     for alarm in service.all_alarms:
         if alarm.queue:
             namespace, dimensions = "AWS/SQS", {"QueueName": names.queue_name(alarm.queue)}
+        elif alarm.state_machine:
+            namespace, dimensions = "AWS/States", {"StateMachineArn": names.state_machine_arn(alarm.state_machine)}
         else:
             namespace, dimensions = "Bazaar", {"service": service.name, **alarm.dimensions}
+        dimension_list = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+        metric: dict[str, Any] = {
+            "Namespace": namespace, "MetricName": alarm.metric, "Dimensions": dimension_list,
+            "Statistic": alarm.statistic, "Period": alarm.period_seconds,
+        }
+        if alarm.plus_metrics:
+            # The sum, as the cloud twin's metric math alarm has it.
+            stats = [
+                {"Id": f"m{i}", "ReturnData": False, "MetricStat": {
+                    "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dimension_list},
+                    "Period": alarm.period_seconds, "Stat": alarm.statistic}}
+                for i, name in enumerate((alarm.metric, *alarm.plus_metrics))
+            ]
+            expression = " + ".join(f"FILL({s['Id']}, 0)" for s in stats)
+            metric = {"Metrics": [*stats, {"Id": "total", "Expression": expression, "ReturnData": True}]}
         cloudwatch.put_metric_alarm(
             AlarmName=names.alarm_name(alarm.name),
             AlarmDescription=alarm.description,
-            Namespace=namespace,
-            MetricName=alarm.metric,
-            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-            Statistic=alarm.statistic,
-            Period=alarm.period_seconds,
+            **metric,
             EvaluationPeriods=alarm.evaluation_periods,
             Threshold=alarm.threshold,
             ComparisonOperator=comparisons[alarm.comparison],

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from infra.parity import Inventory, event_routes_from_environment
+from infra.local.workflows import STATE_MACHINE_TAG
+from infra.parity import Inventory, event_routes_from_environment, task_function_names
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -16,6 +17,31 @@ def _tag(tags: list[dict] | dict, key: str) -> str | None:
     if isinstance(tags, dict):
         return tags.get(key)
     return next((t["Value"] for t in tags if t["Key"] == key), None)
+
+
+def local_state_machines(stack: LocalStack) -> dict[str, dict]:
+    """Every state machine in moto tagged with a described name -> what describe_state_machine
+    says of it, definition parsed."""
+    sfn = stack.client("stepfunctions")
+    found = {}
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        for summary in page["stateMachines"]:
+            arn = summary["stateMachineArn"]
+            name = _tag(
+                [{"Key": t["key"], "Value": t["value"]} for t in sfn.list_tags_for_resource(resourceArn=arn)["tags"]],
+                STATE_MACHINE_TAG,
+            )
+            if name:
+                described = sfn.describe_state_machine(stateMachineArn=arn)
+                found[name] = {**described, "definition": json.loads(described["definition"])}
+    return found
+
+
+def _local_function(function_name) -> str:
+    # A local task names its function by a local Lambda ARN (infra/local/workflows.py).
+    if isinstance(function_name, str) and ":function:" in function_name:
+        return function_name.split(":function:", 1)[1].split(":", 1)[0]
+    return f"<not a local function ARN: {function_name!r}>"
 
 
 def local_inventory(stack: LocalStack) -> Inventory:
@@ -109,4 +135,10 @@ def local_inventory(stack: LocalStack) -> Inventory:
         fixed_egress_functions=fixed_egress_functions,
         # One proxy leaving from one address: the twin of one NAT gateway with one Elastic IP.
         fixed_egress_networks=frozenset({(egress.name, 1)} if egress is not None else ()),
+        state_machines=frozenset(
+            (name, task_function_names(machine["definition"], _local_function),
+             (machine.get("loggingConfiguration") or {}).get("level", "OFF"),
+             bool((machine.get("tracingConfiguration") or {}).get("enabled", False)))
+            for name, machine in local_state_machines(stack).items()
+        ),
     )

@@ -4,16 +4,20 @@ moto keeps its state per process, so two stacks in one process (a test's and the
 would share tables and queues; a process each keeps them apart, and its memory (moto's grows
 with use: docs/local-twin.md, 'Server and endpoints') goes back when the stack stops.
 
-    python -m infra.local.moto_process --port 5100
+    python -m infra.local.moto_process --port 5100 [--lambda-endpoint http://127.0.0.1:8000/_local/functions]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import threading
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlsplit
 
 _dynamodb_lock = threading.RLock()
 
@@ -34,13 +38,73 @@ def serialise_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]  # the deliberate patch above
 
 
+# Longer than any function's timeout (900 s): the runtime, not this call, decides when a
+# handler has run too long, and answers that as Lambda would.
+_INVOKE_TIMEOUT_SECONDS = 960
+
+
+def _function_name(function: str) -> str:
+    """`name`, `arn:aws:lambda:<region>:<account>:function:name[:qualifier]` -> `name`."""
+    if ":function:" in function:
+        return function.split(":function:", 1)[1].split(":", 1)[0]
+    return function
+
+
+def _function_error(response_headers: dict, error_type: str, message: str) -> bytes:
+    response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def forward_lambda_invokes(endpoint: str) -> None:
+    """moto without Docker answers a Lambda invoke by echoing the payload back, so a state
+    machine's Lambda tasks would never run Bazaar's code. This sends each invoke to the local
+    stack instead (`POST <endpoint>/<function name>/invoke`), which runs the function's real
+    handler in its runtime and answers the handler's payload, or an `x-amz-function-error`
+    header with errorType/errorMessage when the handler raised; both go back to the caller (the
+    state machine interpreter: its Retry and Catch see the handler's error type) unchanged."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        name = _function_name(function_name)
+        payload = body.encode() if isinstance(body, str) else (body or b"{}")
+        request = urllib.request.Request(
+            f"{endpoint}/{quote(name)}/invoke", data=payload, method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=_INVOKE_TIMEOUT_SECONDS) as answer:
+                if answer.headers.get("x-amz-function-error"):
+                    response_headers["x-amz-function-error"] = answer.headers["x-amz-function-error"]
+                return answer.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None  # moto's Lambda API then answers 404: no such function
+            return _function_error(response_headers, "Runtime.Unavailable", f"local stack answered {error.code}")
+        except OSError as error:
+            return _function_error(response_headers, "Runtime.Unavailable", f"local stack unreachable: {error}")
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]  # the deliberate patch above
+
+
+def _loopback_endpoint(endpoint: str) -> str:
+    # Invokes carry whatever a task passes; they must never leave the machine.
+    parts = urlsplit(endpoint)
+    if parts.scheme != "http" or parts.hostname != "127.0.0.1":
+        raise SystemExit(f"--lambda-endpoint must be http://127.0.0.1:<port>/..., not {endpoint!r}")
+    return endpoint.rstrip("/")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
+    parser.add_argument("--lambda-endpoint", help="where Lambda invokes go: the local stack's /_local/functions")
+    arguments = parser.parse_args()
+    port = arguments.port
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions integrations call back on it
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
     serialise_dynamodb()
+    if arguments.lambda_endpoint:
+        forward_lambda_invokes(_loopback_endpoint(arguments.lambda_endpoint))
 
     from moto.server import ThreadedMotoServer
 

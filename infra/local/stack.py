@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from infra.description import SERVICE
 from infra.description.model import Role, Service
@@ -30,6 +31,7 @@ from infra.local.pollers import QueuePoller
 from infra.local.runtime import ROOT, FunctionRuntime, RuntimeStopped
 from infra.local.scheduler import Scheduler
 from infra.local.streams import StreamPoller
+from infra.local.workflows import describe_executions, provision_state_machines
 from infra.sandboxes import Sandbox, local_sandboxes
 
 
@@ -94,7 +96,12 @@ class LocalStack:
     def __init__(self, config: LocalConfig = LocalConfig(), service: Service = SERVICE):
         self.config = config
         self.service = service
-        self.moto = MotoServer(config.moto_port)
+        # A state machine's Lambda tasks reach moto's Lambda API, which hands them to this
+        # stack's runtimes through the gateway's /_local/functions (infra/local/moto_process.py).
+        self.moto = MotoServer(
+            config.moto_port,
+            lambda_endpoint=f"http://127.0.0.1:{config.api_port}/_local/functions" if service.state_machines else None,
+        )
         self.names: LocalNames | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         # The event source mappings: SQS queues, and DynamoDB streams (each with start() and stop()).
@@ -115,6 +122,7 @@ class LocalStack:
         try:
             self.moto.start()
             self.names = provision(self.service, self.moto)
+            provision_state_machines(self.service, self.moto, self.names, self.config.clock_speed)
             self._start_egress()
             # Provider sandboxes come up before any function, so a function's first call finds them.
             self.sandboxes = local_sandboxes(
@@ -266,13 +274,18 @@ class LocalStack:
 
     def _control(self, method: str, target: str, body: bytes) -> HttpResult | None:
         try:
-            return self._control_request(method, target)
+            return self._control_request(method, target, body)
         except RuntimeStopped:
             return _stopping()
 
-    def _control_request(self, method: str, target: str) -> HttpResult | None:
+    def _control_request(self, method: str, target: str, body: bytes = b"") -> HttpResult | None:
         path = target.split("?", 1)[0].rstrip("/")
         run = re.fullmatch(r"/_local/schedules/([a-z0-9-]+)/run", path)
+        invoke = re.fullmatch(r"/_local/functions/([a-z0-9-]+)/invoke", path)
+        if method == "POST" and invoke:
+            return self._invoke_task_function(invoke.group(1), body)
+        if method == "GET" and path == "/_local/executions":
+            return self._executions(parse_qs(urlsplit(target).query))
         scheduler = self.scheduler  # None once stop() began: a request still in flight is told so
         if method == "GET" and path == "/_local/topology":
             return _json(200, _inventory_json(local_inventory(self)))
@@ -294,6 +307,44 @@ class LocalStack:
             html = openapi.swagger_html(self.openapi_document())
             return HttpResult(200, [("Content-Type", "text/html; charset=utf-8")], html.encode())
         return None
+
+    def _invoke_task_function(self, name: str, body: bytes) -> HttpResult:
+        """A state machine's Lambda task, forwarded by moto: runs the function's real handler and
+        answers as Lambda's Invoke API does (its payload, or x-amz-function-error: Unhandled with
+        errorType and errorMessage). Only task functions are invoked this way: the others have
+        their own event sources, and none is handed an arbitrary event from here."""
+        runtime = self.runtimes.get(name)
+        if runtime is None or name not in self.service.task_functions:
+            return _json(404, {"errorType": "ResourceNotFoundException",
+                               "errorMessage": f"{name} is not a task function of any state machine"})
+        try:
+            event = json.loads(body or b"{}")
+        except ValueError:
+            return _json(400, {"errorType": "InvalidRequestContentException", "errorMessage": "payload is not JSON"})
+        invocation = runtime.invoke(event)
+        if invocation.failed:
+            error = invocation.error or {}
+            # The interpreter reads errorType as the task's Error (what Retry and Catch match).
+            answer = {"errorType": error.get("errorType", "Error"), "errorMessage": error.get("errorMessage", "")}
+            result = _json(200, answer)
+            result.headers.append(("x-amz-function-error", "Unhandled"))
+            return result
+        return _json(200, invocation.payload)
+
+    def _executions(self, query: dict[str, list[str]]) -> HttpResult:
+        """The executions of the described state machines (or of `state_machine=`), optionally only
+        those with `status=` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), with their histories."""
+        names = self.names
+        if names is None:
+            return _stopping()
+        wanted = query.get("state_machine", [None])[0]
+        machines = {m.name: names.state_machine_arn(m.name) for m in self.service.state_machines
+                    if wanted in (None, m.name)}
+        if wanted is not None and not machines:
+            return _json(404, {"error": {"code": "NOT_FOUND", "message": "No such state machine."}})
+        status = query.get("status", [None])[0]
+        executions = describe_executions(self.client("stepfunctions"), machines, status.upper() if status else None)
+        return _json(200, {"clock_speed": self.config.clock_speed, "executions": executions})
 
     # -- internals ------------------------------------------------------------------------
 

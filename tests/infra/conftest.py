@@ -80,3 +80,11 @@ def egress_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir:
 def cloud_template(synthesized: Synthesized) -> dict[str, Any]:
     """The synthesized BazaarStack template as a dict."""
     return synthesized.template
+
+
+@pytest.fixture(scope="session")
+def state_machine_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    """The state machine fixture service (tests/fixtures/state_machine_service.py) synthesized the same way."""
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.workflows"), stub_layer_dir, STATE_MACHINE_SERVICE)

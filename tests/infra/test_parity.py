@@ -2,14 +2,17 @@
 stack, read back through boto3 and its own tables) contain exactly what the description declares:
 the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms,
 user-pool groups, stream triggers, table streams, event routes, and which functions leave through
-the network's one fixed-address NAT gateway. The failing-on-purpose tests show it fails when one
+the network's one fixed-address NAT gateway, and state machines with the functions their tasks run.
+The failing-on-purpose tests show it fails when one
 twin gets something the other lacks. Streams are checked on the stream fixture service, since the
 real description declares none yet; fixed egress on the egress fixture service, which has
-fixed-egress functions (the real description may declare none yet)."""
+fixed-egress functions (the real description may declare none yet); state machines on the state
+machine fixture service, whose local definitions must also be the cloud's, placeholders aside."""
 
 from __future__ import annotations
 
 import copy
+import json
 
 from infra.cloud.inventory import inventory_from_template
 from infra.description import SERVICE
@@ -240,4 +243,94 @@ def test_parity_fails_when_the_cloud_nat_gateway_has_no_fixed_address(egress_syn
         "fixed_egress_functions: 'egress-caller' is described but missing from the cloud twin",
         "fixed_egress_networks: ('egress-network', 1) is described but missing from the cloud twin",
         "fixed_egress_networks: ('egress-network', 0) is in the cloud twin but not in the description",
+    ]
+
+
+# -- state machines, on the state machine fixture service -------------------------------------
+
+
+def test_state_machine_fixture_local_twin_matches_its_description(state_machine_stack):
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    described = describe(STATE_MACHINE_SERVICE)
+    assert described.state_machines == {("sfn-approval", ("sfn-await", "sfn-record"), "ALL", True)}
+    assert "sfn-approval-failed" in described.alarms
+    assert differences(described, local_inventory(state_machine_stack), "local") == []
+
+
+def test_state_machine_fixture_cloud_twin_matches_its_description(state_machine_synthesized):
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    cloud = inventory_from_template(state_machine_synthesized.template)
+    assert differences(describe(STATE_MACHINE_SERVICE), cloud, "cloud") == []
+
+
+def test_state_machine_fixture_twins_match_each_other(state_machine_stack, state_machine_synthesized):
+    cloud = inventory_from_template(state_machine_synthesized.template)
+    assert differences(cloud, local_inventory(state_machine_stack), "local") == []
+
+
+def test_the_local_definitions_are_the_cloud_definitions_once_their_functions_are_filled_in(
+    state_machine_stack, state_machine_synthesized
+):
+    from infra.cloud.inventory import state_machine_definitions
+    from infra.description.model import substitute_functions
+    from infra.local.inventory import local_state_machines
+    from infra.local.workflows import local_function_arn
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    # Both sides get the same ARN for each function: what the template fills in is the function
+    # its substitution points at, what the local twin put in is its local ARN.
+    arns = {f.name: local_function_arn(f.name) for f in STATE_MACHINE_SERVICE.functions}
+    cloud = {name: substitute_functions(d, arns) for name, d in state_machine_definitions(state_machine_synthesized.template).items()}
+    local = {name: machine["definition"] for name, machine in local_state_machines(state_machine_stack).items()}
+    assert state_machine_stack.config.clock_speed == 1
+    assert set(cloud) == set(local) == {"sfn-approval"}
+    assert local == cloud
+
+
+def test_parity_fails_when_only_the_local_twin_gets_a_state_machine(state_machine_stack):
+    from infra.local.workflows import local_function_arn
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    sfn = state_machine_stack.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="workflows-sneaky",
+        definition=json.dumps({"StartAt": "Go", "States": {"Go": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 5, "End": True,
+            "Parameters": {"FunctionName": local_function_arn("sfn-record"), "Payload.$": "$"},
+        }}}),
+        roleArn="arn:aws:iam::123456789012:role/sneaky",
+        tags=[{"key": "bazaar:state-machine", "value": "sneaky"}],
+    )["stateMachineArn"]
+    try:
+        problems = differences(describe(STATE_MACHINE_SERVICE), local_inventory(state_machine_stack), "local")
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
+    assert problems == [
+        "state_machines: ('sneaky', ('sfn-record',), 'OFF', False) is in the local twin but not in the description"
+    ]
+
+
+def test_parity_fails_when_a_cloud_task_runs_another_function(state_machine_synthesized):
+    from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
+
+    template = copy.deepcopy(state_machine_synthesized.template)
+    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    starter = next(
+        lid for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(t["Value"] == "sfn-starter" for t in r["Properties"].get("Tags", []))
+    )
+    # The await task's placeholder now filled with the starter's ARN: a task function in the
+    # cloud twin only.
+    machine["Properties"]["DefinitionSubstitutions"]["function:sfn-await"] = {"Fn::GetAtt": [starter, "Arn"]}
+
+    problems = differences(describe(STATE_MACHINE_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "state_machines: ('sfn-approval', ('sfn-await', 'sfn-record'), 'ALL', True) is described but missing "
+        "from the cloud twin",
+        "state_machines: ('sfn-approval', ('sfn-record', 'sfn-starter'), 'ALL', True) is in the cloud twin but "
+        "not in the description",
     ]

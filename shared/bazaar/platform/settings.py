@@ -24,7 +24,8 @@ class ConfigurationError(RuntimeError):
 
 
 class UndeclaredResourceError(ConfigurationError):
-    """Code asked for a table, queue or secret its function does not declare in the description."""
+    """Code asked for a table, queue, secret or state machine its function does not declare in
+    the description."""
 
 
 class Settings(BaseModel):
@@ -41,6 +42,8 @@ class Settings(BaseModel):
     tables: Mapping[str, str] = Field(default_factory=dict)
     queues: Mapping[str, str] = Field(default_factory=dict)
     secrets: Mapping[str, str] = Field(default_factory=dict)
+    # State machine ARNs by description name (BAZAAR_STATE_MACHINE_<NAME>).
+    state_machines: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
 
     @field_validator("route_roles", mode="before")
@@ -56,6 +59,9 @@ class Settings(BaseModel):
 
     def secret_id(self, name: str) -> str:
         return self._resource("secret", self.secrets, name)
+
+    def state_machine_arn(self, name: str) -> str:
+        return self._resource("state machine", self.state_machines, name)
 
     def _resource(self, kind: str, declared: Mapping[str, str], name: str) -> str:
         try:
@@ -92,6 +98,7 @@ def load_settings(environ: Mapping[str, str], kind: type[S] = Settings) -> S:  #
                 "tables": _resources(environ, "BAZAAR_TABLE_"),
                 "queues": _resources(environ, "BAZAAR_QUEUE_"),
                 "secrets": _resources(environ, "BAZAAR_SECRET_"),
+                "state_machines": _resources(environ, "BAZAAR_STATE_MACHINE_"),
             }
         )
     except ValidationError as error:
