@@ -82,6 +82,11 @@ class Seller:
     def admin_post(self, path: str, body: dict, **headers) -> requests.Response:
         return requests.post(f"{self.api}{path}", json=body, headers={**bearer(self.admin), **headers}, timeout=60)
 
+    def admin_refund_id(self, order_id: str) -> str | None:
+        """The merchant refund id of the order's refund, once the refund workflow has asked PhonePe."""
+        order = requests.get(f"{self.api}/v1/admin/orders/{order_id}", headers=bearer(self.admin), timeout=30).json()
+        return (order["refunds"] or [{}])[0].get("merchant_refund_id")
+
     def balance(self) -> dict:
         response = requests.get(f"{self.api}/v1/admin/payees/{self.user_id}/balance", params={"role": "seller"},
                                 headers=bearer(self.admin), timeout=30)

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import services, wiring
 from bazaar.ops.schemas import (
-    DiagnosticsOut, FailedShipmentOut, HealthOut, NeedsRefundOut, PaymentsOut, ShipmentsOut, StockLocksOut,
+    DiagnosticsOut, FailedShipmentOut, HealthOut, NeedsRefundOut, PaymentsOut, RefundsOut, ShipmentsOut, StockLocksOut,
 )
+from bazaar.refunds.services import refund_counts
 from bazaar.orders.domain import OrderStatus
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
@@ -49,6 +50,7 @@ def diagnostics() -> DiagnosticsOut:
         payments=PaymentsOut(needs_refund=NeedsRefundOut(count=refunds, order_ids=refund_ids),
                              pending_reconciliation=pending.open, overdue_checks=pending.overdue,
                              pending_order_ids=list(pending.open_order_ids)),
+        refunds=RefundsOut(**refund_counts(ops.refund_requests)),
     )
 
 

@@ -1,20 +1,15 @@
 """Orders admin API: read an order (refreshing its unsettled refunds), and the overrides
 after PAID: retry the shipment (re-drives a job that ended in the DLQ), cancel the shipment, mark
-delivered, refund. Each override is refused with 409 INVALID_STATE_TRANSITION where the order's
+delivered. (An admin's refund is a refund request: functions/refunds/admin_api.py.) Each override is refused with 409 INVALID_STATE_TRANSITION where the order's
 transition table does not allow it, and is written with its audit entry in one transaction."""
 
-from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from bazaar.money import Paise
 from bazaar.orders import fulfilment, wiring
 from bazaar.orders.aftersale import Admin
-from bazaar.orders.schemas import AdminActionIn, OrderOut, RefundIn
+from bazaar.orders.schemas import AdminActionIn, OrderOut
 from bazaar.platform.http import HttpApi
-from bazaar.platform.idempotency import KEY_PATTERN
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import from_environment
 from bazaar.shipping import fulfilment as shipping
@@ -26,7 +21,6 @@ api = HttpApi(settings)
 app = api.app
 kit = wiring.aftersale(settings, audited=True)
 courier = shipping_wiring.shiprocket(settings)
-idempotent = wiring.refund_requests(settings)
 CONFLICTS: dict[int, OpenAPIResponse] = {
     409: {"description": "INVALID_STATE_TRANSITION: the order's status does not allow this"}}
 
@@ -62,22 +56,8 @@ def mark_delivered(order_id: str, body: AdminActionIn) -> OrderOut:
     return _shown(fulfilment.mark_delivered(order_id, _admin(body), kit.orders, kit.clock, kit.new_id))
 
 
-@app.post("/v1/admin/orders/<order_id>/refund", summary="Refund the order in full or in part (audited)",
-          responses={**CONFLICTS, 502: {"description": "PAYMENT_PROVIDER_ERROR: PhonePe refused the refund"}})
-def refund(order_id: str, body: RefundIn,
-           idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]) -> Response[OrderOut]:
-    admin = _admin(body)
-    answer = idempotent.run(
-        caller=admin.actor_id, key=idempotency_key, body={"order_id": order_id, **body.model_dump(mode="json")},
-        perform=lambda: _shown(fulfilment.refund_for_admin(order_id, Paise(body.amount_paise), admin, kit))
-        .model_dump(mode="json"))
-    # The answer is the stored OrderOut JSON (the same on a repeat of the key), already serialised.
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)  # type: ignore[arg-type]
-
-
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
-    idempotent.register_lambda_context(context)
     return api.handle(event, context)

@@ -86,13 +86,11 @@ def read_statement(start: Annotated[date, Query(alias="from")], end: Annotated[d
 def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)],
              body: WithdrawalIn | None = None) -> Response[PayoutOut]:
     payee, up_to = _payee(), Paise(body.amount_paise) if body and body.amount_paise else None
-    answer = idempotent.run(caller=api.caller.user_id, key=idempotency_key,
-                            body={"payee": payee, "up_to": up_to.amount if up_to else None},
-                            perform=lambda: PayoutOut.of(services.request_payout(
-                                payee, PayoutTrigger.WITHDRAWAL, f"scout:{api.caller.user_id}", earnings, up_to=up_to))
-                            .model_dump(mode="json"))
-    # The answer is the stored PayoutOut JSON (the same on a repeat of the key), already serialised.
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=answer)  # type: ignore[arg-type]
+    return idempotent.respond(status=201, caller=api.caller.user_id, key=idempotency_key,
+                              body={"payee": payee, "up_to": up_to.amount if up_to else None},
+                              perform=lambda: PayoutOut.of(services.request_payout(
+                                  payee, PayoutTrigger.WITHDRAWAL, f"scout:{api.caller.user_id}", earnings,
+                                  up_to=up_to)))
 
 
 @logger.inject_lambda_context(log_event=False)

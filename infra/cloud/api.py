@@ -92,8 +92,10 @@ def build_api(
     result = RestApi(api=api)
     integrations: dict[str, apigateway.LambdaIntegration] = {}
     for fn, route in service.routes:
+        # One invoke permission per function for this API (not one per method and path): a stack
+        # holds at most 500 resources, and each function re-checks its own routes' roles anyway.
         integration = integrations.setdefault(
-            fn.name, apigateway.LambdaIntegration(functions[fn.name], proxy=True, allow_test_invoke=False)
+            fn.name, apigateway.LambdaIntegration(functions[fn.name], proxy=True, scope_permission_to_method=False)
         )
         auth: dict[str, Any]  # add_method's authorization keywords
         if route.is_public:

@@ -5,12 +5,12 @@ new context in CONTEXTS below. Nothing about topology is written anywhere else."
 from __future__ import annotations
 
 from infra.description.contexts import (
-    catalog, checkout, identity, notifications, ops, orders, payments, payouts, shipping,
+    catalog, checkout, identity, notifications, ops, orders, payments, payouts, refunds, shipping,
 )
 from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
-CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts)
+CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts, refunds)
 
 
 def _gather(kind: str) -> tuple:
@@ -30,6 +30,7 @@ TABLES = _gather("TABLES")
 QUEUES = _gather("QUEUES")
 FUNCTIONS = _gather("FUNCTIONS")
 ALARMS = _gather("ALARMS")
+STATE_MACHINES = _gather("STATE_MACHINES")
 
 API = Api(
     authorizer="identity-authorizer",
@@ -69,6 +70,7 @@ SERVICE = Service(
     tables=TABLES,
     queues=QUEUES,
     secrets=SECRETS + _gather("SECRETS"),
+    state_machines=STATE_MACHINES,
     functions=FUNCTIONS,
     alarms=ALARMS,
     network=NETWORK,

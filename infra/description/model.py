@@ -593,8 +593,9 @@ class StateMachine:
                 )
             if state["Type"] == "Task":
                 _require(
-                    "TimeoutSeconds" in state or "HeartbeatSeconds" in state,
-                    f"{at}: a Task needs TimeoutSeconds (or HeartbeatSeconds); without one Step "
+                    any(k in state for k in ("TimeoutSeconds", "HeartbeatSeconds", "TimeoutSecondsPath",
+                                             "HeartbeatSecondsPath")),
+                    f"{at}: a Task needs TimeoutSeconds (or HeartbeatSeconds, or a *Path to one); without one Step "
                     "Functions waits up to a year for it",
                 )
 

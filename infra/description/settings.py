@@ -24,6 +24,11 @@ SETTINGS: dict[str, str] = {
     "SCOUT_BOUNTY_PAISE": "1000",
     "SELLER_MIN_PAYOUT_PAISE": "10000",
     "SCOUT_MIN_PAYOUT_PAISE": "50000",
+    # Refund requests (docs/refunds.md): how long after delivery a shopper may ask, what is
+    # approved without an admin, and how long a request waits for one before it expires.
+    "REFUND_WINDOW_DAYS": "7",
+    "REFUND_AUTO_APPROVE_PAISE": "50000",
+    "REFUND_APPROVAL_TIMEOUT_SECONDS": str(3 * 24 * 3600),
     # The status poll asks RazorpayX about an open payout once nothing has been heard of it for
     # this long (webhooks normally come within seconds; a lost one must not leave it open).
     "PAYOUT_STATUS_POLL_AFTER_SECONDS": "120",

@@ -364,3 +364,10 @@ def test_webhooks_become_function_urls_with_outputs(cloud_template):
     urls = resources(cloud_template, "AWS::Lambda::Url")
     assert [u["Properties"]["AuthType"] for u in urls.values()] == ["NONE"] * len(webhooks)
     assert len([k for k in cloud_template["Outputs"] if k.startswith("WebhookUrl")]) == len(webhooks)
+
+
+def test_the_stack_stays_well_under_cloudformations_500_resources(synthesized):
+    """CloudFormation refuses a stack of more than 500 resources; the margin says when to split
+    one (for example the API into a nested stack) before a deploy finds out."""
+    count = len(synthesized.template["Resources"])
+    assert count <= 470, f"{count} resources: split the stack before it reaches CloudFormation's 500"

@@ -20,9 +20,10 @@ ALLOWED = {
     "orders": {"catalog", "identity", "payments"},
     "shipping": {"orders", "identity"},
     "checkout": {"catalog", "orders", "payments", "ops"},
-    "notifications": {"orders", "payouts"},
+    "notifications": {"orders", "payouts", "refunds"},
+    "refunds": {"orders", "payouts", "identity", "payments"},
     "payouts": {"orders", "identity"},
-    "ops": {"orders", "payments"},  # diagnostics read the orders table's indexes and pending payments
+    "ops": {"orders", "payments", "refunds"},  # diagnostics read the orders table's indexes and pending payments
 }
 
 

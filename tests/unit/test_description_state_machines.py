@@ -180,5 +180,6 @@ def test_the_local_copy_runs_its_durations_on_the_twins_clock():
     assert scale_durations(machine.document, 1) == machine.document
 
 
-def test_the_real_description_still_loads():
-    assert SERVICE.state_machines == ()
+def test_the_real_description_declares_the_refund_workflow():
+    assert [m.name for m in SERVICE.state_machines] == ["refund-approval"]
+    assert SERVICE.state_machine("refund-approval").task_functions == ("refunds-workflow",)

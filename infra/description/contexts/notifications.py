@@ -7,6 +7,10 @@ NOTIFIED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "PartiallyRefunded"
 # The payout events that are news to the payee (bazaar.notifications.payout_updates).
 NOTIFIED_PAYOUT_EVENTS = ("BountyEarned", "PayoutFailed", "PayoutProcessed", "PayoutRequested", "PayoutReversed")
 
+# The refund request events that are news to the shopper (bazaar.notifications.refund_updates).
+NOTIFIED_REFUND_EVENTS = ("RefundApproved", "RefundCompleted", "RefundExpired", "RefundFailed", "RefundRejected",
+                          "RefundRequestOpened")
+
 TABLES = (
     Table(
         name="notifications",
@@ -33,6 +37,12 @@ QUEUES = (
     Queue(
         name="payout-notifications",
         purpose="Payout and bounty events relayed from the outbox that the payee is told about",
+        visibility_timeout_seconds=180,
+        max_receive_count=5,
+    ),
+    Queue(
+        name="refund-notifications",
+        purpose="Refund request events relayed from the outbox that the shopper is told about",
         visibility_timeout_seconds=180,
         max_receive_count=5,
     ),
@@ -71,6 +81,15 @@ FUNCTIONS = (
         timeout_seconds=30,
         tables={"notifications": Access.READ_WRITE},
         queue_triggers=(QueueTrigger(queue="payout-notifications", batch_size=10),),
+    ),
+    Function(
+        name="notifications-refund-events",
+        handler="functions.notifications.refund_events_worker.handler",
+        description="Turns refund request events into the shopper's feed entries, once per event.",
+        memory_mb=256,
+        timeout_seconds=30,
+        tables={"notifications": Access.READ_WRITE},
+        queue_triggers=(QueueTrigger(queue="refund-notifications", batch_size=10),),
     ),
     Function(
         name="notifications-api",

@@ -42,7 +42,7 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=10,
         # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
-        tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ},
+        tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ, "refunds": Access.READ},
         secrets=("app-keys",),
         routes=(
             Route("GET", "/health", PUBLIC, "Service health: version and dependency reachability"),

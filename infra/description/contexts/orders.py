@@ -1,7 +1,8 @@
-from infra.description.contexts.notifications import NOTIFIED_EVENTS, NOTIFIED_PAYOUT_EVENTS
+from infra.description.contexts.notifications import NOTIFIED_EVENTS, NOTIFIED_PAYOUT_EVENTS, NOTIFIED_REFUND_EVENTS
 from infra.description.contexts.ops import MEASURED_EVENTS
 from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.contexts.payouts import FOLLOWED_EVENTS
+from infra.description.contexts.refunds import ORDER_REFUND_EVENTS, STARTING_EVENTS
 from infra.description.contexts.shipping import SHIPROCKET_API
 from infra.description.model import (
     Access, EventRoute, Function, Index, Key, Queue, Role, Route, Schedule, StreamTrigger, Table,
@@ -77,14 +78,13 @@ FUNCTIONS = (
     Function(
         name="orders-admin-api",
         handler="functions.orders.admin_api.handler",
-        description="Admin overrides after payment: retry or cancel the shipment, mark delivered, refund (audited).",
+        description="Admin overrides after payment: retry or cancel the shipment, mark delivered (audited).",
         memory_mb=512,
         timeout_seconds=29,
         environment={**PHONEPE_SETTINGS, **SHIPROCKET_API},
         # stock: only named (the order book's constructor); these transitions move no stock.
         tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ,
-                "audit": Access.READ_WRITE,
-                "idempotency": Access.READ_WRITE},
+                "audit": Access.READ_WRITE},
         secrets=("phonepe", "shiprocket"),
         sends_to=("shipments",),
         routes=(
@@ -96,8 +96,6 @@ FUNCTIONS = (
                   "Cancel the order's Shiprocket shipment (audited, with a reason)"),
             Route("POST", "/v1/admin/orders/{order_id}/mark-delivered", ADMIN,
                   "Mark the order delivered (audited, with a reason)"),
-            Route("POST", "/v1/admin/orders/{order_id}/refund", ADMIN,
-                  "Refund in full or in part through PhonePe (Idempotency-Key; audited, with a reason)"),
         ),
     ),
     Function(
@@ -114,7 +112,8 @@ FUNCTIONS = (
                           max_retry_attempts=100, bisect_batch_on_error=True, max_record_age_seconds=24 * 3600,
                           on_failure_queue="order-events-undelivered"),
         ),
-        sends_to=("shipments", "order-notifications", "order-metrics", "payout-order-events", "payout-notifications"),
+        sends_to=("shipments", "order-notifications", "order-metrics", "payout-order-events", "payout-notifications",
+                  "refund-workflow-events", "refund-notifications"),
         event_routes=(
             # Paid: ship it (the shipments worker reads the order id from the event).
             EventRoute("shipments", ("OrderPaid",)),
@@ -123,6 +122,9 @@ FUNCTIONS = (
             EventRoute("payout-order-events", FOLLOWED_EVENTS),
             # Payout events share the outbox (bazaar.platform.outbox): the payee's feed.
             EventRoute("payout-notifications", NOTIFIED_PAYOUT_EVENTS),
+            # Refund requests share it too: their workflow starts, and the shopper's feed.
+            EventRoute("refund-workflow-events", STARTING_EVENTS + ORDER_REFUND_EVENTS),
+            EventRoute("refund-notifications", NOTIFIED_REFUND_EVENTS),
         ),
     ),
     Function(

@@ -255,6 +255,10 @@ class AuditAction(StrEnum):
     PAYEE_HELD = "payee.held"
     PAYEE_RELEASED = "payee.released"
     COMMISSION_RULE_SET = "commission.rule_set"
+    # An admin's decisions on refund requests, written by the refunds context with the decision.
+    REFUND_APPROVED = "refund.approved"
+    REFUND_REJECTED = "refund.rejected"
+    REFUND_RETRIED = "refund.retried"
 
 
 @dataclass(frozen=True)

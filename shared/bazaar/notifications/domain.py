@@ -22,6 +22,10 @@ class NotificationKind(StrEnum):
     PAYOUT_FAILED = "payout_failed"
     PAYOUT_REVERSED = "payout_reversed"
     BOUNTY_EARNED = "bounty_earned"
+    REFUND_REQUESTED = "refund_requested"
+    REFUND_APPROVED = "refund_approved"
+    REFUND_REJECTED = "refund_rejected"
+    REFUND_FAILED = "refund_failed"
     ACCOUNT = "account"
 
 
@@ -37,6 +41,14 @@ class Notification(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=2000)
     occurred_at: datetime
+
+
+def announcing(event_id: str, user_id: str, kind: NotificationKind, title: str, body: str,
+               occurred_at: datetime) -> Notification:
+    """The notification of one event: its id is made from the event's, so a redelivered event
+    finds its notification in the feed and adds nothing."""
+    return Notification(notification_id="ntf_" + "".join(c for c in event_id.removeprefix("evt_") if c.isalnum())[:40],
+                        user_id=user_id, kind=kind, title=title, body=body[:2000], occurred_at=occurred_at)
 
 
 class FeedEntry(BaseModel):

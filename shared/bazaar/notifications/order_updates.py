@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bazaar.money import Paise
-from bazaar.notifications.domain import Notification, NotificationKind
+from bazaar.notifications.domain import Notification, NotificationKind, announcing
 from bazaar.orders.events import OrderEvent, OrderEventType
 
 E = OrderEventType
@@ -52,7 +52,4 @@ def notification_for(event: OrderEvent) -> Notification | None:
         return None
     kind, text = message
     title, body = text(event)
-    return Notification(
-        notification_id="ntf_" + event.event_id.removeprefix("evt_").replace("_", ""),
-        user_id=event.customer_id, kind=kind, title=title, body=body, occurred_at=event.occurred_at,
-    )
+    return announcing(event.event_id, event.customer_id, kind, title, body, event.occurred_at)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bazaar.notifications.domain import Notification, NotificationKind
+from bazaar.notifications.domain import Notification, NotificationKind, announcing
 from bazaar.notifications.order_updates import rupees
 from bazaar.payouts.events import PayoutEvent, PayoutEventType
 
@@ -40,7 +40,4 @@ NOTIFIED_PAYOUT_EVENTS = tuple(sorted(t.value for t in _MESSAGES))
 def notification_for_payout(event: PayoutEvent) -> Notification:
     kind, text = _MESSAGES[event.event_type]
     title, body = text(event)
-    return Notification(
-        notification_id="ntf_" + "".join(c for c in event.event_id.removeprefix("evt_") if c.isalnum())[:40],
-        user_id=event.payee_id, kind=kind, title=title, body=body, occurred_at=event.occurred_at,
-    )
+    return announcing(event.event_id, event.payee_id, kind, title, body, event.occurred_at)

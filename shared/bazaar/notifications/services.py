@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from bazaar.notifications.domain import FeedEntry, Notification
 from bazaar.notifications.order_updates import notification_for
 from bazaar.notifications.payout_updates import notification_for_payout
+from bazaar.notifications.refund_updates import notification_for_refund
 from bazaar.notifications.ports import Feeds
 from bazaar.orders.events import OrderEvent
 from bazaar.payouts.events import PayoutEvent
+from bazaar.refunds.events import RefundEvent
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import NotFound
 from bazaar.platform.observability import logger
@@ -45,6 +47,14 @@ def tell_the_payee(event: PayoutEvent, feeds: Feeds) -> Notification:
     notification = notification_for_payout(event)
     feeds.add_once(notification)
     logger.info("payout event told", extra={"event_id": event.event_id, "notification_id": notification.notification_id})
+    return notification
+
+
+def tell_about_the_refund(event: RefundEvent, feeds: Feeds) -> Notification:
+    """The shopper's feed entry for a refund request's event, once per event."""
+    notification = notification_for_refund(event)
+    feeds.add_once(notification)
+    logger.info("refund event told", extra={"event_id": event.event_id, "notification_id": notification.notification_id})
     return notification
 
 

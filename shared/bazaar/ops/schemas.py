@@ -73,6 +73,14 @@ class ShipmentsOut(BaseModel):
     oldest_failed: list[FailedShipmentOut]
 
 
+class RefundsOut(BaseModel):
+    """Refund requests an admin must look at (GET /v1/admin/refunds lists them)."""
+
+    waiting: int  # for an admin's decision
+    failed: int  # PhonePe refused or failed them: retryable
+    expired: int  # nobody decided in time
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -83,12 +91,14 @@ class DiagnosticsOut(BaseModel):
     stock_locks: StockLocksOut | None = None
     payments: PaymentsOut | None = None
     shipments: ShipmentsOut | None = None
+    refunds: RefundsOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,
            stock_locks: StockLocksOut | None = None, shipments: ShipmentsOut | None = None,
-           payments: PaymentsOut | None = None):
+           payments: PaymentsOut | None = None, refunds: RefundsOut | None = None):
         return cls(
+            refunds=refunds,
             stock_locks=stock_locks,
             shipments=shipments,
             payments=payments,

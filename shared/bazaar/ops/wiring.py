@@ -12,6 +12,7 @@ from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLoc
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
 from bazaar.platform.settings import Settings
+from bazaar.refunds.adapters.dynamodb import DynamoDbRefundBook
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Diagnostics:
     failed_shipments: DynamoDbFailedShipments
     orders_in_status: DynamoDbOrdersInStatus
     payment_records: DynamoDbPaymentRecords
+    refund_requests: DynamoDbRefundBook
 
 
 def diagnostics(settings: OpsSettings) -> Diagnostics:
@@ -44,6 +46,7 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         failed_shipments=DynamoDbFailedShipments(dynamodb, orders),
         orders_in_status=DynamoDbOrdersInStatus(dynamodb, orders),
         payment_records=DynamoDbPaymentRecords(dynamodb, orders),
+        refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), settings.table("order-events")),
     )
 
 

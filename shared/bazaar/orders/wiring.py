@@ -66,12 +66,16 @@ class Aftersale:
     new_id: Callable[[str], str]
 
 
-def aftersale(settings: OrderBookSettings, *, audited: bool = False) -> Aftersale:
+def aftersale(settings: OrderBookSettings, *, audited: bool = False, requeues_shipments: bool | None = None
+              ) -> Aftersale:
+    """`audited`: admin changes write their audit entries (the function declares `audit`);
+    `requeues_shipments` (by default as audited): it may queue a shipment job again."""
     phonepe = payments_wiring.phonepe_settings()
     dynamodb = aws.client("dynamodb")
+    requeues = audited if requeues_shipments is None else requeues_shipments
     return Aftersale(
         orders=_order_book(settings, dynamodb, settings.table("audit") if audited else None),
-        jobs=SqsShipmentJobs(aws.client("sqs"), settings.queue_url("shipments")) if audited else NoShipmentJobs(),
+        jobs=SqsShipmentJobs(aws.client("sqs"), settings.queue_url("shipments")) if requeues else NoShipmentJobs(),
         payments=payments_wiring.ProviderForCurrentCredentials(settings, phonepe),
         refund_callback_url=phonepe.callback_url,
         clock=utc_now,

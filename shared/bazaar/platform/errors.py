@@ -39,6 +39,8 @@ CATALOGUE = _catalogue(
     ErrorKind("IDEMPOTENCY_KEY_IN_USE", 409, "A request with this Idempotency-Key is still in progress."),
     ErrorKind("PAYMENT_AMOUNT_MISMATCH", 409, "The amount paid is not the order's total."),
     ErrorKind("REFUND_EXCEEDS_PAID", 409, "The refunds asked for would exceed what the order was paid."),
+    ErrorKind("REFUND_WINDOW_CLOSED", 409, "The order was delivered longer ago than refunds may be asked for."),
+    ErrorKind("REFUND_ALREADY_OPEN", 409, "The order already has a refund request in progress."),
     ErrorKind("REFUND_IN_PROGRESS", 409, "An earlier refund of the order is still being submitted; retry it first."),
     ErrorKind("NOTHING_TO_PAY", 409, "The available balance is below the minimum payout; nothing was paid."),
     ErrorKind("WITHDRAWAL_EXCEEDS_BALANCE", 409, "The withdrawal asks for more than the available balance."),

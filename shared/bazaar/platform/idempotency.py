@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -37,6 +38,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from bazaar.platform.dynamo import error_code, to_item, to_value
+from pydantic import BaseModel
+
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger
 
@@ -66,6 +69,13 @@ class IdempotentRequests:
     def register_lambda_context(self, context: LambdaContext) -> None:
         # Lets a request that dies mid-way (timeout) release its key when the Lambda would have.
         self._config.register_lambda_context(context)
+
+    def respond(self, *, status: int, caller: str, key: str, body: dict[str, Any],
+                perform: Callable[[], BaseModel]) -> Response:
+        """A creating POST's answer: `perform` runs once per key and its answer is stored as JSON;
+        a repeat of the key gets the same answer, already serialised."""
+        answer = self.run(caller=caller, key=key, body=body, perform=lambda: perform().model_dump(mode="json"))
+        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
     def run(self, *, caller: str, key: str, body: dict[str, Any], perform: Callable[[], dict]) -> dict:
         request = {"operation": self._operation, "caller": caller, "key": key, "body": body}

@@ -1,0 +1,1 @@
+"""Refund requests and the refund-approval workflow (docs/refunds.md)."""

@@ -1,0 +1,159 @@
+"""Refund requests in the `refunds` table, through the low-level client and one Transaction idiom.
+
+- `REFUND#<id>` / `REFUND`: a request; `order_id` + `created_at` (`by-order`), and `status` +
+  `created_at` (`by-status`: the admin's queue, oldest first, and the diagnostics' counts).
+  `task_token` is the token of the workflow task waiting for an admin's decision.
+- `ORDER#<order>` / `OPEN_REFUND`: the order's one open request, written with it (condition:
+  none exists) and deleted when it closes, so two requests racing for one order make one.
+Events go to the outbox (`order-events`) in the change's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bazaar.identity.adapters.dynamodb import audit_put
+from bazaar.identity.domain import AuditEntry
+from bazaar.money import Paise
+from bazaar.platform.dynamo import (
+    Transaction, TransactionCancelled, count, from_item, query_page, to_item, to_value, valid_position,
+)
+from bazaar.platform.outbox import outbox_item
+from bazaar.platform.pagination import InvalidCursor
+from bazaar.refunds.domain import HistoryEntry, RefundAlreadyOpen, RefundReason, RefundRequest, RefundStatus
+from bazaar.refunds.events import RefundEvent
+from bazaar.refunds.ports import StaleRefund
+
+_NEW = "attribute_not_exists(pk)"
+_STATUS_PAGE = ("pk", "sk", "status", "created_at")
+
+
+def _moment(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds")
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _key(refund_id: str) -> dict:
+    return {"pk": {"S": f"REFUND#{refund_id}"}, "sk": {"S": "REFUND"}}
+
+
+def _marker_key(order_id: str) -> dict:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "OPEN_REFUND"}}
+
+
+def _item(request: RefundRequest) -> dict:
+    return to_item({
+        "pk": f"REFUND#{request.refund_id}", "sk": "REFUND", "refund_id": request.refund_id,
+        "order_id": request.order_id, "customer_id": request.customer_id, "amount_paise": request.amount.amount,
+        "reason": request.reason.value, "note": request.note, "status": request.status.value,
+        "requested_by": request.requested_by, "created_at": _moment(request.created_at),
+        "updated_at": _moment(request.updated_at), "version": request.version,
+        "auto_approved": request.auto_approved, "decided_by": request.decided_by,
+        "decision_reason": request.decision_reason, "merchant_refund_id": request.merchant_refund_id,
+        "provider_refund_id": request.provider_refund_id, "failure_reason": request.failure_reason,
+        "processed_at": _moment(request.processed_at) if request.processed_at else None,
+        "execution": request.execution,
+        "history": [{"at": _moment(h.at), "status": h.status.value, "by": h.by, "note": h.note}
+                    for h in request.history],
+    })
+
+
+def _request(v: dict) -> RefundRequest:
+    return RefundRequest(
+        refund_id=v["refund_id"], order_id=v["order_id"], customer_id=v["customer_id"],
+        amount=Paise(v["amount_paise"]), reason=RefundReason(v["reason"]), note=v.get("note", ""),
+        status=RefundStatus(v["status"]), requested_by=v["requested_by"],
+        created_at=datetime.fromisoformat(v["created_at"]), updated_at=datetime.fromisoformat(v["updated_at"]),
+        version=v["version"], auto_approved=bool(v.get("auto_approved")), decided_by=v.get("decided_by"),
+        decision_reason=v.get("decision_reason"), merchant_refund_id=v.get("merchant_refund_id"),
+        provider_refund_id=v.get("provider_refund_id"), failure_reason=v.get("failure_reason"),
+        processed_at=_when(v.get("processed_at")), execution=v.get("execution"),
+        history=tuple(HistoryEntry(datetime.fromisoformat(h["at"]), RefundStatus(h["status"]), h["by"], h["note"])
+                      for h in v.get("history") or ()),
+    )
+
+
+def _event_item(event: RefundEvent) -> dict:
+    return outbox_item(subject=f"REFUND#{event.refund_id}", sequence=event.version, event_id=event.event_id,
+                       event_type=event.event_type.value, occurred_at=event.occurred_at, body=event.to_json(),
+                       order_id=event.order_id)
+
+
+class DynamoDbRefundBook:
+    def __init__(self, client, refunds_table: str, events_table: str, audit_table: str | None = None):
+        self._client = client
+        self._table = refunds_table
+        self._events = events_table
+        self._audit = audit_table
+
+    def add(self, request: RefundRequest, event: RefundEvent) -> None:
+        tx = Transaction()
+        tx.put("marker", self._table, to_item({"pk": f"ORDER#{request.order_id}", "sk": "OPEN_REFUND",
+                                               "refund_id": request.refund_id}), condition=_NEW)
+        tx.put("request", self._table, _item(request), condition=_NEW)
+        tx.put("event", self._events, _event_item(event), condition=_NEW)
+        try:
+            tx.run(self._client)
+        except TransactionCancelled as cancelled:
+            if cancelled.failed("marker"):
+                raise RefundAlreadyOpen() from None
+            raise
+
+    def get(self, refund_id: str) -> RefundRequest | None:
+        item = self._client.get_item(TableName=self._table, Key=_key(refund_id), ConsistentRead=True).get("Item")
+        return _request(from_item(item)) if item else None
+
+    def task_token(self, refund_id: str) -> str | None:
+        item = self._client.get_item(TableName=self._table, Key=_key(refund_id), ConsistentRead=True,
+                                     ProjectionExpression="task_token").get("Item")
+        return from_item(item).get("task_token") if item else None
+
+    def of_order(self, order_id: str) -> list[RefundRequest]:
+        answer = self._client.query(TableName=self._table, IndexName="by-order",
+                                    KeyConditionExpression="order_id = :order",
+                                    ExpressionAttributeValues={":order": to_value(order_id)})
+        # The index is eventually consistent: read each request itself.
+        found = [self.get(from_item(i)["refund_id"]) for i in answer.get("Items", [])]
+        return [r for r in found if r is not None]
+
+    def apply(self, before: RefundRequest, after: RefundRequest, event: RefundEvent | None,
+              audit: AuditEntry | None = None, task_token: str | None = None) -> RefundRequest:
+        item = _item(after)
+        token = task_token if task_token is not None else self.task_token(after.refund_id)
+        if token:
+            item["task_token"] = {"S": token}
+        tx = Transaction()
+        tx.put("request", self._table, item, condition="#version = :version", names={"#version": "version"},
+               values={":version": to_value(before.version)})
+        if before.is_open and not after.is_open:
+            tx.delete("marker", self._table, _marker_key(after.order_id))
+        if event is not None:
+            tx.put("event", self._events, _event_item(event), condition=_NEW)
+        if audit is not None:
+            if self._audit is None:
+                raise RuntimeError("this function writes no audit entries (it declares no audit table)")
+            tx.add("audit", audit_put(self._audit, audit))
+        try:
+            tx.run(self._client)
+        except TransactionCancelled:
+            raise StaleRefund() from None
+        return after
+
+    def waiting(self, status: RefundStatus, limit: int, position: dict[str, Any] | None
+                ) -> tuple[list[RefundRequest], dict[str, Any] | None]:
+        if not valid_position(position, _STATUS_PAGE):
+            raise InvalidCursor()
+        page, after = query_page(self._client, key_attributes=_STATUS_PAGE, limit=limit, start=position,
+                                 TableName=self._table, IndexName="by-status",
+                                 KeyConditionExpression="#status = :status",
+                                 ExpressionAttributeNames={"#status": "status"},
+                                 ExpressionAttributeValues={":status": to_value(status.value)})
+        return [_request(v) for v in page], after
+
+    def count(self, status: RefundStatus) -> int:
+        return count(self._client, TableName=self._table, IndexName="by-status",
+                     KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
+                     ExpressionAttributeValues={":status": to_value(status.value)})
