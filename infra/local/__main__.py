@@ -63,6 +63,7 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
         f"  Swagger UI        {url}/_local/docs\n"
         f"  Schedules         {url}/_local/schedules   (fire one: curl -X POST {url}/_local/schedules/<name>/run)\n"
         f"  Topology          {url}/_local/topology\n"
+        f"  Executions        {url}/_local/executions   (Step Functions, with their histories)\n"
         f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
         f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
         + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"

@@ -226,3 +226,29 @@ def test_bad_requests_are_refused_with_clear_codes(stack, admin):
     assert first.status_code == 201 and _ask(stack, seller, order["order_id"], 100, key=key).json() == first.json()
     second = _ask(stack, seller, order["order_id"], 100)
     assert second.status_code == 409 and second.json()["error"]["code"] == "REFUND_ALREADY_OPEN"
+
+
+def test_a_refund_phonepe_fails_is_retried_by_an_admin_and_completes_once(stack, admin):
+    seller = Seller(stack, admin)
+    order = seller.delivered_order()
+    request = _ask(stack, seller, order["order_id"], 500).json()  # small: the policy approves it
+    processing = _becomes(stack, seller, order["order_id"], request["refund_id"], "processing")
+    phonepe = stack.sandbox("phonepe")
+    requests.post(f"{phonepe.url}/_sandbox/refunds/{processing['merchant_refund_id']}/outcome",
+                  json={"outcome": "failed"}, timeout=10).raise_for_status()
+
+    failed = _becomes(stack, seller, order["order_id"], request["refund_id"], "failed")
+    assert failed["failure_reason"]
+    retried = requests.post(f"{stack.url}/v1/admin/refunds/{request['refund_id']}/retry", timeout=30,
+                            json={"reason": "PhonePe was down"}, headers=bearer(admin))
+    assert retried.status_code == 200, retried.text
+    again = until(lambda: (r := _refund(stack, seller.shop.customer, order["order_id"], request["refund_id"]))[
+        "merchant_refund_id"] == f"{order['order_id']}-R02" and r["status"] == "processing" and r, 90)
+    _phonepe_completes(stack, again["merchant_refund_id"])
+
+    done = _becomes(stack, seller, order["order_id"], request["refund_id"], "completed")
+    assert [h["status"] for h in done["history"]].count("completed") == 1
+    states = [r["state"] for r in requests.get(f"{stack.url}/v1/admin/orders/{order['order_id']}",
+                                                headers=bearer(admin), timeout=30).json()["refunds"]]
+    assert states == ["FAILED", "COMPLETED"]  # one refund paid, under the second id
+    assert [e["status"] for e in _executions(stack, request["refund_id"])].count("SUCCEEDED") == 1

@@ -46,7 +46,7 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         failed_shipments=DynamoDbFailedShipments(dynamodb, orders),
         orders_in_status=DynamoDbOrdersInStatus(dynamodb, orders),
         payment_records=DynamoDbPaymentRecords(dynamodb, orders),
-        refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), settings.table("order-events")),
+        refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), None),
     )
 
 

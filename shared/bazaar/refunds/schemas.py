@@ -54,6 +54,7 @@ class RefundOut(BaseModel):
     created_at: str
     updated_at: str
     processed_at: str | None
+    execution: str | None  # the refund-approval execution carrying it (Step Functions console)
     history: list[HistoryOut]
 
     @classmethod
@@ -63,7 +64,7 @@ class RefundOut(BaseModel):
                    decided_by=r.decided_by, decision_reason=r.decision_reason,
                    merchant_refund_id=r.merchant_refund_id, failure_reason=r.failure_reason,
                    created_at=rfc3339(r.created_at), updated_at=rfc3339(r.updated_at),
-                   processed_at=rfc3339(r.processed_at) if r.processed_at else None,
+                   processed_at=rfc3339(r.processed_at) if r.processed_at else None, execution=r.execution,
                    history=[HistoryOut(at=rfc3339(h.at), status=h.status.value, by=h.by, note=h.note)
                             for h in r.history])
 

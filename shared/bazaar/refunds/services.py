@@ -117,13 +117,15 @@ def request_refund(order_id: str, amount: Paise | None, reason: RefundReason, no
     kit.policy.check(order, wanted, len(open_requests), now, delivered, awaiting)
     auto = is_admin or kit.policy.auto_approves(order, wanted, delivered)
     who = f"{'admin' if is_admin else 'customer'}:{caller}"
+    refund_id = kit.new_id("rfd")
     request = RefundRequest(
-        refund_id=kit.new_id("rfd"), order_id=order_id, customer_id=order.customer_id, amount=wanted,
+        refund_id=refund_id, order_id=order_id, customer_id=order.customer_id, amount=wanted,
         reason=reason, note=note, status=R.APPROVED if auto else R.REQUESTED, requested_by=who,
         created_at=now, updated_at=now, auto_approved=auto and not is_admin,
         decided_by=(who if is_admin else "policy") if auto else None,
         decision_reason=(note if is_admin else "within the automatic approval rules") if auto else None,
         history=(HistoryEntry(now, R.APPROVED if auto else R.REQUESTED, who, note or reason.value),),
+        execution=execution_name(refund_id, 1),
     )
     kit.book.add(request, _event(request, E.REFUND_REQUEST_OPENED))
     logger.info("refund requested", extra={"refund_id": request.refund_id, "order_id": order_id,
@@ -138,12 +140,17 @@ def refunds_of(order_id: str, caller: str, is_admin: bool, kit: Refunds) -> list
     return sorted(kit.book.of_order(order_id), key=lambda r: r.created_at)
 
 
+def execution_name(refund_id: str, version: int) -> str:
+    """The workflow execution of a request's version: where an admin finds it in the console."""
+    return f"{refund_id}-v{version}"
+
+
 def start_workflow(event: RefundEvent, workflow: Workflow) -> bool:
     """The starter's job: a request opened (or a failed one an admin sent again) gets its
     execution, named by the request and the version, so a redelivered event starts nothing."""
     if event.event_type is E.REFUND_REQUEST_OPENED or (event.event_type is E.REFUND_APPROVED
                                                         and event.facts.get("retry")):
-        return workflow.start(f"{event.refund_id}-v{event.version}", event.refund_id)
+        return workflow.start(execution_name(event.refund_id, event.version), event.refund_id)
     return False
 
 
@@ -184,7 +191,7 @@ def retry(refund_id: str, admin: Admin, kit: Refunds) -> RefundRequest:
     event. PhonePe is asked under the same merchant refund id unless it definitely refused it."""
     request = _request(refund_id, kit)
     after = request.move(R.APPROVED, kit.clock(), f"admin:{admin.actor_id}", f"retried: {admin.reason}",
-                         failure_reason=None)
+                         failure_reason=None, execution=execution_name(refund_id, request.version + 1))
     try:
         return kit.book.apply(request, after, _event(after, E.REFUND_APPROVED, admin.reason, retry=True),
                               _audit(admin, AuditAction.REFUND_RETRIED, request, R.APPROVED, kit))

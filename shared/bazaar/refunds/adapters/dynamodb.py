@@ -83,18 +83,24 @@ def _event_item(event: RefundEvent) -> dict:
 
 
 class DynamoDbRefundBook:
-    def __init__(self, client, refunds_table: str, events_table: str, audit_table: str | None = None):
+    def __init__(self, client, refunds_table: str, events_table: str | None, audit_table: str | None = None):
+        """`events_table` None: a reader only (diagnostics), which writes no request."""
         self._client = client
         self._table = refunds_table
         self._events = events_table
         self._audit = audit_table
+
+    def _outbox(self) -> str:
+        if self._events is None:
+            raise RuntimeError("this function only reads refund requests (it declares no outbox table)")
+        return self._events
 
     def add(self, request: RefundRequest, event: RefundEvent) -> None:
         tx = Transaction()
         tx.put("marker", self._table, to_item({"pk": f"ORDER#{request.order_id}", "sk": "OPEN_REFUND",
                                                "refund_id": request.refund_id}), condition=_NEW)
         tx.put("request", self._table, _item(request), condition=_NEW)
-        tx.put("event", self._events, _event_item(event), condition=_NEW)
+        tx.put("event", self._outbox(), _event_item(event), condition=_NEW)
         try:
             tx.run(self._client)
         except TransactionCancelled as cancelled:
@@ -131,7 +137,7 @@ class DynamoDbRefundBook:
         if before.is_open and not after.is_open:
             tx.delete("marker", self._table, _marker_key(after.order_id))
         if event is not None:
-            tx.put("event", self._events, _event_item(event), condition=_NEW)
+            tx.put("event", self._outbox(), _event_item(event), condition=_NEW)
         if audit is not None:
             if self._audit is None:
                 raise RuntimeError("this function writes no audit entries (it declares no audit table)")
