@@ -3,8 +3,8 @@ approves (over the API, or with send-task-success against the twin's AWS endpoin
 console), PhonePe's sandbox refunds, the order becomes REFUNDED and the seller's ledger is
 reversed; small refunds before shipment are approved by the policy; rejections, the approval
 timeout, PhonePe failures and an admin's retry; and every race ends with one outcome and one
-PhonePe refund. This stack runs at clock speed 30 (the workflow's 30 s waits take 1 s) and waits
-20 s for an approval."""
+PhonePe refund. This stack runs at clock speed 30 (the workflow's 10-minute completion poll takes
+20 s) and waits 20 s for an approval."""
 
 from __future__ import annotations
 

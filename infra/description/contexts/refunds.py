@@ -114,7 +114,9 @@ DEFINITION = {
         "SendRefund": _step("send_refund", "Sent?", retry_provider=True),
         "Sent?": {"Type": "Choice", "Choices": [{**_is_true("$.failed"), "Next": "Failed"}],
                   "Default": "WaitForPhonePe"},
-        "WaitForPhonePe": {"Type": "Wait", "Seconds": 30, "Next": "CheckCompletion"},
+        # The order's refund events complete the request at once (refund-workflow-events); this poll
+        # is the fallback, and a card refund can take days: every round costs 3 state transitions.
+        "WaitForPhonePe": {"Type": "Wait", "Seconds": 600, "Next": "CheckCompletion"},
         "CheckCompletion": _step("check_completion", "Settled?"),
         "Settled?": {"Type": "Choice", "Choices": [
             {"Variable": "$.outcome", "StringEquals": "completed", "Next": "Complete"},
