@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import requests
@@ -117,3 +118,21 @@ def test_admin_sees_diagnostics_with_the_last_heartbeat(api, tokens):
     assert body["health"]["status"] == "ok"
     assert body["scheduler"]["late"] is False
     assert body["scheduler"]["last_heartbeat_at"].startswith(fired["at"][:16])
+
+
+def _body_routes():
+    return [route for _, route in SERVICE.routes if route.method in ("POST", "PUT", "PATCH")]
+
+
+def test_every_route_answers_an_undecodable_body_with_400_in_the_envelope(api, tokens):
+    # Bytes that are not UTF-8 (so not JSON), as a client with a broken encoder sends them.
+    for route in _body_routes():
+        path = re.sub(r"\{[^}]+\}", "abc123", route.path)
+        headers = {"Content-Type": "application/json"}
+        if not route.is_public:
+            headers |= bearer(tokens(sorted(route.roles)[0].value))
+        response = requests.post(f"{api}{path}", data=b"\xff\xfe\x00", headers=headers, timeout=30) \
+            if route.method == "POST" else requests.request(route.method, f"{api}{path}", data=b"\xff\xfe\x00",
+                                                            headers=headers, timeout=30)
+        assert response.status_code == 400, (route.key, response.status_code, response.text)
+        assert response.json()["error"]["code"] == "MALFORMED_JSON", route.key

@@ -12,6 +12,7 @@ What a client can rely on for every route:
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -111,10 +112,13 @@ class HttpApi:
             return _plain_response(
                 413, error_body("PAYLOAD_TOO_LARGE", f"The request body is over {limit} bytes.", request_id)
             )
-        if event.get("httpMethod") in _BODY_METHODS and not event.get("isBase64Encoded"):
+        if event.get("httpMethod") in _BODY_METHODS:
             try:
-                json.loads(body)
-            except ValueError:
+                # Every route takes JSON; a body API Gateway passed base64-encoded (it was not
+                # UTF-8 text) is JSON only if it decodes as UTF-8, which is what JSON must be.
+                json.loads(base64.b64decode(body, validate=True).decode("utf-8")
+                           if event.get("isBase64Encoded") else body)
+            except ValueError:  # UnicodeDecodeError and binascii.Error are ValueErrors too
                 return _plain_response(
                     400, error_body("MALFORMED_JSON", "The request body is not valid JSON.", request_id)
                 )
