@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -136,3 +137,13 @@ def test_every_route_answers_an_undecodable_body_with_400_in_the_envelope(api, t
                                                             headers=headers, timeout=30)
         assert response.status_code == 400, (route.key, response.status_code, response.text)
         assert response.json()["error"]["code"] == "MALFORMED_JSON", route.key
+
+
+def test_every_webhook_answers_a_body_over_the_limit_with_413_in_the_envelope(api):
+    limit = int(SERVICE.settings["MAX_REQUEST_BODY_BYTES"])
+    for _, webhook in SERVICE.webhooks:
+        body = json.dumps({"padding": "x" * (limit + 1)}).encode()
+        response = requests.post(f"{api}{webhook.path}", data=body, headers={"Content-Type": "application/json"},
+                                 timeout=30)
+        assert response.status_code == 413, (webhook.path, response.status_code, response.text)
+        assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE", webhook.path

@@ -114,3 +114,17 @@ def queue_is_empty(sqs, url) -> bool:
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+@pytest.mark.parametrize("size", [70 * 1024, 2 * 1024 * 1024])
+def test_a_body_over_the_limit_is_413_even_with_the_right_key_and_nothing_is_queued(api, secret, sqs,
+                                                                                  tracking_worker_paused, size):
+    scan = a_scan()
+    scan["scans"] = [{"activity": "x" * 1000}] * (size // 1000)
+    response = requests.post(f"{api}{WEBHOOK}", data=json.dumps(scan).encode(),
+                             headers={"Content-Type": "application/json", "x-api-key": secret["webhook_api_key"]},
+                             timeout=30)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    queued = sqs.get_queue_attributes(QueueUrl=tracking_worker_paused, AttributeNames=["ApproximateNumberOfMessages"])
+    assert queued["Attributes"]["ApproximateNumberOfMessages"] == "0"
