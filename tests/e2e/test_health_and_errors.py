@@ -147,3 +147,11 @@ def test_every_webhook_answers_a_body_over_the_limit_with_413_in_the_envelope(ap
                                  timeout=30)
         assert response.status_code == 413, (webhook.path, response.status_code, response.text)
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE", webhook.path
+
+
+def test_methods_api_gateway_does_not_route_are_answered_in_the_envelope(api):
+    for method in ("TRACE", "CONNECT", "PROPFIND", "BREW"):
+        response = requests.request(method, f"{api}/health", timeout=10)
+        assert response.status_code == 404, (method, response.status_code, response.text)
+        assert response.headers["Content-Type"].startswith("application/json"), method
+        assert response.json()["error"]["code"] == "NOT_FOUND", method
