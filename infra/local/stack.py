@@ -144,11 +144,13 @@ class LocalStack:
                 clock_speed=self.config.clock_speed, log=self._log,
             )
             self.scheduler.start()
+            # Seeded before the gateway listens: answering /health means ready to use, and a script
+            # that waits for it must never read the previous run's passwords.
+            if self.config.seed_accounts:
+                self.accounts = self._seed_accounts()
             self.gateway = Gateway(self.service, self.runtimes, self._control, access_log=self._access_log)
             self.server = GatewayServer(self.gateway, self.config.api_port)
             self.server.start()
-            if self.config.seed_accounts:
-                self.accounts = self._seed_accounts()
         except BaseException as failure:
             try:
                 self.stop()

@@ -5,6 +5,7 @@ many more cycles, is tests/integration/test_runtime_shutdown.py.)"""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import socket
 import threading
@@ -114,3 +115,30 @@ def test_a_start_that_fails_halfway_cleans_up_and_stop_stays_safe(tmp_path):
         with socket.socket() as again:
             again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a listener still fails this
             again.bind(("127.0.0.1", port))
+
+
+def test_health_answers_only_once_this_starts_accounts_are_written(tmp_path):
+    # A previous run's file: a script that waits for /health and then logs in must never read it.
+    stale = {"admin": {"email": "admin@bazaar.local", "password": "from-the-last-run"}}
+    (tmp_path / "local-accounts.json").write_text(json.dumps(stale))
+    stack = LocalStack(LocalConfig.for_tests(tmp_path))
+    base = f"http://127.0.0.1:{stack.config.api_port}"
+    starting = threading.Thread(target=stack.start, daemon=True)
+    starting.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.001)  # as soon as it listens: the race is short
+        else:
+            pytest.fail("the stack never became healthy")
+        accounts = json.loads((tmp_path / "local-accounts.json").read_text())
+        assert accounts["admin"]["password"] != "from-the-last-run"
+        login = requests.post(f"{base}/v1/auth/login", json=accounts["admin"], timeout=30)
+        assert login.status_code == 200, login.text
+    finally:
+        starting.join(timeout=120)
+        stack.stop()
