@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -165,6 +166,22 @@ def arrange(held: list[_T], order: str = "fifo", duplicate: bool = False) -> lis
 
 # -- a sandbox speaking JSON on both of its APIs ------------------------------------------
 
+_CONTROL_LINE = re.compile(r"^  (GET|POST|PUT|DELETE) +(/_sandbox\S*) +(.*)$")
+
+
+def controls_of(sandbox_class: type) -> list[dict[str, str]]:
+    """The control calls a sandbox's server module lists under "Control API" in its docstring
+    (the one place they are written down), as GET /_sandbox describes them."""
+    doc = sys.modules[sandbox_class.__module__].__doc__ or ""
+    controls: list[dict[str, str]] = []
+    for line in doc.partition("Control API")[2].splitlines():
+        entry = _CONTROL_LINE.match(line)
+        if entry:
+            controls.append({"method": entry[1], "path": entry[2], "does": entry[3].strip()})
+        elif controls and line.startswith(" " * 20) and line.strip():
+            controls[-1]["does"] += " " + line.strip()  # a continuation of the one above
+    return controls
+
 _Self = TypeVar("_Self", bound="JsonSandbox")
 
 
@@ -282,6 +299,8 @@ class JsonSandbox:
 
     def _control(self, method: str, path: str, query: dict[str, str], body: dict) -> dict:
         """The control endpoints every JsonSandbox has, then the provider's own."""
+        if method == "GET" and path == "/_sandbox":
+            return {"sandbox": self.name, "api": self.api_url, "controls": controls_of(type(self))}
         if method == "POST" and path == "/_sandbox/faults":
             return {"fault": self.add_fault(body).__dict__}
         if method == "POST" and path == "/_sandbox/reset":
@@ -321,7 +340,7 @@ def _json_handler(sandbox: JsonSandbox) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             delay = 0.0
             body: dict | None
-            if parts.path.startswith("/_sandbox/"):
+            if parts.path == "/_sandbox" or parts.path.startswith("/_sandbox/"):
                 status, body = sandbox.handle_control(self.command, parts.path.rstrip("/"), query, raw)
             elif parts.path.startswith(prefix + "/"):
                 path = parts.path[len(prefix):].rstrip("/") or "/"

@@ -155,3 +155,12 @@ def test_methods_api_gateway_does_not_route_are_answered_in_the_envelope(api):
         assert response.status_code == 404, (method, response.status_code, response.text)
         assert response.headers["Content-Type"].startswith("application/json"), method
         assert response.json()["error"]["code"] == "NOT_FOUND", method
+
+
+def test_each_sandbox_control_root_the_banner_names_describes_its_controls(local_stack):
+    for sandbox in local_stack.sandboxes:
+        response = get(f"{sandbox.url}/_sandbox")
+        assert response.status_code == 200, (sandbox.name, response.text)
+        controls = {(c["method"], c["path"].split("[")[0]) for c in response.json()["controls"]}
+        assert {("GET", "/_sandbox"), ("POST", "/_sandbox/reset")} <= controls, sandbox.name
+        assert all(c["does"] for c in response.json()["controls"]), sandbox.name

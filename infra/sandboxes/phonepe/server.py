@@ -13,7 +13,24 @@ v1 (PG API, X-VERIFY):
     GET  /pg/v1/status/{merchantId}/{merchantTransactionId}  X-VERIFY sha256(path + saltKey)###idx, X-MERCHANT-ID
     POST /pg/v1/refund     {"request": base64}
 People:  GET /pay/{orderId} (pick success / failure / pending / attempt failed / expire)
-Tests:   /_sandbox/... (see _control below and docs/providers/phonepe.md)
+
+Control API (all JSON; docs/providers/phonepe.md has the scenarios):
+  GET  /_sandbox                             merchant, webhook URL, token lifetime, scenarios, counts, and
+                                              this list of controls
+  POST /_sandbox/scenarios                   {throttle_next?, retry_after_seconds?, status_failures?,
+                                              status_failure_mode?, pay_timeouts?, pay_delay_seconds?,
+                                              webhook_copies?, webhook_delay_seconds?, drop_webhooks?,
+                                              hold_webhooks?}: switches the next calls follow (counters count
+                                              down per call)
+  POST /_sandbox/config                      {token_ttl_seconds?, webhook_url?}
+  POST /_sandbox/reset                       {keep_orders?}: forget orders, refunds, tokens and scenarios
+  POST /_sandbox/tokens/expire               every token issued so far is expired now
+  GET  /_sandbox/orders/{orderId}            one order: API generation, state, amount, attempts, pay page URL
+  POST /_sandbox/orders/{orderId}/outcome    {outcome: "success"|"failure"|"pending"|"attempt_failed"|"expire"}:
+                                              as the shopper on the pay page
+  POST /_sandbox/refunds/{refundId}/outcome  {outcome}: settle a refund that way
+  GET  /_sandbox/webhooks                    webhook deliveries (every attempt) and how many are held
+  POST /_sandbox/webhooks/release            {order?: "fifo"|"reverse"}: deliver held webhooks
 
 Choices where PhonePe's behaviour is UNCONFIRMED (docs/providers/phonepe.md), each written down here once:
 - duplicate merchantOrderId on v2 pay: 400 {"code": "DUPLICATE_MERCHANT_ORDER_ID"}; v1: 400
@@ -44,7 +61,7 @@ from typing import Any, ClassVar, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local.loopback import LoopbackServer
-from infra.sandboxes.common import json_object
+from infra.sandboxes.common import controls_of, json_object
 from infra.sandboxes.phonepe import shapes
 from infra.sandboxes.phonepe.delivery import Deliverer, Webhook
 from infra.sandboxes.phonepe.state import (
@@ -510,6 +527,7 @@ class PhonePeSandbox:
                         "merchant_id": self.credentials.merchant_id, "webhook_url": self.webhook_url,
                         "token_ttl_seconds": self.state.token_ttl_seconds, "scenarios": self.state.scenarios.as_dict(),
                         "orders": len(self.state.orders), "refunds": len(self.state.refunds), "calls": dict(self.state.calls),
+                        "controls": controls_of(type(self)),
                     })
             if method == "POST" and path == "/_sandbox/scenarios":
                 with self.state.lock:

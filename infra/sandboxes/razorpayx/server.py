@@ -7,6 +7,7 @@ GET /v1/fund_accounts/{id}, POST /v1/payouts (X-Payout-Idempotency), GET /v1/pay
 [&reference_id=&status=&fund_account_id=&count=&skip=], GET /v1/payouts/{id}, POST /v1/payouts/{id}/cancel.
 
 Control API (all JSON; answers include what happened):
+  GET  /_sandbox                             this list of controls and the API's base URL
   GET  /_sandbox/state[?reference_id=]       balance, payouts (with their outcome and history), contacts,
                                               fund accounts, API calls seen, webhook deliveries (every
                                               attempt), events (every webhook ever made), held webhooks, config

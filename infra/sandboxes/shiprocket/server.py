@@ -2,6 +2,7 @@
 and a JSON control API under /_sandbox/ for tests and developers.
 
 Control API (all JSON; answers include what happened):
+  GET  /_sandbox                             this list of controls and the API's base URL
   GET  /_sandbox/state[?channel_order_id=]   orders, API calls seen, webhook deliveries, held webhooks
   POST /_sandbox/reset                       forget orders, tokens, faults, logs (keeps the config)
   POST /_sandbox/config                      {token_lifetime_seconds, webhook_url, webhook_api_key, hold_webhooks}
