@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -39,6 +40,46 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def rewrite(values: dict[str, Any], key: Iterable[str]) -> tuple[str, dict[str, str], dict[str, dict]]:
+    """(UpdateExpression, names, values) that leave an item as a Put of `values` would (each
+    attribute set; a None one removed) while keeping the attributes `values` does not name,
+    which other writers own. Placeholders are #a<n> and :v<n>, free for a condition's own."""
+    keys = set(key)
+    named = [name for name in values if name not in keys]
+    names = {f"#a{n}": name for n, name in enumerate(named)}
+    setting = [f"#a{n} = :v{n}" for n, name in enumerate(named) if values[name] is not None]
+    removing = [f"#a{n}" for n, name in enumerate(named) if values[name] is None]
+    expression = " ".join(part for part in (
+        "SET " + ", ".join(setting) if setting else "", "REMOVE " + ", ".join(removing) if removing else "") if part)
+    return expression, names, {f":v{n}": to_value(values[name]) for n, name in enumerate(named)
+                               if values[name] is not None}
+
+
+def batch_get(client, table: str, keys: Iterable[dict[str, dict]], *, consistent: bool = True
+              ) -> list[dict[str, Any]]:
+    """The items at `keys` (those that exist, in no particular order), 100 keys a call, with
+    DynamoDB's unprocessed keys asked for again."""
+    wanted = list(keys)
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {table: {"Keys": wanted[start:start + 100], "ConsistentRead": consistent}}
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            found += [from_item(item) for item in response.get("Responses", {}).get(table, [])]
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def stored_time(at: datetime) -> str:
+    """How an instant is stored: UTC, fixed width to the millisecond, so that string order is
+    time order in keys and conditions."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def read_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def error_code(error: ClientError) -> str:

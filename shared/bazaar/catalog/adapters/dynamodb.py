@@ -27,6 +27,7 @@ from bazaar.catalog.domain import (
 )
 from bazaar.money import Paise
 from bazaar.platform.dynamo import (
+    batch_get,
     Transaction,
     TransactionCancelled,
     error_code,
@@ -194,17 +195,9 @@ class DynamoDbProducts:
         return _from_product_item(from_item(item)) if item else None
 
     def get_many(self, product_ids: list[str]) -> dict[str, Product]:
-        wanted = sorted(set(product_ids))
-        found: dict[str, Product] = {}
-        for start in range(0, len(wanted), 100):
-            request = {self._table: {"Keys": [_product_key(p) for p in wanted[start:start + 100]]}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    product = _from_product_item(from_item(item))
-                    found[product.product_id] = product
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        items = batch_get(self._client, self._table, [_product_key(p) for p in sorted(set(product_ids))],
+                          consistent=False)
+        return {product.product_id: product for product in map(_from_product_item, items)}
 
     def replace(self, product: Product, previous: Product, new_stock: dict[str, int]) -> None:
         # Optimistic: the write is conditional on the product being as it was read, so two
@@ -261,19 +254,8 @@ class DynamoDbStock:
         self._table = stock_table
 
     def levels(self, variant_ids: list[str]) -> dict[str, StockLevel]:
-        wanted = sorted(set(variant_ids))
-        levels: dict[str, StockLevel] = {}
-        for start in range(0, len(wanted), 100):
-            request = {self._table: {"Keys": [variant_key(v) for v in wanted[start:start + 100]],
-                                     "ConsistentRead": True}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    values = from_item(item)
-                    level = _level(values)
-                    levels[level.variant_id] = level
-                request = response.get("UnprocessedKeys") or {}
-        return levels
+        items = batch_get(self._client, self._table, [variant_key(v) for v in sorted(set(variant_ids))])
+        return {level.variant_id: level for level in map(_level, items)}
 
     def adjust(self, adjustment: StockAdjustment) -> StockLevel:
         condition = "attribute_exists(pk)"

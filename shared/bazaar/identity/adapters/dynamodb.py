@@ -35,6 +35,7 @@ from bazaar.identity.domain import (
 )
 from bazaar.platform import aws
 from bazaar.platform.dynamo import (
+    batch_get,
     Transaction,
     TransactionCancelled,
     error_code,
@@ -133,20 +134,13 @@ class DynamoDbUsers:
         return from_item(item) if item else None
 
     def user_and_session(self, user_id: str, session_id: str) -> tuple[User | None, Session | None]:
-        request: dict[str, Any] = {self._table: {
-            "Keys": [_key(f"USER#{user_id}", "PROFILE"), _key(f"USER#{user_id}", f"SESSION#{session_id}")],
-            "ConsistentRead": True,
-        }}
+        keys = [_key(f"USER#{user_id}", "PROFILE"), _key(f"USER#{user_id}", f"SESSION#{session_id}")]
         user, session = None, None
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(self._table, []):
-                item = from_item(raw)
-                if item["sk"] == "PROFILE":
-                    user = _user(item)
-                else:
-                    session = Session(user_id, item["sk"].removeprefix("SESSION#"), int(item["started_at_ms"]))
-            request = response.get("UnprocessedKeys") or {}
+        for item in batch_get(self._client, self._table, keys):
+            if item["sk"] == "PROFILE":
+                user = _user(item)
+            else:
+                session = Session(user_id, item["sk"].removeprefix("SESSION#"), int(item["started_at_ms"]))
         return user, session
 
     def find(self, role: Role | None, status: UserStatus | None, limit: int,

@@ -43,6 +43,7 @@ from bazaar.payments.adapters.dynamodb import open_put, settle_update
 from bazaar.payments.domain import PaymentRecord
 from bazaar.platform.outbox import outbox_item
 from bazaar.platform.dynamo import (
+    stored_time,
     count,
     Transaction,
     TransactionCancelled,
@@ -60,10 +61,6 @@ OPEN = "OPEN"
 _CUSTOMER_KEYS = ("pk", "sk", "customer_id", "order_id")
 
 
-def _moment(at: datetime) -> str:
-    # Fixed width, so string order is time order in keys and conditions.
-    return at.isoformat(timespec="milliseconds")
-
 
 def _order_key(order_id: str) -> dict:
     return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
@@ -76,7 +73,7 @@ def _history_item(order_id: str, version: int, entry: HistoryEntry, retention: t
             # Numbered by the order's version, not by time: two functions' clocks may
             # disagree, the sequence of conditional writes cannot.
             "sk": f"HISTORY#{version:06d}",
-            "at": _moment(entry.at),
+            "at": stored_time(entry.at),
             "from_status": entry.from_status.value if entry.from_status else None,
             "to_status": entry.to_status.value,
             "reason": entry.reason,
@@ -108,9 +105,9 @@ def _order_item(order: Order) -> dict:
             ],
             "total_paise": order.total.amount,
             "shipping_address": vars(order.shipping_address),
-            "created_at": _moment(order.created_at),
-            "updated_at": _moment(order.updated_at),
-            "lock_expires_at": _moment(order.lock_expires_at),
+            "created_at": stored_time(order.created_at),
+            "updated_at": stored_time(order.updated_at),
+            "lock_expires_at": stored_time(order.lock_expires_at),
             "lock_state": HELD if order.holds_locks else None,
             "version": order.version,
         }
@@ -166,7 +163,7 @@ def _refund_item(order_id: str, refund: RefundRecord) -> dict:
         **{k: v["S"] for k, v in _refund_key(order_id, refund.sequence).items()},
         "order_id": order_id, "sequence": refund.sequence, "merchant_refund_id": refund.merchant_refund_id,
         "amount_paise": refund.amount.amount, "state": refund.state.value, "reason": refund.reason,
-        "requested_by": refund.requested_by, "requested_at": _moment(refund.requested_at),
+        "requested_by": refund.requested_by, "requested_at": stored_time(refund.requested_at),
         "refund_open": OPEN if refund.state.open else None,
     })
 
@@ -237,13 +234,13 @@ class DynamoDbOrderBook:
         order = transition.order
         names = {"#status": "status"}
         values = {":from": to_value(transition.from_status.value), ":to": to_value(transition.to_status.value),
-                  ":at": to_value(_moment(transition.at))}
+                  ":at": to_value(stored_time(transition.at))}
         condition = "#status = :from AND version = :version"
         values[":version"] = to_value(order.version)
         values[":next"] = to_value(order.version + 1)
         if transition.only_if_lock_expired_by is not None:
             condition += " AND lock_expires_at <= :expired_by"
-            values[":expired_by"] = to_value(_moment(transition.only_if_lock_expired_by))
+            values[":expired_by"] = to_value(stored_time(transition.only_if_lock_expired_by))
         update = "SET #status = :to, updated_at = :at, version = :next"
         removals = ["lock_state"] if transition.releases_hold else []
         if amendment is not None:
@@ -388,7 +385,7 @@ class DynamoDbOrderBook:
             TableName=self._table,
             IndexName="by-lock-expiry",
             KeyConditionExpression="lock_state = :held AND lock_expires_at <= :now",
-            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))},
+            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(stored_time(now))},
             Limit=limit,
         )
         return [_order(from_item(i)) for i in response.get("Items", [])]
@@ -407,13 +404,13 @@ class DynamoDbLockCensus:
     def _count(self, condition: str, now: datetime) -> int:
         return count(self._client, TableName=self._table, IndexName="by-lock-expiry",
                      KeyConditionExpression=f"lock_state = :held AND {condition}",
-                     ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))})
+                     ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(stored_time(now))})
 
     def count(self, now: datetime) -> LockCensus:
         oldest = self._client.query(
             TableName=self._table, IndexName="by-lock-expiry", Limit=1,
             KeyConditionExpression="lock_state = :held AND lock_expires_at <= :now",
-            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(_moment(now))},
+            ExpressionAttributeValues={":held": to_value(HELD), ":now": to_value(stored_time(now))},
         ).get("Items", [])
         return LockCensus(
             active=self._count("lock_expires_at > :now", now),

@@ -18,15 +18,11 @@ from botocore.exceptions import ClientError
 
 from bazaar.payments.domain import CheckState, PaymentRecord
 from bazaar.payments.ports import PaymentCensus
-from bazaar.platform.dynamo import error_code, from_item, to_item, to_value
+from bazaar.platform.dynamo import stored_time, error_code, from_item, to_item, to_value
 
 OPEN = CheckState.OPEN.value
 INDEX = "by-payment-check"
 
-
-def _moment(at: datetime) -> str:
-    # Fixed width (as the orders adapter writes it), so string order is time order.
-    return at.isoformat(timespec="milliseconds")
 
 
 def _key(order_id: str) -> dict:
@@ -63,9 +59,9 @@ def open_put(table: str, record: PaymentRecord) -> dict:
         "pk": f"ORDER#{record.order_id}", "sk": "PAYMENT", "order_id": record.order_id,
         "provider": record.provider, "api_version": record.api_version,
         "merchant_order_id": record.merchant_order_id, "amount_paise": record.amount_paise,
-        "started_at": _moment(record.started_at), "payment_state": record.state.value,
+        "started_at": stored_time(record.started_at), "payment_state": record.state.value,
         "check_state": OPEN if record.open else None,
-        "next_check_at": _moment(record.next_check_at) if record.next_check_at else None,
+        "next_check_at": stored_time(record.next_check_at) if record.next_check_at else None,
         "checks": record.checks,
     })
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
@@ -111,7 +107,7 @@ class DynamoDbPaymentRecords:
             TableName=self._table, Key=_key(record.order_id),
             UpdateExpression="SET next_check_at = :next ADD checks :one",
             ConditionExpression="check_state = :open",
-            ExpressionAttributeValues={":next": to_value(_moment(next_check_at)), ":one": to_value(1),
+            ExpressionAttributeValues={":next": to_value(stored_time(next_check_at)), ":one": to_value(1),
                                        ":open": to_value(OPEN)},
         ))
 
@@ -123,7 +119,7 @@ class DynamoDbPaymentRecords:
         response = self._client.query(
             TableName=self._table, IndexName=INDEX, Limit=limit,
             KeyConditionExpression="check_state = :open AND next_check_at <= :now",
-            ExpressionAttributeValues={":open": to_value(OPEN), ":now": to_value(_moment(now))},
+            ExpressionAttributeValues={":open": to_value(OPEN), ":now": to_value(stored_time(now))},
         )
         return [_record(from_item(i)) for i in response.get("Items", [])]
 
@@ -137,7 +133,7 @@ class DynamoDbPaymentRecords:
             response = self._client.query(**request)
             for item in response.get("Items", []):
                 total += 1
-                overdue += item["next_check_at"]["S"] <= _moment(now)
+                overdue += item["next_check_at"]["S"] <= stored_time(now)
                 if len(ids) < limit:
                     ids.append(item["order_id"]["S"])
             if not response.get("LastEvaluatedKey"):

@@ -39,7 +39,7 @@ from bazaar.payouts.domain import (
 from bazaar.payouts.events import PayoutEvent
 from bazaar.payouts.ledger import Claimable, CommissionRule, Entry, EntryKind, Posting, PostingKind
 from bazaar.payouts.ports import BountyAward, ClaimLost, DueSettlement, OrderAsRead, StalePayout, StaleSettlement
-from bazaar.platform.dynamo import Transaction, TransactionCancelled, error_code, from_item, query_page, to_item, to_value
+from bazaar.platform.dynamo import read_time, stored_time, Transaction, TransactionCancelled, error_code, from_item, query_page, to_item, to_value
 from bazaar.platform.outbox import outbox_item
 
 DUE = "DUE"
@@ -51,12 +51,6 @@ _PAYOUT_PAGE = ("pk", "sk", "payout_payee", "created_at")
 _STATUS_PAGE = ("pk", "sk", "status", "created_at")
 
 
-def _moment(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds")
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _key(pk: str, sk: str) -> dict:
@@ -71,8 +65,8 @@ def _posting_item(posting: Posting) -> dict:
     return to_item({
         "pk": f"ORDER#{posting.order_id}", "sk": f"POSTING#{posting.posting_id}",
         "posting_id": posting.posting_id, "kind": posting.kind.value, "payee": posting.payee,
-        "order_id": posting.order_id, "posted_at": _moment(posting.posted_at),
-        "posted_key": f"{_moment(posting.posted_at)}#{posting.posting_id}", "note": posting.note,
+        "order_id": posting.order_id, "posted_at": stored_time(posting.posted_at),
+        "posted_key": f"{stored_time(posting.posted_at)}#{posting.posting_id}", "note": posting.note,
         "net_paise": posting.net.amount, "unclaimed_by": posting.payee,
         "entries": [{"account": e.account, "kind": e.kind.value, "amount_paise": e.amount.amount,
                      "rate_bps": e.rate_bps, "base_paise": e.base.amount if e.base is not None else None}
@@ -114,7 +108,7 @@ class DynamoDbLedger:
         try:
             self._client.put_item(TableName=self._table, ConditionExpression=_NEW, Item=to_item({
                 "pk": f"ORDER#{order_id}", "sk": "SETTLEMENT", "order_id": order_id, "state": DUE,
-                "due_state": DUE, "due_at": _moment(due_at)}))
+                "due_state": DUE, "due_at": stored_time(due_at)}))
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -125,7 +119,7 @@ class DynamoDbLedger:
         answer = self._client.query(
             TableName=self._table, IndexName="by-due", Limit=limit,
             KeyConditionExpression="due_state = :due AND due_at <= :now",
-            ExpressionAttributeValues={":due": to_value(DUE), ":now": to_value(_moment(now))})
+            ExpressionAttributeValues={":due": to_value(DUE), ":now": to_value(stored_time(now))})
         return [DueSettlement(v["order_id"], datetime.fromisoformat(v["due_at"]))
                 for v in map(from_item, answer.get("Items", []))]
 
@@ -153,7 +147,7 @@ class DynamoDbLedger:
         tx.update("settlement", self._table, _key(f"ORDER#{order.order_id}", "SETTLEMENT"),
                   "SET #state = :settled, settled_at = :at REMOVE due_state",
                   condition="#state = :due", names={"#state": "state"},
-                  values={":settled": to_value(SETTLED), ":due": to_value(DUE), ":at": to_value(_moment(at))})
+                  values={":settled": to_value(SETTLED), ":due": to_value(DUE), ":at": to_value(stored_time(at))})
         tx.add("order", order_unchanged(self._orders, order.order_id, order.version))
         for n, posting in enumerate(postings):
             tx.put(f"posting:{n}", self._table, _posting_item(posting), condition=_NEW)
@@ -222,7 +216,7 @@ class DynamoDbLedger:
         condition, values = "payee = :payee", {":payee": to_value(payee)}
         if start and end:
             condition += " AND posted_key BETWEEN :start AND :end"
-            values |= {":start": to_value(_moment(start)), ":end": to_value(_moment(end))}
+            values |= {":start": to_value(stored_time(start)), ":end": to_value(stored_time(end))}
         request: dict[str, Any] = {"TableName": self._table, "IndexName": "by-payee",
                                    "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
         items: list[dict] = []
@@ -256,13 +250,13 @@ def _payout_item(payout: Payout) -> dict:
         "payout_payee": payout.payee, "amount_paise": payout.amount.amount, "postings": [vars(ref) for ref in payout.postings],
         "status": payout.status.value, "fund_account_id": payout.fund_account_id, "mode": payout.mode,
         "trigger": payout.trigger.value, "requested_by": payout.requested_by,
-        "created_at": _moment(payout.created_at), "updated_at": _moment(payout.updated_at),
+        "created_at": stored_time(payout.created_at), "updated_at": stored_time(payout.updated_at),
         "attempt": payout.attempt, "version": payout.version, "provider_payout_id": payout.provider_payout_id,
         "provider_status": payout.provider_status, "utr": payout.utr, "failure_reason": payout.failure_reason,
         "provider_response": json.dumps(payout.provider_response) if payout.provider_response is not None else None,
-        "processed_at": _moment(payout.processed_at) if payout.processed_at else None,
-        "failed_at": _moment(payout.failed_at) if payout.failed_at else None,
-        "reversed_at": _moment(payout.reversed_at) if payout.reversed_at else None,
+        "processed_at": stored_time(payout.processed_at) if payout.processed_at else None,
+        "failed_at": stored_time(payout.failed_at) if payout.failed_at else None,
+        "reversed_at": stored_time(payout.reversed_at) if payout.reversed_at else None,
         "open_state": OPEN if payout.is_open else None,
         "earlier_provider_payout_ids": list(payout.earlier_provider_payout_ids),
     })
@@ -279,8 +273,8 @@ def _payout(values: dict) -> Payout:
         provider_status=values.get("provider_status"), utr=values.get("utr"),
         failure_reason=values.get("failure_reason"),
         provider_response=json.loads(values["provider_response"]) if values.get("provider_response") else None,
-        processed_at=_when(values.get("processed_at")), failed_at=_when(values.get("failed_at")),
-        reversed_at=_when(values.get("reversed_at")),
+        processed_at=read_time(values.get("processed_at")), failed_at=read_time(values.get("failed_at")),
+        reversed_at=read_time(values.get("reversed_at")),
         earlier_provider_payout_ids=tuple(values.get("earlier_provider_payout_ids") or ()),
     )
 
@@ -396,7 +390,7 @@ class DynamoDbPayouts:
         answer = self._client.query(
             TableName=self._table, IndexName="by-open", Limit=limit,
             KeyConditionExpression="open_state = :open AND updated_at <= :before",
-            ExpressionAttributeValues={":open": to_value(OPEN), ":before": to_value(_moment(before))})
+            ExpressionAttributeValues={":open": to_value(OPEN), ":before": to_value(stored_time(before))})
         return [_payout(from_item(i)) for i in answer.get("Items", [])]
 
     # -- payees ---------------------------------------------------------------------------
@@ -415,7 +409,7 @@ class DynamoDbPayouts:
         self._client.put_item(TableName=self._table, Item=to_item({
             "pk": f"PAYEE#{account.payee}", "sk": "ACCOUNT", "kind": account.kind, "masked": account.masked,
             "holder_name": account.holder_name, "contact_id": account.contact_id,
-            "fund_account_id": account.fund_account_id, "registered_at": _moment(account.registered_at),
+            "fund_account_id": account.fund_account_id, "registered_at": stored_time(account.registered_at),
             "ifsc": account.ifsc}))
 
     def hold(self, payee: str) -> Hold | None:
@@ -432,7 +426,7 @@ class DynamoDbPayouts:
             tx.delete("hold", self._table, _key(f"PAYEE#{payee}", "HOLD"))
         else:
             tx.put("hold", self._table, to_item({"pk": f"PAYEE#{payee}", "sk": "HOLD", "reason": hold.reason,
-                                                 "by": hold.by, "at": _moment(hold.at)}))
+                                                 "by": hold.by, "at": stored_time(hold.at)}))
         tx.add("audit", audit_put(self._audited(), audit))
         tx.run(self._client)
 

@@ -16,7 +16,9 @@ from bazaar.identity.adapters.dynamodb import audit_put
 from bazaar.identity.domain import AuditEntry
 from bazaar.money import Paise
 from bazaar.platform.dynamo import (
-    Transaction, TransactionCancelled, count, from_item, query_page, to_item, to_value, valid_position,
+    read_time, stored_time,
+    Transaction, TransactionCancelled, batch_get, count, from_item, query_page, rewrite, to_item, to_value,
+    valid_position,
 )
 from bazaar.platform.outbox import outbox_item
 from bazaar.platform.pagination import InvalidCursor
@@ -28,12 +30,6 @@ _NEW = "attribute_not_exists(pk)"
 _STATUS_PAGE = ("pk", "sk", "status", "created_at")
 
 
-def _moment(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds")
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _key(refund_id: str) -> dict:
@@ -45,20 +41,24 @@ def _marker_key(order_id: str) -> dict:
 
 
 def _item(request: RefundRequest) -> dict:
-    return to_item({
+    return to_item(_values(request))
+
+
+def _values(request: RefundRequest) -> dict[str, Any]:
+    return {
         "pk": f"REFUND#{request.refund_id}", "sk": "REFUND", "refund_id": request.refund_id,
         "order_id": request.order_id, "customer_id": request.customer_id, "amount_paise": request.amount.amount,
         "reason": request.reason.value, "note": request.note, "status": request.status.value,
-        "requested_by": request.requested_by, "created_at": _moment(request.created_at),
-        "updated_at": _moment(request.updated_at), "version": request.version,
+        "requested_by": request.requested_by, "created_at": stored_time(request.created_at),
+        "updated_at": stored_time(request.updated_at), "version": request.version,
         "auto_approved": request.auto_approved, "decided_by": request.decided_by,
         "decision_reason": request.decision_reason, "merchant_refund_id": request.merchant_refund_id,
         "provider_refund_id": request.provider_refund_id, "failure_reason": request.failure_reason,
-        "processed_at": _moment(request.processed_at) if request.processed_at else None,
+        "processed_at": stored_time(request.processed_at) if request.processed_at else None,
         "execution": request.execution,
-        "history": [{"at": _moment(h.at), "status": h.status.value, "by": h.by, "note": h.note}
+        "history": [{"at": stored_time(h.at), "status": h.status.value, "by": h.by, "note": h.note}
                     for h in request.history],
-    })
+    }
 
 
 def _request(v: dict) -> RefundRequest:
@@ -70,7 +70,7 @@ def _request(v: dict) -> RefundRequest:
         version=v["version"], auto_approved=bool(v.get("auto_approved")), decided_by=v.get("decided_by"),
         decision_reason=v.get("decision_reason"), merchant_refund_id=v.get("merchant_refund_id"),
         provider_refund_id=v.get("provider_refund_id"), failure_reason=v.get("failure_reason"),
-        processed_at=_when(v.get("processed_at")), execution=v.get("execution"),
+        processed_at=read_time(v.get("processed_at")), execution=v.get("execution"),
         history=tuple(HistoryEntry(datetime.fromisoformat(h["at"]), RefundStatus(h["status"]), h["by"], h["note"])
                       for h in v.get("history") or ()),
     )
@@ -121,19 +121,22 @@ class DynamoDbRefundBook:
         answer = self._client.query(TableName=self._table, IndexName="by-order",
                                     KeyConditionExpression="order_id = :order",
                                     ExpressionAttributeValues={":order": to_value(order_id)})
-        # The index is eventually consistent: read each request itself.
-        found = [self.get(from_item(i)["refund_id"]) for i in answer.get("Items", [])]
-        return [r for r in found if r is not None]
+        # The index is eventually consistent: read the requests themselves, in one consistent batch.
+        keys = [_key(from_item(i)["refund_id"]) for i in answer.get("Items", [])]
+        return sorted((_request(v) for v in batch_get(self._client, self._table, keys)),
+                      key=lambda r: (r.created_at, r.refund_id))
 
     def apply(self, before: RefundRequest, after: RefundRequest, event: RefundEvent | None,
               audit: AuditEntry | None = None, task_token: str | None = None) -> RefundRequest:
-        item = _item(after)
-        token = task_token if task_token is not None else self.task_token(after.refund_id)
-        if token:
-            item["task_token"] = {"S": token}
+        values = _values(after)
+        if task_token is not None:
+            values["task_token"] = task_token
+        # An update, not a put: the workflow's task token, written by another step, stays.
+        expression, names, placeholders = rewrite(values, key=("pk", "sk"))
         tx = Transaction()
-        tx.put("request", self._table, item, condition="#version = :version", names={"#version": "version"},
-               values={":version": to_value(before.version)})
+        tx.update("request", self._table, _key(after.refund_id), expression, condition="#version = :version",
+                  names={**names, "#version": "version"},
+                  values={**placeholders, ":version": to_value(before.version)})
         if before.is_open and not after.is_open:
             tx.delete("marker", self._table, _marker_key(after.order_id))
         if event is not None:
