@@ -1,9 +1,10 @@
 """One factory for every Lambda function in `SERVICE.functions`, and the cloud's physical names.
 
 Each function gets its own role holding exactly what the description declares for it (plus
-writing its own log group and X-Ray traces), its own log group, the shared code asset and the
-shared dependency layer. A fixed-egress function also runs in the network's private subnets with
-its security group, and its role may manage the network interfaces Lambda attaches there.
+writing its own log group and X-Ray traces) in one inline policy (roles.py), its own log group,
+the shared code asset and the shared dependency layer. A fixed-egress function also runs in the
+network's private subnets with its security group, and its role may manage the network
+interfaces Lambda attaches there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from infra.cloud import runtime, tags
 from infra.cloud.identity import Identity
 from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
+from infra.cloud.roles import InlineRole
 from infra.cloud.state_machines import grant_state_machines, state_machine_arn
 from infra.description.model import Access, Function, Service
 
@@ -111,7 +113,8 @@ def layer(scope: Construct, layer_dir: Path) -> lambda_.LayerVersion:
 
 
 def _role(scope: Construct, fn: Function, log_group: logs.LogGroup) -> iam.Role:
-    role = iam.Role(
+    # Every statement below and every grant to the function lands in the role's inline policy.
+    role = InlineRole(
         scope,
         f"Role-{fn.name}",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

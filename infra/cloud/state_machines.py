@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.cloud import tags
+from infra.cloud.roles import InlineRole
 from infra.description.model import Function, StateMachine, function_placeholder
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -83,7 +84,7 @@ def substitution_key(function: str) -> str:
 
 
 def _role(scope: Construct, machine: StateMachine, functions: dict[str, lambda_.Function]) -> iam.Role:
-    role = iam.Role(
+    role = InlineRole(
         scope,
         f"StateMachineRole-{machine.name}",
         assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
@@ -139,7 +140,8 @@ def build_state_machine(
         ),
         tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=machine.tracing),
     )
-    # Step Functions checks at creation that the role may deliver logs: its policy must exist first.
+    # Step Functions checks at creation that the role may deliver logs: the role, which carries its
+    # policy inline, must exist first.
     cfn.node.add_dependency(role)
     for construct in (cfn, role, log_group):
         Tags.of(construct).add(tags.STATE_MACHINE, machine.name)

@@ -10,11 +10,12 @@ import pytest
 
 from infra.cloud import runtime, tags
 from infra.cloud.inventory import inventory_from_template
+from infra.cloud.roles import POLICY_NAME
 from infra.description.bazaar import SERVICE
 from infra.description.model import Access
 from infra.parity import describe, differences
 
-from tests.infra.template import by_tag, resources
+from tests.infra.template import attached_policies, by_tag, function_role, resources, role_statements
 
 pytestmark = pytest.mark.slow
 
@@ -251,16 +252,10 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def _policy_of(template, function_name):
-    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
-    role = functions[function_name][1]["Properties"]["Role"]["Fn::GetAtt"][0]
-    policies = [
-        policy
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-    ]
+    role = function_role(template, tags.FUNCTION, function_name)
     roles = resources(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in roles[role]["Properties"]
-    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return role_statements(template, role)
 
 
 def test_functions_are_granted_only_the_tables_they_declare(cloud_template):
@@ -297,6 +292,60 @@ def test_a_function_without_queues_or_secrets_gets_none(cloud_template):
     assert not {a for a in actions if a.startswith(("sqs:", "secretsmanager:", "cognito-idp:"))}
     wildcard = [s for s in statements if s["Resource"] == "*"]
     assert [sorted(s["Action"]) for s in wildcard] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+
+
+def test_function_and_state_machine_roles_hold_their_statements_inline(cloud_template):
+    """A separate AWS::IAM::Policy per role would cost the stack one resource each (see
+    infra/cloud/roles.py): every role Bazaar builds carries its one inline policy instead."""
+    roles = {function_role(cloud_template, tags.FUNCTION, fn.name): fn.name for fn in SERVICE.functions}
+    machine_roles = by_tag(cloud_template, "AWS::IAM::Role", tags.STATE_MACHINE)
+    roles.update({lid: name for name, (lid, _) in machine_roles.items()})
+    assert len(roles) == len(SERVICE.functions) + len(SERVICE.state_machines)
+    for role, name in roles.items():
+        assert attached_policies(cloud_template, role) == {}, name
+        policies = cloud_template["Resources"][role]["Properties"]["Policies"]
+        assert [p["PolicyName"] for p in policies] == [POLICY_NAME], name
+        assert policies[0]["PolicyDocument"]["Statement"], name
+
+
+_CONSUMES = {
+    "sqs:": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
+    "dynamodb:": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"},
+}
+
+
+def test_event_source_mappings_are_created_after_the_permissions_they_use(cloud_template):
+    """Lambda checks a mapping's permissions when CloudFormation creates it. The mapping names its
+    function, the function waits for its role, and the role carries every statement itself, so
+    nothing the mapping needs can still be on its way."""
+    functions = resources(cloud_template, "AWS::Lambda::Function")
+    mappings = resources(cloud_template, "AWS::Lambda::EventSourceMapping").values()
+    kinds = set()
+    for mapping in mappings:
+        props = mapping["Properties"]
+        function = functions[props["FunctionName"]["Ref"]]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert role in function["DependsOn"]
+        assert attached_policies(cloud_template, role) == {}
+        statements = role_statements(cloud_template, role)
+        source = props["EventSourceArn"]
+        prefix = "dynamodb:" if source["Fn::GetAtt"][1] == "StreamArn" else "sqs:"
+        kinds.add(prefix)
+        assert _CONSUMES[prefix] <= _granted_on(statements, source), props["FunctionName"]
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination is not None:
+            assert "sqs:SendMessage" in _granted_on(statements, destination), props["FunctionName"]
+    assert kinds == set(_CONSUMES)  # the description has both kinds of trigger
+
+
+def _granted_on(statements: list[dict[str, Any]], resource: dict[str, Any]) -> set[str]:
+    """The actions the statements allow on exactly `resource` (a template reference)."""
+    return {
+        a
+        for s in statements
+        if resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for a in _actions(s)
+    }
 
 
 # -- identity --------------------------------------------------------------------------------
@@ -370,4 +419,7 @@ def test_the_stack_stays_well_under_cloudformations_500_resources(synthesized):
     """CloudFormation refuses a stack of more than 500 resources; the margin says when to split
     one (for example the API into a nested stack) before a deploy finds out."""
     count = len(synthesized.template["Resources"])
+    # Measured against CloudFormation's 500, not today's count: 30 resources of headroom for what
+    # a change adds before anyone notices. (Roles hold their policies inline, which keeps the
+    # count well below; the roles test above keeps that from creeping back.)
     assert count <= 470, f"{count} resources: split the stack before it reaches CloudFormation's 500"

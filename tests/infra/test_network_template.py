@@ -19,7 +19,7 @@ from infra.description.model import Service
 from tests.fixtures.egress_service import EGRESS_SERVICE
 from tests.fixtures.stream_service import STREAM_SERVICE
 
-from tests.infra.template import by_tag, resources, tag
+from tests.infra.template import by_tag, resources, role_statements, tag
 
 pytestmark = pytest.mark.slow
 
@@ -176,14 +176,10 @@ def test_exactly_the_fixed_egress_functions_run_in_the_private_subnets(described
 def test_only_fixed_egress_roles_may_manage_network_interfaces_and_none_uses_a_managed_policy(described):
     service, template = described
     functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
-    policies = resources(template, "AWS::IAM::Policy")
     roles = resources(template, "AWS::IAM::Role")
     for fn in service.functions:
         role = functions[fn.name][1]["Properties"]["Role"]["Fn::GetAtt"][0]
-        statements = [
-            statement for policy in policies.values() if {"Ref": role} in policy["Properties"]["Roles"]
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        ]
+        statements = role_statements(template, role)
         eni = [s for s in statements if any(str(a).startswith("ec2:") for a in _actions(s))]
         if fn.fixed_egress:
             assert [(sorted(_actions(s)), s["Resource"]) for s in eni] == [(sorted(ENI_ACTIONS), "*")], fn.name

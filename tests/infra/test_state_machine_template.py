@@ -13,7 +13,7 @@ import pytest
 
 from infra.cloud import tags
 from tests.fixtures.state_machine_service import MACHINE, STATE_MACHINE_SERVICE
-from tests.infra.template import by_tag, resources
+from tests.infra.template import by_tag, resources, role_statements
 
 pytestmark = pytest.mark.slow
 
@@ -33,12 +33,7 @@ def _function_ids(template) -> dict[str, str]:
 
 
 def _statements(template, role_lid: str) -> list[dict[str, Any]]:
-    return [
-        statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_lid} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(template, role_lid)
 
 
 def test_the_state_machine_stack_passes_cdk_nag(state_machine_synthesized):

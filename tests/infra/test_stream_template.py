@@ -13,7 +13,7 @@ import pytest
 from infra.cloud import tags
 from tests.fixtures.stream_service import ON_FAILURE, STREAM_SERVICE
 
-from tests.infra.template import by_tag, resources, tag
+from tests.infra.template import by_tag, function_role, resources, role_statements, tag
 
 pytestmark = pytest.mark.slow
 
@@ -85,14 +85,7 @@ def test_each_stream_trigger_is_a_mapping_with_the_described_settings(template):
 
 
 def _statements(template, function: str) -> list[dict[str, Any]]:
-    functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
-    role_id = functions[function][1]["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(template, function_role(template, tags.FUNCTION, function))
 
 
 def _actions(statement) -> set[str]:
