@@ -15,11 +15,12 @@ rest, so fields may be added without a new version. Amounts are integer paise.""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
+
+from bazaar.platform.events import DomainEvent
 
 SCHEMA_VERSION = 1
 
@@ -59,7 +60,10 @@ class EventLine:
 
 
 @dataclass(frozen=True)
-class OrderEvent:
+class OrderEvent(DomainEvent):
+    described_as: ClassVar[str] = "an order event"
+    identifiers: ClassVar[frozenset[str]] = frozenset({"event_id", "order_id", "customer_id", "actor", "to_status"})
+
     event_id: str
     event_type: OrderEventType
     order_id: str
@@ -79,55 +83,6 @@ class OrderEvent:
     @property
     def seller_ids(self) -> tuple[str, ...]:
         return tuple(sorted({line.seller_id for line in self.lines if line.seller_id}))
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "event_id": self.event_id,
-            "event_type": self.event_type.value,
-            "schema_version": self.schema_version,
-            "order_id": self.order_id,
-            "customer_id": self.customer_id,
-            "actor": self.actor,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
-            "order_version": self.order_version,
-            "from_status": self.from_status,
-            "to_status": self.to_status,
-            "reason": self.reason,
-            "total_paise": self.total_paise,
-            "currency": "INR",
-            "lines": [vars(line) for line in self.lines],
-            "facts": self.facts,
-        }, separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> OrderEvent:
-        """Raises ValueError (or KeyError/TypeError) on a payload that is not an order event."""
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("an order event is a JSON object")
-        return cls(
-            event_id=_text(data, "event_id"),
-            event_type=OrderEventType(data["event_type"]),
-            order_id=_text(data, "order_id"),
-            customer_id=_text(data, "customer_id"),
-            actor=_text(data, "actor"),
-            occurred_at=datetime.fromisoformat(data["occurred_at"].replace("Z", "+00:00")),
-            order_version=int(data["order_version"]),
-            from_status=data.get("from_status"),
-            to_status=_text(data, "to_status"),
-            reason=str(data.get("reason", "")),
-            total_paise=int(data["total_paise"]),
-            lines=tuple(EventLine(**line) for line in data.get("lines", [])),
-            facts=dict(data.get("facts") or {}),
-            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
-        )
-
-
-def _text(data: dict, name: str) -> str:
-    value = data[name]
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string")
-    return value
 
 
 def event_id_for(order_id: str, order_version: int) -> str:

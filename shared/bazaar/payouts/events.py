@@ -8,11 +8,12 @@ carries the same id and consumers act once."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
+
+from bazaar.platform.events import DomainEvent
 
 SCHEMA_VERSION = 1
 
@@ -26,7 +27,10 @@ class PayoutEventType(StrEnum):
 
 
 @dataclass(frozen=True)
-class PayoutEvent:
+class PayoutEvent(DomainEvent):
+    described_as: ClassVar[str] = "a payout event"
+    identifiers: ClassVar[frozenset[str]] = frozenset({"event_id", "payee_id", "payee_role", "subject_id"})
+
     event_id: str
     event_type: PayoutEventType
     payee_id: str  # the user paid (or to be paid)
@@ -38,29 +42,6 @@ class PayoutEvent:
     reason: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "event_id": self.event_id, "event_type": self.event_type.value, "schema_version": self.schema_version,
-            "payee_id": self.payee_id, "payee_role": self.payee_role, "amount_paise": self.amount_paise,
-            "currency": "INR", "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
-            "subject_id": self.subject_id, "sequence": self.sequence, "reason": self.reason, "facts": self.facts,
-        }, separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> PayoutEvent:
-        """Raises ValueError (or KeyError/TypeError) on a payload that is not a payout event."""
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("a payout event is a JSON object")
-        return cls(
-            event_id=str(data["event_id"]), event_type=PayoutEventType(data["event_type"]),
-            payee_id=str(data["payee_id"]), payee_role=str(data["payee_role"]),
-            amount_paise=int(data["amount_paise"]),
-            occurred_at=datetime.fromisoformat(data["occurred_at"].replace("Z", "+00:00")),
-            subject_id=str(data["subject_id"]), sequence=int(data["sequence"]), reason=str(data.get("reason", "")),
-            facts=dict(data.get("facts") or {}), schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
-        )
 
 
 def payout_event_id(payout_id: str, version: int) -> str:

@@ -5,11 +5,12 @@ event id is the request and the version the change created, so it is acted on on
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
+
+from bazaar.platform.events import DomainEvent
 
 SCHEMA_VERSION = 1
 
@@ -24,7 +25,10 @@ class RefundEventType(StrEnum):
 
 
 @dataclass(frozen=True)
-class RefundEvent:
+class RefundEvent(DomainEvent):
+    described_as: ClassVar[str] = "a refund event"
+    identifiers: ClassVar[frozenset[str]] = frozenset({"event_id", "refund_id", "order_id", "customer_id", "status"})
+
     event_id: str
     event_type: RefundEventType
     refund_id: str
@@ -37,29 +41,6 @@ class RefundEvent:
     reason: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "event_id": self.event_id, "event_type": self.event_type.value, "schema_version": self.schema_version,
-            "refund_id": self.refund_id, "order_id": self.order_id, "customer_id": self.customer_id,
-            "amount_paise": self.amount_paise, "currency": "INR", "status": self.status,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"), "version": self.version,
-            "reason": self.reason, "facts": self.facts,
-        }, separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> RefundEvent:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("a refund event is a JSON object")
-        return cls(
-            event_id=str(data["event_id"]), event_type=RefundEventType(data["event_type"]),
-            refund_id=str(data["refund_id"]), order_id=str(data["order_id"]), customer_id=str(data["customer_id"]),
-            amount_paise=int(data["amount_paise"]), status=str(data["status"]),
-            occurred_at=datetime.fromisoformat(data["occurred_at"].replace("Z", "+00:00")),
-            version=int(data["version"]), reason=str(data.get("reason", "")), facts=dict(data.get("facts") or {}),
-            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
-        )
 
 
 def refund_event_id(refund_id: str, version: int) -> str:
