@@ -306,11 +306,13 @@ class LocalWebSocketApi:
         socket = connection.socket
         if connection.closing is not None:
             code, reason = connection.closing
-        elif socket.close_code == MESSAGE_TOO_BIG:
+        elif (sent := socket.protocol.close_sent) is not None and sent.code == MESSAGE_TOO_BIG:
+            # websockets itself refused the frame over max_size (and may not wait for the echo).
             code, reason = MESSAGE_TOO_BIG, "Frame size exceeds the limit."
         else:
-            code = socket.close_code if socket.close_code is not None else 1006
-            reason = f"Client-side close frame status code '{code}' and reason '{socket.close_reason or ''}'"
+            received = socket.protocol.close_rcvd
+            code = received.code if received is not None else 1006
+            reason = f"Client-side close frame status code '{code}' and reason '{received.reason if received else ''}'"
         context = self._request_context("$disconnect", "DISCONNECT", connection.connection_id,
                                         connection.connected_at, connection.source_ip, connection.user_agent)
         context.update({"disconnectStatusCode": code, "disconnectReason": reason,
