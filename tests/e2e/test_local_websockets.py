@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import datetime
 
 import boto3
 import pytest
+import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -208,3 +210,60 @@ def test_a_client_close_reaches_disconnect(stack):
         "disconnectStatusCode": 1000}
     assert "bye" in context["disconnectReason"]
     assert context["authorizer"]["user_id"] == "jo"
+
+
+@pytest.fixture(scope="module")
+def fast_stack(tmp_path_factory):
+    """A stack of its own at clock speed 600: API Gateway's 10-minute idle timeout is 1 s here,
+    its 2-hour connection limit 12 s. Stopped by the shutdown test (and here, idempotently)."""
+    from infra.local.stack import LocalConfig, LocalStack
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    running = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("websockets-fast"), seed_accounts=False,
+                                               clock_speed=600), WEBSOCKET_SERVICE).start()
+    yield running
+    running.stop()
+
+
+def test_an_idle_connection_is_closed_after_the_scaled_idle_timeout(fast_stack):
+    with _open(fast_stack, "allow-kim") as socket:
+        connection_id = _whoami(socket)
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    [event] = until(lambda: _events(fast_stack, "ws-disconnect", connection_id=connection_id))
+    assert event["requestContext"]["disconnectStatusCode"] == 1001
+    assert "Idle" in event["requestContext"]["disconnectReason"]
+
+
+def _keep_busy(socket: ClientConnection) -> None:
+    while True:  # a frame every 0.3 s: never idle, until the twin closes the connection
+        socket.send(json.dumps({"action": "echo"}))
+        socket.recv(timeout=10)
+        time.sleep(0.3)
+
+
+def test_a_busy_connection_is_closed_at_the_scaled_two_hour_limit(fast_stack):
+    with _open(fast_stack, "allow-lee") as socket:
+        _whoami(socket)
+        opened = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            _keep_busy(socket)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert "duration" in closed.value.rcvd.reason
+    assert 11 <= time.monotonic() - opened <= 20
+
+
+def test_stopping_the_stack_closes_every_socket_and_its_servers(fast_stack):
+    url = fast_stack.websocket_url(ECHO)
+    endpoint = fast_stack.websocket_endpoint(ECHO)
+    with _open(fast_stack, "allow-max") as socket:
+        _whoami(socket)
+        fast_stack.stop()
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert fast_stack.websocket_apis == {} and fast_stack.websocket_management is None
+    for address in (url.replace("ws://", "http://"), endpoint):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(address, timeout=5)
