@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -24,6 +24,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.cloud import tags
 from infra.description.model import Service, WebSocketApi
 
 ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -81,6 +82,7 @@ def declare_websocket_apis(scope: Construct, service: Service, stage: str) -> di
             description=f"{service.name} {spec.name} WebSocket API ({stage}): {spec.purpose}",
             route_selection_expression=ROUTE_SELECTION_EXPRESSION,
         )
+        Tags.of(api).add(tags.WEBSOCKET_API, spec.name)
         access_logs = logs.LogGroup(scope, f"WebSocketAccessLogs-{spec.name}", retention=ACCESS_LOG_RETENTION)
         web_socket_stage = apigwv2.WebSocketStage(
             scope,
