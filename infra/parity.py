@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 
-from infra.description.model import Role, Service, lambda_tasks
+from infra.description.model import (
+    Role, Service, lambda_tasks, websocket_connect_route_key, websocket_endpoint_variable,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class Inventory:
     fixed_egress_networks: frozenset[tuple[str, int]]
     # (state machine name, task functions sorted, logging level, traced?)
     state_machines: frozenset[tuple[str, tuple[str, ...], str, bool]]
+    # (WebSocket API name, route key, function name, behind the authorizer?)
+    websocket_routes: frozenset[tuple[str, str, str, bool]] = frozenset()
+    # (WebSocket API name, authorizer function, identity source, connect roles sorted)
+    websocket_authorizers: frozenset[tuple[str, str, str, tuple[str, ...]]] = frozenset()
+    # (function name, WebSocket API name): given the API's management endpoint and allowed to use it
+    websocket_pushes: frozenset[tuple[str, str]] = frozenset()
 
 
 def describe(service: Service) -> Inventory:
@@ -78,7 +86,28 @@ def describe(service: Service) -> Inventory:
         state_machines=frozenset(
             (m.name, tuple(sorted(m.task_functions)), m.logging_level, m.tracing) for m in service.state_machines
         ),
+        websocket_routes=frozenset(
+            (w.name, key, function, key == "$connect")
+            for w in service.websocket_apis for key, function in w.route_functions.items()
+        ),
+        websocket_authorizers=frozenset(
+            (w.name, w.authorizer, w.identity_source, tuple(sorted(w.roles))) for w in service.websocket_apis
+        ),
+        websocket_pushes=frozenset((f.name, name) for f in service.functions for name in f.pushes_to),
     )
+
+
+def connect_roles_from_environment(api: str, environment: dict) -> tuple[str, ...]:
+    """The roles an authorizer was actually given for connecting to `api` (BAZAAR_ROUTE_ROLES)."""
+    roles = json.loads(environment.get("BAZAAR_ROUTE_ROLES") or "{}")
+    return tuple(sorted(roles.get(websocket_connect_route_key(api), ())))
+
+
+def pushed_apis_from_environment(environment: dict, endpoints: dict[str, str]) -> set[str]:
+    """The APIs whose management endpoint a function was given (its BAZAAR_WEBSOCKET_<NAME>_ENDPOINT
+    holds the endpoint `endpoints` names for that API)."""
+    return {name for name, endpoint in endpoints.items()
+            if environment.get(websocket_endpoint_variable(name)) == endpoint}
 
 
 def task_function_names(definition: dict, function_of) -> tuple[str, ...]:

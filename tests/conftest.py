@@ -30,6 +30,18 @@ def stream_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def websocket_stack(tmp_path_factory):
+    """The local twin of the WebSocket fixture service (tests/fixtures/websocket_service.py)."""
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    stack = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("websockets-state"), seed_accounts=False),
+                       WEBSOCKET_SERVICE)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
 def egress_stack(tmp_path_factory):
     """The local twin of the egress fixture service (tests/fixtures/egress_service.py)."""
     from tests.fixtures.egress_service import EGRESS_SERVICE

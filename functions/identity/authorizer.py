@@ -1,10 +1,11 @@
-"""API Gateway REQUEST authorizer, the same in both twins: verifies the Cognito access token,
-checks that its session is still open (no logout, no suspension since it began) and that the
-user's current role may call the route (from the description), and hands the caller's Bazaar
-user id and role to the integration."""
+"""API Gateway REQUEST authorizer, the same in both twins, for the REST API's routes and the
+WebSocket APIs' $connect: verifies the Cognito access token, checks that its session is still open
+(no logout, no suspension since it began) and that the user's current role may call the route or
+connect (from the description), and hands the caller's Bazaar user id and roles to the integration."""
 
 
 from bazaar.identity import services
+from bazaar.identity.authorizer_requests import policy, read_authorizer_request
 from bazaar.identity.adapters.dynamodb import DynamoDbUsers
 from bazaar.identity.domain import SessionRejected
 from bazaar.identity.tokens import InvalidToken, pool_verifier
@@ -30,37 +31,24 @@ def _user_id_for_sub(sub: str) -> str | None:
     return _user_ids[sub]
 
 
-def _policy(principal: str, effect: str, method_arn: str, context: dict | None = None) -> dict:
-    return {
-        "principalId": principal,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": method_arn}],
-        },
-        "context": context or {},
-    }
-
-
 @logger.inject_lambda_context(log_event=False)
 def handler(event, context):
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    request = read_authorizer_request(event)
+    if not request.token:
         raise Exception("Unauthorized")  # API Gateway's contract for a 401
     try:
-        claims = verifier.verify(token.strip())
+        claims = verifier.verify(request.token)
         user, roles = services.authorize(claims, users=users, user_id_for_sub=_user_id_for_sub)
     except (InvalidToken, SessionRejected) as error:
         logger.info("token refused", extra={"reason": str(error)})
         raise Exception("Unauthorized") from None
-    route = f"{event.get('httpMethod')} {event.get('resource')}"
-    allowed = settings.route_roles.get(route)
+    allowed = settings.route_roles.get(request.route_key)
     if allowed is None or not (roles & frozenset(allowed)):
-        logger.info("role refused", extra={"route": route, "user_id": user.user_id})
-        return _policy(user.user_id, "Deny", event["methodArn"])
-    return _policy(
+        logger.info("role refused", extra={"route": request.route_key, "user_id": user.user_id})
+        return policy(user.user_id, "Deny", request.method_arn)
+    return policy(
         user.user_id,
         "Allow",
-        event["methodArn"],
+        request.method_arn,
         {"user_id": user.user_id, "roles": ",".join(sorted(roles))},
     )

@@ -25,6 +25,7 @@ from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
 from infra.cloud.roles import InlineRole
 from infra.cloud.state_machines import grant_state_machines, state_machine_arn
+from infra.cloud.websockets import CloudWebSocketApi
 from infra.description.model import Access, Function, Service
 
 # An AttributeError here means aws-cdk-lib does not know runtime.PYTHON_VERSION yet.
@@ -49,9 +50,11 @@ class CloudNames:
         queues: dict[str, QueuePair],
         secrets: dict,
         identity: Identity,
+        websocket_apis: dict[str, CloudWebSocketApi] | None = None,
     ) -> None:
         self._stack, self._tables, self._queues = stack, tables, queues
         self._secrets, self._identity = secrets, identity
+        self._websocket_apis = websocket_apis or {}
 
     def table_name(self, table: str) -> str:
         return self._tables[table].table_name
@@ -71,6 +74,9 @@ class CloudNames:
     def state_machine_arn(self, state_machine: str) -> str:
         # Built from the machine's fixed name, not a reference to it (see state_machines.py).
         return state_machine_arn(self._stack, state_machine)
+
+    def websocket_endpoint(self, websocket_api: str) -> str:
+        return self._websocket_apis[websocket_api].management_endpoint
 
     def user_pool_arn(self) -> str:
         return self._identity.user_pool.user_pool_arn

@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from infra.cloud import tags
-from infra.parity import Inventory, event_routes_from_environment, task_function_names
+from infra.description.model import websocket_endpoint_variable
+from infra.parity import (
+    Inventory, connect_roles_from_environment, event_routes_from_environment, task_function_names,
+)
 
 Resources = dict[str, dict[str, Any]]
 
@@ -281,4 +284,66 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         fixed_egress_functions=frozenset(fixed_functions),
         fixed_egress_networks=frozenset(fixed_networks),
         state_machines=frozenset(_state_machines(template)),
+        **_websockets(resources, functions),
     )
+
+
+def _map_tag(resource: dict[str, Any], key: str) -> str | None:
+    """A tag of a resource type whose Tags are a map (API Gateway v2)."""
+    found = resource.get("Properties", {}).get("Tags") or {}
+    return found.get(key) if isinstance(found, dict) else None
+
+
+def _websockets(resources: Resources, functions: _Names) -> dict[str, frozenset]:
+    apis = {lid: _map_tag(api, tags.WEBSOCKET_API) or f"<untagged WebSocket API {lid}>"
+            for lid, api in _of_type(resources, "AWS::ApiGatewayV2::Api")
+            if api["Properties"].get("ProtocolType") == "WEBSOCKET"}
+
+    def api_of(value: Any) -> str:
+        return next((apis[lid] for lid in _references(value) if lid in apis), "<no WebSocket API>")
+
+    routes = set()
+    for _, route in _of_type(resources, "AWS::ApiGatewayV2::Route"):
+        props = route["Properties"]
+        integration_id = next(iter(_references(props.get("Target"))), "")
+        integration = resources.get(integration_id, {}).get("Properties", {})
+        routes.add((api_of(props.get("ApiId")), props.get("RouteKey"),
+                    functions.first(integration.get("IntegrationUri")) or "<no function>",
+                    props.get("AuthorizationType") == "CUSTOM" and "AuthorizerId" in props))
+    function_ids = dict(functions.by_id)
+    variables = {lid: resources[lid]["Properties"].get("Environment", {}).get("Variables", {}) for lid in function_ids}
+    authorizers = set()
+    for _, authorizer in _of_type(resources, "AWS::ApiGatewayV2::Authorizer"):
+        props = authorizer["Properties"]
+        function_id = next((lid for lid in _references(props.get("AuthorizerUri")) if lid in function_ids), "")
+        api = api_of(props.get("ApiId"))
+        authorizers.add((api, function_ids.get(function_id, "<no function>"),
+                         ",".join(props.get("IdentitySource") or []),
+                         connect_roles_from_environment(api, variables.get(function_id, {}))))
+    # Who may manage which API's connections: the execute-api:ManageConnections statements of
+    # each function's role policies, on that API's connections.
+    role_of = {lid: next(iter(_references(resources[lid]["Properties"].get("Role"))), "") for lid in function_ids}
+    granted: set[tuple[str, str]] = set()
+    for _, policy in _of_type(resources, "AWS::IAM::Policy"):
+        roles = set(_references(policy["Properties"].get("Roles")))
+        for statement in policy["Properties"]["PolicyDocument"].get("Statement", []):
+            actions = statement.get("Action")
+            if "execute-api:ManageConnections" not in (actions if isinstance(actions, list) else [actions]):
+                continue
+            for lid, role in role_of.items():
+                if role in roles:
+                    granted.add((function_ids[lid], api_of(statement.get("Resource"))))
+    endpoint_of = {name: lid for lid, name in apis.items()}
+    pushes = set()
+    for lid, env in variables.items():
+        for name, api_lid in endpoint_of.items():
+            value = env.get(websocket_endpoint_variable(name))
+            if value is None:
+                continue
+            # The endpoint must be this API's stage (its callback URL names the API's id).
+            row = (function_ids[lid], name)
+            pushes.add(row if api_lid in set(_references(value)) and row in granted
+                       else (function_ids[lid], f"<{name}: endpoint without a grant, or of another API>"))
+    pushes |= {(f, f"<{api}: grant without an endpoint>") for f, api in granted if (f, api) not in pushes}
+    return {"websocket_routes": frozenset(routes), "websocket_authorizers": frozenset(authorizers),
+            "websocket_pushes": frozenset(pushes)}

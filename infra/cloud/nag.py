@@ -185,6 +185,33 @@ def acknowledge(stack: BazaarStack) -> None:
                     "or roles.",
                 )
 
+    # -- WebSocket APIs -------------------------------------------------------------------
+    for websocket_api in service.websocket_apis:
+        cloud = stack.websocket_apis[websocket_api.name]
+        for route_key in ("$disconnect", "$default"):
+            _ack(
+                cloud.routes[route_key],
+                "APIG4",
+                f"API Gateway authorizes a WebSocket connection once, on $connect (here by the REQUEST "
+                f"authorizer {websocket_api.authorizer!r}: token, revocation, roles); {route_key} runs "
+                "only on a connection $connect allowed, and API Gateway accepts no authorizer on it.",
+            )
+        cfn_api = cloud.api.node.default_child
+        assert isinstance(cfn_api, cdk.CfnElement)  # a WebSocketApi's default child is its CfnApi
+        api_logical_id = stack.resolve(stack.get_logical_id(cfn_api))
+        for fn in service.functions:
+            if websocket_api.name not in fn.pushes_to:
+                continue
+            _ack(
+                stack.functions[fn.name].role,  # type: ignore[arg-type]
+                f"IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                f"<{api_logical_id}>/{cloud.stage.stage_name}/*/@connections/*]",
+                f"{fn.name} pushes to WebSocket API {websocket_api.name!r}: execute-api:ManageConnections "
+                "names a connection by its id, which API Gateway makes when a client connects, so no "
+                "policy can list them; the pattern covers this API's stage only (its POST, GET and "
+                "DELETE on @connections), no other API.",
+            )
+
     # -- Cognito --------------------------------------------------------------------------
     pool = stack.identity.user_pool
     _ack(

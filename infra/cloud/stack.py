@@ -20,6 +20,7 @@ from infra.cloud.secrets import build_secrets
 from infra.cloud.state_machines import build_state_machines
 from infra.cloud.tables import build_tables
 from infra.cloud.webhooks import build_webhooks
+from infra.cloud.websockets import build_websocket_apis, declare_websocket_apis
 from infra.description.model import Service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,8 @@ class BazaarStack(Stack):
         self.secrets = build_secrets(self, service)
         self.identity = build_identity(self, service)
         self.network = build_network(self, service)
+        # Before the functions: their environment names each API's management endpoint.
+        self.websocket_apis = declare_websocket_apis(self, service, stage)
 
         has_layer = layer_dir.is_dir()
         if not has_layer:
@@ -60,7 +63,7 @@ class BazaarStack(Stack):
             stage=stage,
             code=code_asset(REPO_ROOT),
             layer=layer(self, layer_dir) if has_layer else None,
-            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity),
+            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity, self.websocket_apis),
             tables=self.tables,
             queues=self.queues,
             secrets=self.secrets,
@@ -69,6 +72,7 @@ class BazaarStack(Stack):
         self.functions = build_functions(self, self.shared)
         self.api: RestApi | None = build_api(self, service, stage, self.functions) if service.routes else None
         self.webhook_urls = build_webhooks(self, service, self.functions)
+        build_websocket_apis(service, self.websocket_apis, self.functions)
         self.rules = build_schedules(self, service, self.functions)
         self.state_machines = build_state_machines(self, service.state_machines, self.functions)
         self.alarms = build_monitoring(
@@ -79,6 +83,9 @@ class BazaarStack(Stack):
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
         if self.api is not None:
             CfnOutput(self, "ApiUrl", value=self.api.api.url)
+        for name, websocket_api in self.websocket_apis.items():
+            CfnOutput(self, f"WebSocketUrl{name.title().replace('-', '')}", value=websocket_api.stage.url,
+                      description=f"wss URL of the {name} WebSocket API (token in ?{websocket_api.spec.token_query_parameter}=)")
 
         nag.acknowledge(self)
 

@@ -52,6 +52,7 @@ class PhysicalNames(Protocol):
     def user_pool_client_id(self) -> str: ...
     def user_pool_jwks_url(self) -> str: ...
     def state_machine_arn(self, state_machine: str) -> str: ...
+    def websocket_endpoint(self, websocket_api: str) -> str: ...
 
 
 class Role(StrEnum):
@@ -384,6 +385,10 @@ class Function:
     # (StartExecution, SendTaskSuccess/Failure/Heartbeat, Describe/Stop/History/ListExecutions);
     # it reads each one's ARN from BAZAAR_STATE_MACHINE_<NAME>.
     state_machines: tuple[str, ...] = ()
+    # WebSocket APIs whose connections this function posts to, reads and closes (the management
+    # API's PostToConnection, GetConnection, DeleteConnection); it reads each one's management
+    # endpoint from BAZAAR_WEBSOCKET_<NAME>_ENDPOINT.
+    pushes_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -407,7 +412,8 @@ class Function:
         for key in self.environment:
             _require(
                 not key.startswith(
-                    ("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "BAZAAR_STATE_MACHINE_", "AWS_")
+                    ("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "BAZAAR_STATE_MACHINE_",
+                     "BAZAAR_WEBSOCKET_", "AWS_")
                 ),
                 f"{where}: environment variable {key} is reserved; declare the resource instead",
             )
@@ -428,6 +434,8 @@ class Function:
         _require(
             len(set(self.state_machines)) == len(self.state_machines), f"{where}: names a state machine twice"
         )
+        object.__setattr__(self, "pushes_to", tuple(self.pushes_to))
+        _require(len(set(self.pushes_to)) == len(self.pushes_to), f"{where}: names a WebSocket API twice")
         object.__setattr__(self, "environment", MappingProxyType(dict(self.environment)))
         object.__setattr__(self, "tables", MappingProxyType({k: Access(v) for k, v in self.tables.items()}))
 
@@ -682,6 +690,83 @@ class Api:
 
 
 
+# API Gateway's WebSocket frame limit: a larger frame closes the connection (1009).
+WEBSOCKET_MAX_FRAME_BYTES = 32 * 1024
+# The stage variables that tell a shared REQUEST authorizer which WebSocket API it is asked about
+# (its event names the API only by its generated id) and where the token is; the authorizer reads
+# them under the same names (bazaar.identity.authorizer_requests).
+WEBSOCKET_API_STAGE_VARIABLE = "bazaarWebSocketApi"
+TOKEN_PARAMETER_STAGE_VARIABLE = "bazaarTokenQueryParameter"
+
+
+def websocket_endpoint_variable(websocket_api: str) -> str:
+    """`BAZAAR_WEBSOCKET_<NAME>_ENDPOINT`: where a function that pushes to the API finds its
+    management endpoint (`https://{apiId}.execute-api.{region}.amazonaws.com/{stage}` in the cloud)."""
+    return f"BAZAAR_WEBSOCKET_{env_name(websocket_api)}_ENDPOINT"
+
+
+def websocket_connect_route_key(websocket_api: str) -> str:
+    """`$connect <name>`: the key of the API's connect roles in BAZAAR_ROUTE_ROLES, next to the REST
+    routes' `<METHOD> <path>` keys (no REST key starts with `$`)."""
+    return f"$connect {websocket_api}"
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    """An API Gateway WebSocket API. A client connects with its access token in the query
+    parameter `token_query_parameter` (browsers cannot set headers on the upgrade); the REQUEST
+    `authorizer` checks it and `roles` on `$connect`, then `connect` runs (a non-2xx answer refuses
+    the connection). Every text frame goes to `default` (there are no other routes: the route
+    selection expression `$request.body.action` selects nothing else), and `disconnect` hears of
+    every closed connection. Functions that answer clients name the API in `pushes_to`."""
+
+    name: str
+    purpose: str
+    connect: str
+    disconnect: str
+    default: str
+    authorizer: str
+    roles: frozenset[Role]
+    token_query_parameter: str = "access_token"
+    max_frame_bytes: int = WEBSOCKET_MAX_FRAME_BYTES
+
+    def __post_init__(self) -> None:
+        _check_name("websocket api", self.name)
+        where = f"websocket api {self.name!r}"
+        _require(bool(self.purpose.strip()), f"{where}: needs a purpose")
+        object.__setattr__(self, "roles", frozenset(Role(r) for r in self.roles))
+        _require(
+            bool(self.roles),
+            f"{where}: names no roles; a WebSocket API is never public, name the roles that may connect",
+        )
+        _require(
+            bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.token_query_parameter)),
+            f"{where}: token query parameter {self.token_query_parameter!r} must be 1-64 letters, digits, '_' or '-'",
+        )
+        _require(
+            1024 <= self.max_frame_bytes <= WEBSOCKET_MAX_FRAME_BYTES,
+            f"{where}: max_frame_bytes must be 1024..{WEBSOCKET_MAX_FRAME_BYTES} (API Gateway's frame limit)",
+        )
+
+    @property
+    def route_functions(self) -> dict[str, str]:
+        """Route key -> the function its Lambda proxy integration invokes."""
+        return {"$connect": self.connect, "$disconnect": self.disconnect, "$default": self.default}
+
+    @property
+    def connect_route_key(self) -> str:
+        return websocket_connect_route_key(self.name)
+
+    @property
+    def stage_variables(self) -> dict[str, str]:
+        return {WEBSOCKET_API_STAGE_VARIABLE: self.name, TOKEN_PARAMETER_STAGE_VARIABLE: self.token_query_parameter}
+
+    @property
+    def identity_source(self) -> str:
+        """Where API Gateway looks for credentials before calling the authorizer (none: 401)."""
+        return f"route.request.querystring.{self.token_query_parameter}"
+
+
 # --------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------
@@ -762,10 +847,12 @@ class Service:
     # provider (then no function may set fixed_egress).
     network: Network | None = None
     state_machines: tuple[StateMachine, ...] = ()
+    websocket_apis: tuple[WebSocketApi, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "state_machines", tuple(self.state_machines))
+        object.__setattr__(self, "websocket_apis", tuple(self.websocket_apis))
         for kind, names in (
             ("table", [t.name for t in self.tables]),
             ("queue", [q.name for q in self.queues] + [q.dlq_name for q in self.queues]),
@@ -773,6 +860,7 @@ class Service:
             ("function", [f.name for f in self.functions]),
             ("schedule", [s.name for f in self.functions for s in f.schedules]),
             ("state machine", [m.name for m in self.state_machines]),
+            ("websocket api", [w.name for w in self.websocket_apis]),
             ("alarm", [a.name for a in self.all_alarms]),
         ):
             duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -783,6 +871,7 @@ class Service:
         self._check_routes()
         self._check_network()
         self._check_state_machines()
+        self._check_websocket_apis()
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         if authorizer is None:
             raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
@@ -808,6 +897,9 @@ class Service:
 
     def state_machine(self, name: str) -> StateMachine:
         return next(m for m in self.state_machines if m.name == name)
+
+    def websocket_api(self, name: str) -> WebSocketApi:
+        return next(w for w in self.websocket_apis if w.name == name)
 
     @property
     def task_functions(self) -> frozenset[str]:
@@ -917,6 +1009,8 @@ class Service:
             env[f"BAZAAR_SECRET_{env_name(secret)}"] = physical.secret_id(secret)
         for machine in function.state_machines:
             env[f"BAZAAR_STATE_MACHINE_{env_name(machine)}"] = physical.state_machine_arn(machine)
+        for websocket_api in function.pushes_to:
+            env[websocket_endpoint_variable(websocket_api)] = physical.websocket_endpoint(websocket_api)
         if function.uses_user_pool:
             env["BAZAAR_USER_POOL_ID"] = physical.user_pool_id()
             env["BAZAAR_USER_POOL_CLIENT_ID"] = physical.user_pool_client_id()
@@ -928,10 +1022,11 @@ class Service:
             env["BAZAAR_EVENT_ROUTES"] = json.dumps(
                 {route.queue: list(route.events) for route in function.event_routes}, separators=(",", ":")
             )
-        if routes:
-            env["BAZAAR_ROUTE_ROLES"] = json.dumps(
-                {route.key: sorted(route.roles or ()) for route in routes}, separators=(",", ":")
-            )
+        roles = {route.key: sorted(route.roles or ()) for route in routes}
+        # A WebSocket API's authorizer decides who may connect the same way, from the same variable.
+        roles.update({w.connect_route_key: sorted(w.roles) for w in self.websocket_apis if w.authorizer == function.name})
+        if roles:
+            env["BAZAAR_ROUTE_ROLES"] = json.dumps(roles, separators=(",", ":"))
         return env
 
     # -- consistency ----------------------------------------------------------------------
@@ -1043,6 +1138,32 @@ class Service:
                 _require(
                     name != self.api.authorizer,
                     f"{where}: task function {name!r} is the API authorizer",
+                )
+
+    def _check_websocket_apis(self) -> None:
+        functions = {f.name: f for f in self.functions}
+        apis = {w.name for w in self.websocket_apis}
+        for api in self.websocket_apis:
+            where = f"websocket api {api.name!r}"
+            for role, name in (("authorizer", api.authorizer), *api.route_functions.items()):
+                function = functions.get(name)
+                if function is None:
+                    raise DescriptionError(f"{where}: its {role} function {name!r} is not a declared function")
+                # Each is handed WebSocket events only (or authorizer events): no second event shape.
+                _require(
+                    not (function.routes or function.webhooks or function.queue_triggers
+                         or function.stream_triggers or function.schedules),
+                    f"{where}: {role} function {name!r} has triggers of its own; a WebSocket route's "
+                    "function is invoked by the API only",
+                )
+                _require(
+                    name not in self.task_functions, f"{where}: {role} function {name!r} is a state machine task",
+                )
+        for f in self.functions:
+            for name in f.pushes_to:
+                _require(
+                    name in apis,
+                    f"function {f.name!r} pushes to WebSocket API {name!r}, which the description does not declare",
                 )
 
     def _check_network(self) -> None:

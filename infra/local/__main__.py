@@ -21,6 +21,10 @@ def main() -> None:
                         help="the Shiprocket sandbox's port (127.0.0.1)")
     parser.add_argument("--razorpayx-port", type=int, default=8300,
                         help="the RazorpayX sandbox's port (127.0.0.1)")
+    parser.add_argument("--websocket-port", type=int, default=8400,
+                        help="the first WebSocket API's port (127.0.0.1); further APIs take the next ones")
+    parser.add_argument("--websocket-management-port", type=int, default=8450,
+                        help="the WebSocket management endpoint's port (@connections)")
     parser.add_argument("--clock-speed", type=float, default=1.0,
                         help="run schedules this many times faster (e.g. 60: a 5-minute rate fires every 5 s)")
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
@@ -28,6 +32,7 @@ def main() -> None:
 
     config = LocalConfig(api_port=args.port, moto_port=args.moto_port, phonepe_port=args.phonepe_port,
                          shiprocket_port=args.shiprocket_port, razorpayx_port=args.razorpayx_port,
+                         websocket_port=args.websocket_port, websocket_management_port=args.websocket_management_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
     stack = LocalStack(config)
     # Ctrl-C and SIGTERM only ask to stop; the main thread then stops the stack in order. A
@@ -69,6 +74,9 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
         + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
                   for s in stack.sandboxes)
         + _egress_line(stack)
+        + "".join(f"  {'WebSocket ' + name:<17} {api.url}?{api.api.token_query_parameter}=<access token>   "
+                  f"(management: {stack.websocket_endpoint(name)})\n"
+                  for name, api in stack.websocket_apis.items())
         + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
         + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
         + "Press Ctrl-C to stop.\n"

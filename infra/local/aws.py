@@ -83,6 +83,8 @@ class LocalNames:
     queue_urls: dict[str, str] = field(default_factory=dict)
     pool_id: str = ""
     client_id: str = ""
+    # The WebSocket twin's management endpoint per API (infra/local/websockets.py).
+    websocket_endpoints: dict[str, str] = field(default_factory=dict)
 
     def table_name(self, table: str) -> str:
         return f"{self.service}-{table}"
@@ -116,6 +118,9 @@ class LocalNames:
 
     def state_machine_arn(self, state_machine: str) -> str:
         return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.state_machine_name(state_machine)}"
+
+    def websocket_endpoint(self, websocket_api: str) -> str:
+        return self.websocket_endpoints[websocket_api]
 
 
 def provision(service: Service, moto: MotoServer) -> LocalNames:

@@ -144,12 +144,7 @@ class Gateway:
         if result.failed:
             return "UNAUTHORIZED" if (result.error or {}).get("errorMessage") == "Unauthorized" else "DEFAULT_5XX"
         policy = result.payload or {}
-        statements = (policy.get("policyDocument") or {}).get("Statement") or []
-        method_arn = events.authorizer_event(event)["methodArn"]
-        allowed = any(
-            s.get("Effect") == "Allow" and _arn_matches(s.get("Resource"), method_arn) for s in statements
-        ) and not any(s.get("Effect") == "Deny" and _arn_matches(s.get("Resource"), method_arn) for s in statements)
-        if not allowed:
+        if not policy_allows(policy, events.authorizer_event(event)["methodArn"]):
             return "ACCESS_DENIED"
         event["requestContext"]["authorizer"] = {
             **{k: str(v) for k, v in (policy.get("context") or {}).items()},
@@ -212,6 +207,14 @@ def _lambda_http_response(payload: dict) -> HttpResult:
     body: Any = payload.get("body") or ""
     raw = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode("utf-8")
     return HttpResult(int(payload["statusCode"]), headers, raw)
+
+
+def policy_allows(policy: dict, method_arn: str) -> bool:
+    """An authorizer's policy allows the method when some statement allows it and none denies it."""
+    statements = (policy.get("policyDocument") or {}).get("Statement") or []
+    return any(
+        s.get("Effect") == "Allow" and _arn_matches(s.get("Resource"), method_arn) for s in statements
+    ) and not any(s.get("Effect") == "Deny" and _arn_matches(s.get("Resource"), method_arn) for s in statements)
 
 
 def _arn_matches(resource: Any, arn: str) -> bool:

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from infra.local.workflows import STATE_MACHINE_TAG
-from infra.parity import Inventory, event_routes_from_environment, task_function_names
+from infra.parity import connect_roles_from_environment, pushed_apis_from_environment, Inventory, event_routes_from_environment, task_function_names
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -141,4 +141,28 @@ def local_inventory(stack: LocalStack) -> Inventory:
              bool((machine.get("tracingConfiguration") or {}).get("enabled", False)))
             for name, machine in local_state_machines(stack).items()
         ),
+        **_local_websockets(stack),
     )
+
+
+def _local_websockets(stack: LocalStack) -> dict:
+    """What the running WebSocket servers dispatch to, and which functions were handed the live
+    management endpoint (none, if it is down)."""
+    management = stack.websocket_management
+    live = management is not None and management.server.running
+    endpoints = {name: stack.websocket_endpoint(name) for name in stack.websocket_apis} if live else {}
+    return {
+        "websocket_routes": frozenset(
+            (name, key, function, key == "$connect")
+            for name, local in stack.websocket_apis.items() for key, function in local.api.route_functions.items()
+        ),
+        "websocket_authorizers": frozenset(
+            (name, local.api.authorizer, local.api.identity_source,
+             connect_roles_from_environment(name, stack.runtimes[local.api.authorizer].environment))
+            for name, local in stack.websocket_apis.items()
+        ),
+        "websocket_pushes": frozenset(
+            (function, api) for function, runtime in stack.runtimes.items()
+            for api in pushed_apis_from_environment(runtime.environment, endpoints)
+        ),
+    }

@@ -31,6 +31,7 @@ from infra.local.pollers import QueuePoller
 from infra.local.runtime import ROOT, FunctionRuntime, RuntimeStopped
 from infra.local.scheduler import Scheduler
 from infra.local.streams import StreamPoller
+from infra.local.websockets import LocalWebSocketApi, ManagementEndpoint
 from infra.local.workflows import describe_executions, provision_state_machines
 from infra.sandboxes import Sandbox, local_sandboxes
 
@@ -48,6 +49,10 @@ class LocalConfig:
     phonepe_port: int = 8100
     shiprocket_port: int = 8200
     razorpayx_port: int = 8300
+    # The first WebSocket API's server; further APIs take the next ports (0: any free port).
+    websocket_port: int = 8400
+    # The WebSocket management endpoint (@connections) of every API.
+    websocket_management_port: int = 8450
     clock_speed: float = 1.0
     max_concurrency: int = 4
     poll_wait_seconds: int = 1
@@ -60,7 +65,9 @@ class LocalConfig:
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
         ports = {"api_port": free_port(), "moto_port": free_port(), "phonepe_port": free_port(),
-                 "shiprocket_port": free_port(), "razorpayx_port": free_port()}
+                 "shiprocket_port": free_port(), "razorpayx_port": free_port(),
+                 # Port 0: each WebSocket server and the management endpoint bind a free port.
+                 "websocket_port": 0, "websocket_management_port": 0}
         return cls(state_dir=state_dir, **{**ports, **overrides})
 
 
@@ -115,6 +122,9 @@ class LocalStack:
         self.sandboxes: list[Sandbox] = []
         # The NAT gateway twin, when the description declares a network.
         self.egress: EgressProxy | None = None
+        # The WebSocket twin, when the description declares WebSocket APIs.
+        self.websocket_apis: dict[str, LocalWebSocketApi] = {}
+        self.websocket_management: ManagementEndpoint | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -134,6 +144,7 @@ class LocalStack:
             )
             for sandbox in self.sandboxes:
                 sandbox.start()
+            self._bind_websocket_management()
             self.runtimes = {
                 f.name: FunctionRuntime(f, self.function_environment(f), self.config.max_concurrency)
                 for f in self.service.functions
@@ -144,6 +155,7 @@ class LocalStack:
                 clock_speed=self.config.clock_speed, log=self._log,
             )
             self.scheduler.start()
+            self._start_websocket_apis()
             # Seeded before the gateway listens: answering /health means ready to use, and a script
             # that waits for it must never read the previous run's passwords.
             if self.config.seed_accounts:
@@ -167,9 +179,12 @@ class LocalStack:
         and safe after a start() that failed halfway. Each step runs even if an earlier one failed; the first failure is
         raised at the end, once everything is down."""
         errors: list[BaseException] = []
-        sources: list[Stoppable] = [s for s in (self.server, *self.pollers, *self.stream_pollers, self.scheduler)
-                                    if s is not None]
+        # The WebSocket servers are sources too: closing their sockets sends the last
+        # DISCONNECT events, which the drain below lets finish.
+        sources: list[Stoppable] = [s for s in (self.server, *self.pollers, *self.stream_pollers, self.scheduler,
+                                                *self.websocket_apis.values()) if s is not None]
         self.server, self.pollers, self.stream_pollers, self.scheduler = None, [], [], None
+        self.websocket_apis = {}
         errors += _stop_together(sources, self._log)
         runtimes = [*self.runtimes.values(), *([self._accounts_runtime] if self._accounts_runtime else [])]
         self.runtimes, self._accounts_runtime = {}, None
@@ -179,7 +194,10 @@ class LocalStack:
         errors += _stop_together(runtimes, self._log)
         sandboxes, self.sandboxes = self.sandboxes, []
         egress, self.egress = [self.egress] if self.egress else [], None
-        errors += _stop_together([*sandboxes, *egress], self._log)
+        # The management endpoint outlives the runtimes: a last handler may still post through it.
+        management = [self.websocket_management] if self.websocket_management else []
+        self.websocket_management = None
+        errors += _stop_together([*sandboxes, *egress, *management], self._log)
         try:
             self.moto.stop()
         except Exception as error:  # noqa: BLE001 - reported below, after the rest
@@ -217,6 +235,16 @@ class LocalStack:
                 raise TimeoutError(f"the stream pollers did not catch up within {timeout} s")
             time.sleep(0.05)
 
+    def websocket_url(self, name: str) -> str:
+        """`ws://127.0.0.1:<port>/<stage>`: where clients connect to the described WebSocket API
+        (`wss://<api id>.execute-api.<region>.amazonaws.com/<stage>` in the cloud)."""
+        return self.websocket_apis[name].url
+
+    def websocket_endpoint(self, name: str) -> str:
+        """The API's management endpoint (what BAZAAR_WEBSOCKET_<NAME>_ENDPOINT holds)."""
+        assert self.websocket_management is not None, "the description declares no WebSocket API"
+        return self.websocket_management.endpoint(name)
+
     def sandbox(self, name: str) -> Sandbox:
         return next(s for s in self.sandboxes if s.name == name)
 
@@ -242,6 +270,29 @@ class LocalStack:
             **self._with_sandboxes(self.service.function_environment(function, self.names)),
             **self._egress_environment(function),
         }
+
+    # -- WebSocket APIs -------------------------------------------------------------------
+
+    def _bind_websocket_management(self) -> None:
+        """Binds the management endpoint before any runtime exists: the functions' environment
+        names its address."""
+        if not self.service.websocket_apis:
+            return
+        assert self.names is not None  # provisioned first
+        self.websocket_management = ManagementEndpoint(self.config.websocket_management_port)
+        for api in self.service.websocket_apis:
+            self.names.websocket_endpoints[api.name] = self.websocket_management.endpoint(api.name)
+        self.websocket_management.start()
+
+    def _start_websocket_apis(self) -> None:
+        base = self.config.websocket_port
+        for index, api in enumerate(self.service.websocket_apis):
+            assert self.websocket_management is not None
+            local = LocalWebSocketApi(api, self.runtimes, port=base + index if base else 0,
+                                      clock_speed=self.config.clock_speed, log=self._log)
+            self.websocket_apis[api.name] = local
+            self.websocket_management.apis[api.name] = local
+            local.start()
 
     # -- fixed egress ---------------------------------------------------------------------
 

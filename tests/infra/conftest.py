@@ -88,3 +88,11 @@ def state_machine_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_lay
     from tests.fixtures.state_machine_service import STATE_MACHINE_SERVICE
 
     return synthesize(tmp_path_factory.mktemp("cdk.out.workflows"), stub_layer_dir, STATE_MACHINE_SERVICE)
+
+
+@pytest.fixture(scope="session")
+def websocket_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    """The WebSocket fixture service (tests/fixtures/websocket_service.py) synthesized the same way."""
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.websockets"), stub_layer_dir, WEBSOCKET_SERVICE)

@@ -334,3 +334,76 @@ def test_parity_fails_when_a_cloud_task_runs_another_function(state_machine_synt
         "state_machines: ('sfn-approval', ('sfn-record', 'sfn-starter'), 'ALL', True) is in the cloud twin but "
         "not in the description",
     ]
+
+
+# -- WebSocket APIs, on the WebSocket fixture service (the real description declares none yet) --
+
+
+def test_websocket_fixture_local_twin_matches_its_description(websocket_stack):
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    described = describe(WEBSOCKET_SERVICE)
+    assert described.websocket_routes and described.websocket_authorizers and described.websocket_pushes
+    assert differences(described, local_inventory(websocket_stack), "local") == []
+
+
+def test_websocket_fixture_cloud_twin_matches_its_description(websocket_synthesized):
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    assert differences(describe(WEBSOCKET_SERVICE), inventory_from_template(websocket_synthesized.template),
+                       "cloud") == []
+
+
+def test_websocket_fixture_twins_match_each_other(websocket_stack, websocket_synthesized):
+    assert differences(inventory_from_template(websocket_synthesized.template), local_inventory(websocket_stack),
+                       "local") == []
+
+
+def test_parity_fails_when_the_cloud_authorizes_another_route(websocket_synthesized):
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    template = copy.deepcopy(websocket_synthesized.template)
+    resources = template["Resources"]
+    authorizer = next(lid for lid, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Authorizer")
+    default = next(r for r in resources.values()
+                   if r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"]["RouteKey"] == "$default")
+    default["Properties"].update(AuthorizationType="CUSTOM", AuthorizerId={"Ref": authorizer})
+
+    problems = differences(describe(WEBSOCKET_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "websocket_routes: ('echo', '$default', 'ws-default', False) is described but missing from the cloud twin",
+        "websocket_routes: ('echo', '$default', 'ws-default', True) is in the cloud twin but not in the description",
+    ]
+
+
+def test_parity_fails_when_the_cloud_grants_without_the_endpoint(websocket_synthesized):
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    template = copy.deepcopy(websocket_synthesized.template)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Environment"]["Variables"].pop("BAZAAR_WEBSOCKET_ECHO_ENDPOINT", None)
+
+    problems = differences(describe(WEBSOCKET_SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "websocket_pushes: ('ws-default', 'echo') is described but missing from the cloud twin",
+        "websocket_pushes: ('ws-default', '<echo: grant without an endpoint>') is in the cloud twin but not in "
+        "the description",
+    ]
+
+
+def test_parity_fails_when_the_local_management_endpoint_is_down(websocket_stack):
+    from tests.fixtures.websocket_service import WEBSOCKET_SERVICE
+
+    management = websocket_stack.websocket_management
+    server = management.server
+    # Pretend it stopped (without stopping it: the session's stack keeps serving other tests).
+    running = type(server).running
+    try:
+        type(server).running = property(lambda self: False)
+        problems = differences(describe(WEBSOCKET_SERVICE), local_inventory(websocket_stack), "local")
+    finally:
+        type(server).running = running
+    assert problems == ["websocket_pushes: ('ws-default', 'echo') is described but missing from the local twin"]

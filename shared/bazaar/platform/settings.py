@@ -24,7 +24,7 @@ class ConfigurationError(RuntimeError):
 
 
 class UndeclaredResourceError(ConfigurationError):
-    """Code asked for a table, queue, secret or state machine its function does not declare in
+    """Code asked for a table, queue, secret, state machine or WebSocket API its function does not declare in
     the description."""
 
 
@@ -44,6 +44,9 @@ class Settings(BaseModel):
     secrets: Mapping[str, str] = Field(default_factory=dict)
     # State machine ARNs by description name (BAZAAR_STATE_MACHINE_<NAME>).
     state_machines: Mapping[str, str] = Field(default_factory=dict)
+    # WebSocket management endpoints by API name (BAZAAR_WEBSOCKET_<NAME>_ENDPOINT), for the
+    # apigatewaymanagementapi client's endpoint_url.
+    websocket_endpoints: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
 
     @field_validator("route_roles", mode="before")
@@ -63,6 +66,9 @@ class Settings(BaseModel):
     def state_machine_arn(self, name: str) -> str:
         return self._resource("state machine", self.state_machines, name)
 
+    def websocket_endpoint(self, name: str) -> str:
+        return self._resource("WebSocket API", self.websocket_endpoints, name)
+
     def _resource(self, kind: str, declared: Mapping[str, str], name: str) -> str:
         try:
             return declared[name]
@@ -73,11 +79,11 @@ class Settings(BaseModel):
             ) from None
 
 
-def _resources(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
+def _resources(environ: Mapping[str, str], prefix: str, suffix: str = "") -> dict[str, str]:
     return {
-        key[len(prefix) :].lower().replace("_", "-"): value
+        key[len(prefix) : len(key) - len(suffix)].lower().replace("_", "-"): value
         for key, value in environ.items()
-        if key.startswith(prefix)
+        if key.startswith(prefix) and key.endswith(suffix) and len(key) > len(prefix) + len(suffix)
     }
 
 
@@ -99,6 +105,7 @@ def load_settings(environ: Mapping[str, str], kind: type[S] = Settings) -> S:  #
                 "queues": _resources(environ, "BAZAAR_QUEUE_"),
                 "secrets": _resources(environ, "BAZAAR_SECRET_"),
                 "state_machines": _resources(environ, "BAZAAR_STATE_MACHINE_"),
+                "websocket_endpoints": _resources(environ, "BAZAAR_WEBSOCKET_", "_ENDPOINT"),
             }
         )
     except ValidationError as error:
