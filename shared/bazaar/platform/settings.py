@@ -44,6 +44,8 @@ class Settings(BaseModel):
     secrets: Mapping[str, str] = Field(default_factory=dict)
     # State machine ARNs by description name (BAZAAR_STATE_MACHINE_<NAME>).
     state_machines: Mapping[str, str] = Field(default_factory=dict)
+    # WebSocket APIs' management endpoints by description name (BAZAAR_WEBSOCKET_<NAME>_ENDPOINT).
+    websocket_endpoints: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
 
     @field_validator("route_roles", mode="before")
@@ -62,6 +64,9 @@ class Settings(BaseModel):
 
     def state_machine_arn(self, name: str) -> str:
         return self._resource("state machine", self.state_machines, name)
+
+    def websocket_endpoint(self, api: str) -> str:
+        return self._resource("WebSocket API", self.websocket_endpoints, api)
 
     def _resource(self, kind: str, declared: Mapping[str, str], name: str) -> str:
         try:
@@ -99,6 +104,9 @@ def load_settings(environ: Mapping[str, str], kind: type[S] = Settings) -> S:  #
                 "queues": _resources(environ, "BAZAAR_QUEUE_"),
                 "secrets": _resources(environ, "BAZAAR_SECRET_"),
                 "state_machines": _resources(environ, "BAZAAR_STATE_MACHINE_"),
+                "websocket_endpoints": {name.removesuffix("-endpoint"): url
+                                        for name, url in _resources(environ, "BAZAAR_WEBSOCKET_").items()
+                                        if name.endswith("-endpoint")},
             }
         )
     except ValidationError as error:
