@@ -14,8 +14,10 @@ from bazaar.orders.events import EventLine, OrderEvent, OrderEventType, event_id
 from bazaar.payouts.events import PayoutEvent, PayoutEventType, payout_event_id
 from bazaar.realtime import domain, services
 from bazaar.realtime.domain import ADMINS, FrameType, user_audience
-from bazaar.realtime.schemas import MAX_CLIENT_FRAME_BYTES
+from bazaar.platform.settings import UndeclaredResourceError, load_settings
+from bazaar.realtime.schemas import MAX_CLIENT_FRAME_BYTES, connect_request, connection_id_of, message_body
 from bazaar.realtime.services import NotAllPosted
+from bazaar.realtime.settings import RealtimeSettings
 from bazaar.refunds.events import RefundEvent, RefundEventType, refund_event_id
 from tests.unit.realtime_fakes import NOW, realtime_kit
 
@@ -296,3 +298,45 @@ def test_a_frame_from_an_unknown_connection_closes_it():
     kit, _, _, pusher = realtime_kit()
     assert services.handle_frame("c-ghost", '{"action":"ping"}', kit) == "unknown connection closed"
     assert frames(pusher, "c-ghost")[0]["error"]["code"] == "UNAUTHORIZED" and pusher.closed == ["c-ghost"]
+
+
+# -- the WebSocket events and settings ---------------------------------------------------------
+
+
+def test_a_connect_event_is_read_from_the_authorizers_context():
+    request = connect_request({"requestContext": {
+        "eventType": "CONNECT", "connectionId": "Lx3=", "connectedAt": 1_764_667_800_000,
+        "authorizer": {"principalId": "usr_admin", "user_id": "usr_admin", "roles": "admin, customer"},
+    }})
+    assert (request.connection_id, request.user_id, request.roles) == ("Lx3=", "usr_admin",
+                                                                      frozenset({"admin", "customer"}))
+    assert request.connected_at.timestamp() == 1_764_667_800
+
+
+@pytest.mark.parametrize("event", [
+    {}, {"requestContext": {"connectionId": "Lx3=", "connectedAt": 1}},
+    {"requestContext": {"connectionId": "", "authorizer": {"user_id": "usr_a", "roles": "customer"}}},
+])
+def test_a_connect_event_without_the_authorizers_context_is_refused(event):
+    with pytest.raises(ValueError):
+        connect_request(event)
+
+
+def test_a_message_is_its_text_and_a_binary_frame_is_none():
+    assert message_body({"body": '{"action":"ping"}'}) == '{"action":"ping"}'
+    assert message_body({"body": "AAEC", "isBase64Encoded": True}) is None
+    assert connection_id_of({"requestContext": {"connectionId": "Lx3="}}) == "Lx3="
+    with pytest.raises(ValueError):
+        connection_id_of({"requestContext": {}})
+
+
+def test_the_realtime_settings_and_the_websocket_endpoint_are_read_from_the_environment():
+    settings = load_settings({
+        "BAZAAR_SERVICE": "bazaar", "BAZAAR_FUNCTION": "realtime-frames", "BAZAAR_VERSION": "0.1.0",
+        "MAX_REQUEST_BODY_BYTES": "65536", "REALTIME_REPLAY_LIMIT": "200", "REALTIME_JOURNAL_RETENTION_DAYS": "3",
+        "BAZAAR_WEBSOCKET_REALTIME_ENDPOINT": "https://ws.example/live",
+    }, RealtimeSettings)
+    assert settings.websocket_endpoint("realtime") == "https://ws.example/live"
+    assert (settings.realtime_replay_limit, settings.realtime_journal_retention) == (200, timedelta(days=3))
+    with pytest.raises(UndeclaredResourceError):
+        settings.websocket_endpoint("dashboards")

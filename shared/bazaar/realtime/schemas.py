@@ -8,6 +8,7 @@ would carry an unexpected field, or that is over MAX_FRAME_BYTES, is never poste
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -160,3 +161,52 @@ def encode(frame: Frame) -> str:
     if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
         raise FrameTooLarge(f"a {frame.type.value} frame is over {MAX_FRAME_BYTES} bytes")
     return text
+
+
+# -- API Gateway's WebSocket events ------------------------------------------------------------
+
+class ConnectRequest(_Strict):
+    """What $connect carries once the identity authorizer let the caller in."""
+
+    connection_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=128)
+    roles: frozenset[str]
+    connected_at: datetime
+
+
+def _context(event: dict) -> dict:
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        raise ValueError("not an API Gateway WebSocket event: no requestContext")
+    return context
+
+
+def connect_request(event: dict) -> ConnectRequest:
+    """Raises ValueError when the event lacks the authorizer's context (the connection is then
+    refused)."""
+    context = _context(event)
+    authorizer = context.get("authorizer") or {}
+    try:
+        return ConnectRequest(
+            connection_id=context.get("connectionId") or "",
+            user_id=authorizer.get("user_id") or authorizer.get("principalId") or "",
+            roles=frozenset(r.strip() for r in str(authorizer.get("roles") or "").split(",") if r.strip()),
+            connected_at=datetime.fromtimestamp(int(context.get("connectedAt") or 0) / 1000, UTC),
+        )
+    except ValidationError as error:
+        raise ValueError(f"incomplete $connect event: {error.error_count()} problem(s)") from None
+
+
+def connection_id_of(event: dict) -> str:
+    connection_id = _context(event).get("connectionId")
+    if not isinstance(connection_id, str) or not connection_id:
+        raise ValueError("the event names no connection")
+    return connection_id
+
+
+def message_body(event: dict) -> str | None:
+    """A $default message's text (a binary frame arrives base64-encoded: not one of ours)."""
+    if event.get("isBase64Encoded"):
+        return None
+    body = event.get("body")
+    return body if isinstance(body, str) else None

@@ -12,6 +12,22 @@ from bazaar.realtime.settings import RealtimeSettings
 WEBSOCKET_API = "realtime"
 
 
+class NoJournal:
+    """For the functions that only record connections ($connect, $disconnect)."""
+
+    def record(self, entry, expires_at):
+        raise RuntimeError("this function does not journal frames")
+
+    def mark(self, audience, entry, delivered_to, complete):
+        raise RuntimeError("this function does not journal frames")
+
+    def position_of(self, audiences, event_id):
+        raise RuntimeError("this function does not read the journal")
+
+    def after(self, audience, position, limit):
+        raise RuntimeError("this function does not read the journal")
+
+
 class NoPusher:
     """For the functions that only record connections ($connect, $disconnect)."""
 
@@ -23,12 +39,13 @@ class NoPusher:
 
 
 def realtime(settings: RealtimeSettings, *, pushes: bool = False) -> Realtime:
-    """The kit; a function that pushes (its description says pushes_to=("realtime",)) gets the
-    management API of the `realtime` WebSocket API."""
+    """The kit. A function that pushes (its description says pushes_to=("realtime",)) gets the
+    management API of the `realtime` WebSocket API and the journal; the others only record
+    connections."""
     dynamodb = aws.client("dynamodb")
     return Realtime(
         connections=DynamoDbConnections(dynamodb, settings.table("connections")),
-        journal=DynamoDbJournal(dynamodb, settings.table("realtime-journal")),
+        journal=DynamoDbJournal(dynamodb, settings.table("realtime-journal")) if pushes else NoJournal(),
         pusher=ApiGatewayPusher(management_client(settings.websocket_endpoint(WEBSOCKET_API))) if pushes
         else NoPusher(),
         clock=utc_now,
