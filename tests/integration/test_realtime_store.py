@@ -5,7 +5,6 @@ reads after a position, and the TTL attributes set."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,43 +12,15 @@ import pytest
 from bazaar.platform.dynamo import from_item
 from bazaar.realtime.adapters.dynamodb import DynamoDbConnections, DynamoDbJournal
 from bazaar.realtime.domain import ADMINS, Connection, JournalEntry
-from infra.description.model import Index, Key, Table
-from infra.local.aws import LocalNames, MotoServer, create_table
-from infra.local.stack import free_port
+from tests.integration.realtime_support import realtime_tables
 
-# The tables as infra/description/contexts/realtime.py declares them (a unit test keeps the two
-# equal once that module loads; it needs the WebSocket API vocabulary).
-CONNECTIONS = Table(
-    name="connections", purpose="realtime connections", partition_key=Key("pk"), ttl_attribute="expires_at",
-    indexes=(Index("by-user", Key("user_id"), Key("connection_id")),
-             Index("by-audience", Key("audience"), Key("connection_id"))),
-)
-JOURNAL = Table(
-    name="realtime-journal", purpose="audience journals", partition_key=Key("pk"), sort_key=Key("sk"),
-    ttl_attribute="expires_at", indexes=(Index("by-event", Key("event_id"), Key("audience")),),
-)
 AT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """What create_table reads of a service: its tables by name."""
-
-    tables: tuple[Table, ...]
-
-    def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
 
 
 @pytest.fixture(scope="module")
 def moto():
-    server = MotoServer(free_port())
-    server.start()
-    names = LocalNames(service="realtime-test", endpoint=server.endpoint)
-    for table in (CONNECTIONS, JOURNAL):
-        create_table(_Tables((CONNECTIONS, JOURNAL)), server, names, table.name)  # type: ignore[arg-type]
-    yield server, names
-    server.stop()
+    with realtime_tables() as running:
+        yield running
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def test_the_dispatcher_routes_them_to_the_realtime_queue_and_the_context_is_reg
 
 
 def test_the_tables_have_the_keys_the_adapters_use(realtime):
-    from tests.integration.test_realtime_store import CONNECTIONS, JOURNAL
+    from tests.integration.realtime_support import CONNECTIONS, JOURNAL
 
     assert [_shape(t) for t in realtime.TABLES] == [_shape(CONNECTIONS), _shape(JOURNAL)]
 
