@@ -6,6 +6,7 @@ id (order, bound, an unknown id), and a bad client frame answered with one error
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -340,3 +341,9 @@ def test_the_realtime_settings_and_the_websocket_endpoint_are_read_from_the_envi
     assert (settings.realtime_replay_limit, settings.realtime_journal_retention) == (200, timedelta(days=3))
     with pytest.raises(UndeclaredResourceError):
         settings.websocket_endpoint("dashboards")
+
+
+def test_the_doc_names_every_frame_type_and_every_event_it_delivers():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "realtime.md").read_text()
+    assert [t.value for t in FrameType if f"`{t.value}`" not in doc] == []
+    assert [t for t in ("PayoutFailed", "ShipmentFailed", "RefundRequestOpened") if f"`{t}`" not in doc] == []
