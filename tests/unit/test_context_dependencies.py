@@ -24,6 +24,7 @@ ALLOWED = {
     "refunds": {"orders", "payouts", "identity", "payments"},
     "payouts": {"orders", "identity"},
     "ops": {"orders", "payments", "refunds"},  # diagnostics read the orders table's indexes and pending payments
+    "realtime": {"orders", "payouts", "refunds"},  # reads their events, nothing else
 }
 
 

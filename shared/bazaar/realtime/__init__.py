@@ -1,0 +1,1 @@
+"""Live updates over WebSocket: who receives which event, connections, replay (docs/realtime.md)."""
