@@ -323,10 +323,15 @@ def _websockets(resources: Resources, functions: _Names) -> dict[str, frozenset]
     # Who may manage which API's connections: the execute-api:ManageConnections statements of
     # each function's role policies, on that API's connections.
     role_of = {lid: next(iter(_references(resources[lid]["Properties"].get("Role"))), "") for lid in function_ids}
+    # Statements live inline in the role (InlineRole) or in a policy attached to it.
+    documents: list[tuple[set[str], dict]] = [
+        ({lid}, inline["PolicyDocument"]) for lid, role in _of_type(resources, "AWS::IAM::Role")
+        for inline in role["Properties"].get("Policies", [])
+    ] + [(set(_references(policy["Properties"].get("Roles"))), policy["Properties"]["PolicyDocument"])
+         for _, policy in _of_type(resources, "AWS::IAM::Policy")]
     granted: set[tuple[str, str]] = set()
-    for _, policy in _of_type(resources, "AWS::IAM::Policy"):
-        roles = set(_references(policy["Properties"].get("Roles")))
-        for statement in policy["Properties"]["PolicyDocument"].get("Statement", []):
+    for roles, document in documents:
+        for statement in document.get("Statement", []):
             actions = statement.get("Action")
             if "execute-api:ManageConnections" not in (actions if isinstance(actions, list) else [actions]):
                 continue

@@ -5,12 +5,12 @@ new context in CONTEXTS below. Nothing about topology is written anywhere else."
 from __future__ import annotations
 
 from infra.description.contexts import (
-    catalog, checkout, identity, notifications, ops, orders, payments, payouts, refunds, shipping,
+    catalog, checkout, identity, notifications, ops, orders, payments, payouts, realtime, refunds, shipping,
 )
 from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 
-CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts, refunds)
+CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts, refunds, realtime)
 
 
 def _gather(kind: str) -> tuple:
@@ -31,6 +31,7 @@ QUEUES = _gather("QUEUES")
 FUNCTIONS = _gather("FUNCTIONS")
 ALARMS = _gather("ALARMS")
 STATE_MACHINES = _gather("STATE_MACHINES")
+WEBSOCKET_APIS = _gather("WEBSOCKET_APIS")
 
 API = Api(
     authorizer="identity-authorizer",
@@ -71,6 +72,7 @@ SERVICE = Service(
     queues=QUEUES,
     secrets=SECRETS + _gather("SECRETS"),
     state_machines=STATE_MACHINES,
+    websocket_apis=WEBSOCKET_APIS,
     functions=FUNCTIONS,
     alarms=ALARMS,
     network=NETWORK,

@@ -13,7 +13,7 @@ import pytest
 
 from infra.cloud import tags
 from tests.fixtures.websocket_service import ECHO, WEBSOCKET_SERVICE
-from tests.infra.template import by_tag, resources
+from tests.infra.template import by_tag, resources, role_statements
 
 pytestmark = pytest.mark.slow
 
@@ -120,14 +120,11 @@ def test_only_the_pushing_function_gets_the_endpoint_and_manage_connections_on_t
     endpoint = json.dumps(functions["ws-default"][1]["Properties"]["Environment"]["Variables"]
                           ["BAZAAR_WEBSOCKET_ECHO_ENDPOINT"])
     assert "https://" in endpoint and api_id in endpoint and ".execute-api." in endpoint
-    grants = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            if "execute-api:ManageConnections" in json.dumps(statement["Action"]):
-                grants.append((policy["Properties"]["Roles"], statement))
-    [(roles, statement)] = grants
-    role_of_default = functions["ws-default"][1]["Properties"]["Role"]["Fn::GetAtt"][0]
-    assert roles == [{"Ref": role_of_default}]
+    grants = [(role, statement) for role in resources(template, "AWS::IAM::Role")
+              for statement in role_statements(template, role)
+              if "execute-api:ManageConnections" in json.dumps(statement["Action"])]
+    [(role, statement)] = grants
+    assert role == functions["ws-default"][1]["Properties"]["Role"]["Fn::GetAtt"][0]
     assert statement["Action"] == "execute-api:ManageConnections" and statement["Effect"] == "Allow"
     resource = statement["Resource"]["Fn::Join"][1]
     assert {"Ref": api_id} in resource and resource[-1] == "/test/*/@connections/*"

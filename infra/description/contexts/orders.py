@@ -3,6 +3,7 @@ from infra.description.contexts.ops import MEASURED_EVENTS
 from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.contexts.payouts import FOLLOWED_EVENTS
 from infra.description.contexts.refunds import ORDER_REFUND_EVENTS, STARTING_EVENTS
+from infra.description.contexts.realtime import REALTIME_EVENTS
 from infra.description.contexts.shipping import SHIPROCKET_API
 from infra.description.model import (
     Access, EventRoute, Function, Index, Key, Queue, Role, Route, Schedule, StreamTrigger, Table,
@@ -113,7 +114,7 @@ FUNCTIONS = (
                           on_failure_queue="order-events-undelivered"),
         ),
         sends_to=("shipments", "order-notifications", "order-metrics", "payout-order-events", "payout-notifications",
-                  "refund-workflow-events", "refund-notifications"),
+                  "refund-workflow-events", "refund-notifications", "realtime-events"),
         event_routes=(
             # Paid: ship it (the shipments worker reads the order id from the event).
             EventRoute("shipments", ("OrderPaid",)),
@@ -125,6 +126,8 @@ FUNCTIONS = (
             # Refund requests share it too: their workflow starts, and the shopper's feed.
             EventRoute("refund-workflow-events", STARTING_EVENTS + ORDER_REFUND_EVENTS),
             EventRoute("refund-notifications", NOTIFIED_REFUND_EVENTS),
+            # Live updates: every event's frame to the people allowed to see it (shopper, admins).
+            EventRoute("realtime-events", REALTIME_EVENTS),
         ),
     ),
     Function(
