@@ -41,6 +41,11 @@ class Inventory:
     fixed_egress_networks: frozenset[tuple[str, int]]
     # (state machine name, task functions sorted, logging level, traced?)
     state_machines: frozenset[tuple[str, tuple[str, ...], str, bool]]
+    # The SES email identities (addresses) that exist, and (function, address) of who may send from each
+    email_identities: frozenset[str]
+    email_senders: frozenset[tuple[str, str]]
+    # The functions that may send SMS (SNS Publish to a phone number)
+    sms_senders: frozenset[str]
 
 
 def describe(service: Service) -> Inventory:
@@ -78,6 +83,9 @@ def describe(service: Service) -> Inventory:
         state_machines=frozenset(
             (m.name, tuple(sorted(m.task_functions)), m.logging_level, m.tracing) for m in service.state_machines
         ),
+        email_identities=frozenset(service.email_identities),
+        email_senders=frozenset((f.name, f.email_identity) for f in service.functions if f.email_identity),
+        sms_senders=frozenset(f.name for f in service.functions if f.sends_sms),
     )
 
 

@@ -9,6 +9,7 @@ not what the stack code meant to do. Pure Python: no aws_cdk import.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,6 +105,42 @@ def _fixed_egress(resources: Resources, functions: _Names) -> tuple[set[str], se
         (name, sum(1 for vpc in fixed_nats.values() if vpc == name)) for name in vpcs.by_id.values()
     }
     return fixed_functions, networks
+
+
+def _statements_by_function(resources: Resources, functions: _Names) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(function name, policy statement) for every statement of every policy on a function's role."""
+    role_function = {
+        role: functions.by_id[lid]
+        for lid, function in _of_type(resources, "AWS::Lambda::Function")
+        for role in _references(function["Properties"].get("Role"))
+    }
+    for _, policy in _of_type(resources, "AWS::IAM::Policy"):
+        props = policy["Properties"]
+        for role in _references(props.get("Roles")):
+            if role in role_function:
+                for statement in props.get("PolicyDocument", {}).get("Statement", []):
+                    yield role_function[role], statement
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement.get("Action", [])
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def _senders(resources: Resources, functions: _Names) -> tuple[set[tuple[str, str]], set[str]]:
+    """Who may send email from which SES identity (the address at the end of the identity ARN the
+    statement names), and who may publish SMS (sns:Publish on '*')."""
+    email, sms = set(), set()
+    for function, statement in _statements_by_function(resources, functions):
+        actions = _actions(statement)
+        if "ses:SendEmail" in actions:
+            for resource in statement.get("Resource") if isinstance(statement.get("Resource"), list) \
+                    else [statement.get("Resource")]:
+                found = re.search(r":identity/([^\"]+)\"", json.dumps(resource))
+                email.add((function, found.group(1) if found else f"<not an identity: {resource!r}>"))
+        if "sns:Publish" in actions and statement.get("Resource") == "*":
+            sms.add(function)
+    return email, sms
 
 
 def state_machine_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -215,6 +252,7 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         event_routes |= event_routes_from_environment(functions.by_id[lid], variables)
 
     fixed_functions, fixed_networks = _fixed_egress(resources, functions)
+    email_senders, sms_senders = _senders(resources, functions)
 
     triggers = set()
     for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
@@ -281,4 +319,10 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         fixed_egress_functions=frozenset(fixed_functions),
         fixed_egress_networks=frozenset(fixed_networks),
         state_machines=frozenset(_state_machines(template)),
+        email_identities=frozenset(
+            str(identity["Properties"].get("EmailIdentity"))
+            for _, identity in _of_type(resources, "AWS::SES::EmailIdentity")
+        ),
+        email_senders=frozenset(email_senders),
+        sms_senders=frozenset(sms_senders),
     )
