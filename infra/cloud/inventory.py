@@ -134,8 +134,8 @@ def _senders(resources: Resources, functions: _Names) -> tuple[set[tuple[str, st
     for function, statement in _statements_by_function(resources, functions):
         actions = _actions(statement)
         if "ses:SendEmail" in actions:
-            for resource in statement.get("Resource") if isinstance(statement.get("Resource"), list) \
-                    else [statement.get("Resource")]:
+            named = statement.get("Resource")
+            for resource in named if isinstance(named, list) else [named]:
                 found = re.search(r":identity/([^\"]+)\"", json.dumps(resource))
                 email.add((function, found.group(1) if found else f"<not an identity: {resource!r}>"))
         if "sns:Publish" in actions and statement.get("Resource") == "*":
