@@ -265,3 +265,57 @@ def test_a_template_naming_a_missing_fact_fails_loudly():
                         body="b", occurred_at=AT)
     with pytest.raises(UndefinedError, match="amount_paise"):
         email_for(bare, Recipient("a@example.in", "A"))
+
+
+# -- provider errors ---------------------------------------------------------------------------------
+
+
+def test_the_sorted_error_codes_are_the_ones_botocore_models_for_the_calls():
+    import botocore.session
+
+    from bazaar.notifications.adapters.providers import SES_PERMANENT, SNS_PERMANENT
+
+    session = botocore.session.get_session()
+    ses_errors = {e.name for e in session.get_service_model("sesv2").operation_model("SendEmail").error_shapes}
+    assert SES_PERMANENT.issubset(ses_errors)
+    assert ses_errors - SES_PERMANENT == {"TooManyRequestsException", "LimitExceededException"}
+    sns = session.get_service_model("sns")
+    sns_codes = {e.metadata["error"]["code"] for e in sns.operation_model("Publish").error_shapes}
+    assert SNS_PERMANENT.issubset(sns_codes)
+
+
+@pytest.mark.parametrize(("code", "status", "permanent"), [
+    ("MessageRejected", 400, True), ("MailFromDomainNotVerifiedException", 400, True),
+    ("AccountSuspendedException", 400, True), ("SendingPausedException", 400, True),
+    ("BadRequestException", 400, True), ("NotFoundException", 404, True),
+    ("TooManyRequestsException", 429, False), ("LimitExceededException", 400, False),
+    ("InternalFailure", 500, False), ("AccessDeniedException", 403, False),
+])
+def test_ses_errors_are_permanent_or_temporary(code, status, permanent):
+    from botocore.exceptions import ClientError
+
+    from bazaar.notifications.adapters.providers import SesMailer
+    from bazaar.notifications.ports import Email
+
+    class RefusingSes:
+        def send_email(self, **_):
+            raise ClientError({"Error": {"Code": code, "Message": "no"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")
+
+    expected = PermanentFailure if permanent else TemporaryFailure
+    with pytest.raises(expected, match=code):
+        SesMailer(RefusingSes(), "Bazaar <no-reply@bazaar.example>").send(Email("a@b.in", "A", "s", "t", "<p>t</p>"))
+
+
+def test_an_unreachable_ses_is_temporary():
+    from botocore.exceptions import EndpointConnectionError
+
+    from bazaar.notifications.adapters.providers import SesMailer
+    from bazaar.notifications.ports import Email
+
+    class DownSes:
+        def send_email(self, **_):
+            raise EndpointConnectionError(endpoint_url="https://email.ap-south-1.amazonaws.com")
+
+    with pytest.raises(TemporaryFailure):
+        SesMailer(DownSes(), "no-reply@bazaar.example").send(Email("a@b.in", "A", "s", "t", "<p>t</p>"))

@@ -87,7 +87,7 @@ FUNCTIONS = (
     Function(
         name="notifications-payout-events",
         handler="functions.notifications.payout_events_worker.handler",
-        description="Turns payout and bounty events into the payee's feed entries, once per event.",
+        description="Turns payout and bounty events into the payee's feed entries and queued deliveries, once per event.",
         memory_mb=256,
         timeout_seconds=30,
         environment={"SMS_ENABLED": SMS_ENABLED},

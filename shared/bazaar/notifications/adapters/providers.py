@@ -28,11 +28,11 @@ SES_PERMANENT = frozenset({
 # Every other error is temporary: SendEmail's TooManyRequestsException and LimitExceededException
 # (throttling), 5xx, timeouts and unknown codes.
 
-# Publish's errors that no retry can fix (a malformed or opted-out number), by their wire codes
+# Publish's errors that no retry can fix (a malformed number, a disabled endpoint), by their wire codes
 # (botocore's sns model: InvalidParameterException is sent as `InvalidParameter`, and so on).
 # AuthorizationError is left temporary: it means a missing permission, fixed by a deploy.
 SNS_PERMANENT = frozenset({
-    "InvalidParameter", "ParameterValueInvalid", "NotFound", "EndpointDisabled", "OptedOut", "ValidationException",
+    "InvalidParameter", "ParameterValueInvalid", "NotFound", "EndpointDisabled", "ValidationException",
 })
 
 
