@@ -43,6 +43,11 @@ class Inventory:
     fixed_egress_networks: frozenset[tuple[str, int]]
     # (state machine name, task functions sorted, logging level, traced?)
     state_machines: frozenset[tuple[str, tuple[str, ...], str, bool]]
+    # The SES email identities (addresses) that exist, and (function, address) of who may send from each
+    email_identities: frozenset[str]
+    email_senders: frozenset[tuple[str, str]]
+    # The functions that may send SMS (SNS Publish to a phone number)
+    sms_senders: frozenset[str]
     # (WebSocket API name, route key, function name, behind the authorizer?)
     websocket_routes: frozenset[tuple[str, str, str, bool]] = frozenset()
     # (WebSocket API name, authorizer function, identity source, connect roles sorted)
@@ -94,6 +99,9 @@ def describe(service: Service) -> Inventory:
             (w.name, w.authorizer, w.identity_source, tuple(sorted(w.roles))) for w in service.websocket_apis
         ),
         websocket_pushes=frozenset((f.name, name) for f in service.functions for name in f.pushes_to),
+        email_identities=frozenset(service.email_identities),
+        email_senders=frozenset((f.name, f.email_identity) for f in service.functions if f.email_identity),
+        sms_senders=frozenset(f.name for f in service.functions if f.sends_sms),
     )
 
 

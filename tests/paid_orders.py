@@ -17,10 +17,11 @@ from tests.shop import checkout, create_product, new_account_token
 class PaidOrders:
     """Makes paid orders on a running local stack (one product and customer per instance)."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, customer: tuple[str, str] | None = None):
+        """`customer`: (access token, user id) of the shopper who orders; a new one if None."""
         self.stack = stack
         self.seller, _ = new_account_token(stack, "seller")
-        self.customer, self.customer_id = new_account_token(stack, "customer")
+        self.customer, self.customer_id = customer or new_account_token(stack, "customer")
         self.product = create_product(stack.url, self.seller, [1000], price_paise=49_900,
                                       title=f"Kettle {uuid.uuid4().hex[:6]}")
 

@@ -1,5 +1,5 @@
-"""Notifications API: the caller's feed (newest first, with the unread count) and marking an
-entry read."""
+"""Notifications API: the caller's feed (newest first, with the unread count and each entry's
+deliveries), marking one or all entries read, and the caller's notification preferences."""
 
 from typing import Annotated
 
@@ -7,19 +7,21 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from bazaar.notifications import services, wiring
 from bazaar.notifications.domain import NOTIFICATION_ID
-from bazaar.notifications.schemas import NotificationOut, NotificationPage
+from bazaar.notifications.schemas import MarkedRead, NotificationOut, NotificationPage, PreferencesIn, PreferencesOut
+from bazaar.notifications.settings import NotificationSettings
 from bazaar.platform.clock import utc_now
 from bazaar.platform.cursors import cursor_codec
 from bazaar.platform.dynamo import valid_position
 from bazaar.platform.http import HttpApi
 from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.pagination import InvalidCursor, clamp_limit
-from bazaar.platform.settings import Settings, from_environment
+from bazaar.platform.settings import from_environment
 
-settings = from_environment(Settings)
+settings = from_environment(NotificationSettings)
 api = HttpApi(settings)
 app = api.app
 feeds = wiring.feeds(settings)
+preferences = wiring.preferences(settings)
 
 
 @app.get("/v1/me/notifications", summary="Your notifications, newest first, with how many are unread")
@@ -37,9 +39,25 @@ def list_notifications(
                             next_cursor=codec.encode(page.position), unread_count=page.unread)
 
 
+@app.post("/v1/me/notifications/read-all", summary="Mark all your notifications read")
+def read_all_notifications() -> MarkedRead:
+    return MarkedRead(marked_read=services.mark_all_read(api.caller.user_id, feeds, utc_now))
+
+
 @app.post("/v1/me/notifications/<notification_id>/read", summary="Mark one of your notifications read")
 def read_notification(notification_id: Annotated[str, Path(pattern=NOTIFICATION_ID)]) -> NotificationOut:
     return NotificationOut.of(services.mark_read(api.caller.user_id, notification_id, feeds, utc_now))
+
+
+@app.get("/v1/me/notification-preferences", summary="Which notifications you get by email and SMS")
+def get_preferences() -> PreferencesOut:
+    return PreferencesOut.of(services.preferences(api.caller.user_id, preferences), settings.sms_enabled)
+
+
+@app.put("/v1/me/notification-preferences", summary="Choose which notifications you get by email and SMS")
+def put_preferences(body: PreferencesIn) -> PreferencesOut:
+    chosen = services.choose(api.caller.user_id, body.chosen(), preferences, utc_now)
+    return PreferencesOut.of(chosen, settings.sms_enabled)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -6,10 +6,11 @@ from bazaar.notifications import services, wiring
 from bazaar.orders.events import OrderEvent
 from bazaar.platform.edge import sqs_worker
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import Settings, from_environment
+from bazaar.notifications.settings import NotificationSettings
+from bazaar.platform.settings import from_environment
 
-feeds = wiring.feeds(from_environment(Settings))
-notify = sqs_worker(OrderEvent.from_json, lambda event, _: services.tell_the_shopper(event, feeds))
+outlets = wiring.outlets(from_environment(NotificationSettings))
+notify = sqs_worker(OrderEvent.from_json, lambda event, _: services.tell_the_shopper(event, outlets))
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -4,11 +4,12 @@ the outbox); the shopper gets one feed entry per event, however often it is deli
 from bazaar.notifications import services, wiring
 from bazaar.platform.edge import sqs_worker
 from bazaar.platform.observability import logger, metrics, tracer
-from bazaar.platform.settings import Settings, from_environment
+from bazaar.notifications.settings import NotificationSettings
+from bazaar.platform.settings import from_environment
 from bazaar.refunds.events import RefundEvent
 
-feeds = wiring.feeds(from_environment(Settings))
-notify = sqs_worker(RefundEvent.from_json, lambda event, _: services.tell_about_the_refund(event, feeds))
+outlets = wiring.outlets(from_environment(NotificationSettings))
+notify = sqs_worker(RefundEvent.from_json, lambda event, _: services.tell_about_the_refund(event, outlets))
 
 
 @logger.inject_lambda_context(log_event=False)

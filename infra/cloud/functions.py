@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.cloud import runtime, tags
+from infra.cloud.email import email_identity_arn
 from infra.cloud.identity import Identity
 from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
@@ -197,6 +198,18 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
             )
         )
     grant_state_machines(role, fn, Stack.of(scope))
+    if fn.email_identity:
+        # SES checks the sending identity's ARN: exactly the one EMAIL_SENDER names.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[email_identity_arn(Stack.of(scope), fn.email_identity)],
+            )
+        )
+    if fn.sends_sms:
+        # An SMS goes to a phone number, which has no ARN: IAM accepts only '*' for that Publish.
+        # (Topics are not published to by this function; it is granted no topic.)
+        role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
     for trigger in fn.queue_triggers:
         function.add_event_source(
             event_sources.SqsEventSource(

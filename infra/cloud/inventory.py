@@ -9,6 +9,7 @@ not what the stack code meant to do. Pure Python: no aws_cdk import.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,6 +108,46 @@ def _fixed_egress(resources: Resources, functions: _Names) -> tuple[set[str], se
         (name, sum(1 for vpc in fixed_nats.values() if vpc == name)) for name in vpcs.by_id.values()
     }
     return fixed_functions, networks
+
+
+def _statements_by_function(resources: Resources, functions: _Names) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(function name, policy statement) for every statement of every policy on a function's role."""
+    role_function = {
+        role: functions.by_id[lid]
+        for lid, function in _of_type(resources, "AWS::Lambda::Function")
+        for role in _references(function["Properties"].get("Role"))
+    }
+    # Statements live inline in the role (InlineRole) or in a policy attached to it.
+    documents = [(role, inline.get("PolicyDocument", {})) for role, props in _of_type(resources, "AWS::IAM::Role")
+                 for inline in props["Properties"].get("Policies", [])]
+    documents += [(role, policy["Properties"].get("PolicyDocument", {}))
+                  for _, policy in _of_type(resources, "AWS::IAM::Policy")
+                  for role in _references(policy["Properties"].get("Roles"))]
+    for role, document in documents:
+        if role in role_function:
+            for statement in document.get("Statement", []):
+                yield role_function[role], statement
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement.get("Action", [])
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def _senders(resources: Resources, functions: _Names) -> tuple[set[tuple[str, str]], set[str]]:
+    """Who may send email from which SES identity (the address at the end of the identity ARN the
+    statement names), and who may publish SMS (sns:Publish on '*')."""
+    email, sms = set(), set()
+    for function, statement in _statements_by_function(resources, functions):
+        actions = _actions(statement)
+        if "ses:SendEmail" in actions:
+            named = statement.get("Resource")
+            for resource in named if isinstance(named, list) else [named]:
+                found = re.search(r":identity/([^\"]+)\"", json.dumps(resource))
+                email.add((function, found.group(1) if found else f"<not an identity: {resource!r}>"))
+        if "sns:Publish" in actions and statement.get("Resource") == "*":
+            sms.add(function)
+    return email, sms
 
 
 def state_machine_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -218,6 +259,7 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         event_routes |= event_routes_from_environment(functions.by_id[lid], variables)
 
     fixed_functions, fixed_networks = _fixed_egress(resources, functions)
+    email_senders, sms_senders = _senders(resources, functions)
 
     triggers = set()
     for _, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping"):
@@ -285,6 +327,12 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         fixed_egress_networks=frozenset(fixed_networks),
         state_machines=frozenset(_state_machines(template)),
         **_websockets(resources, functions),
+        email_identities=frozenset(
+            str(identity["Properties"].get("EmailIdentity"))
+            for _, identity in _of_type(resources, "AWS::SES::EmailIdentity")
+        ),
+        email_senders=frozenset(email_senders),
+        sms_senders=frozenset(sms_senders),
     )
 
 
@@ -322,22 +370,9 @@ def _websockets(resources: Resources, functions: _Names) -> dict[str, frozenset]
                          connect_roles_from_environment(api, variables.get(function_id, {}))))
     # Who may manage which API's connections: the execute-api:ManageConnections statements of
     # each function's role policies, on that API's connections.
-    role_of = {lid: next(iter(_references(resources[lid]["Properties"].get("Role"))), "") for lid in function_ids}
-    # Statements live inline in the role (InlineRole) or in a policy attached to it.
-    documents: list[tuple[set[str], dict]] = [
-        ({lid}, inline["PolicyDocument"]) for lid, role in _of_type(resources, "AWS::IAM::Role")
-        for inline in role["Properties"].get("Policies", [])
-    ] + [(set(_references(policy["Properties"].get("Roles"))), policy["Properties"]["PolicyDocument"])
-         for _, policy in _of_type(resources, "AWS::IAM::Policy")]
-    granted: set[tuple[str, str]] = set()
-    for roles, document in documents:
-        for statement in document.get("Statement", []):
-            actions = statement.get("Action")
-            if "execute-api:ManageConnections" not in (actions if isinstance(actions, list) else [actions]):
-                continue
-            for lid, role in role_of.items():
-                if role in roles:
-                    granted.add((function_ids[lid], api_of(statement.get("Resource"))))
+    granted = {(function, api_of(statement.get("Resource")))
+               for function, statement in _statements_by_function(resources, functions)
+               if "execute-api:ManageConnections" in _actions(statement)}
     endpoint_of = {name: lid for lid, name in apis.items()}
     pushes = set()
     for lid, env in variables.items():

@@ -71,6 +71,12 @@ def acknowledge(stack: BazaarStack) -> None:
                     "StopExecution are granted on that machine's executions, whose names are chosen "
                     "when each starts. The pattern cannot reach another machine's executions.",
                 )
+        if fn.sends_sms:
+            wildcards = (
+                "It also sends SMS (sends_sms): sns:Publish to a phone number names no resource "
+                "(a phone number has no ARN), so IAM accepts only '*' for it; the function "
+                "publishes to no topic. " + wildcards
+            )
         if fn.fixed_egress:
             wildcards = (
                 "It also runs in the network's private subnets (fixed_egress), so it holds the "

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.cloud import nag, runtime, tags
 from infra.cloud.api import RestApi, build_api
+from infra.cloud.email import build_email_identities
 from infra.cloud.functions import CloudNames, Shared, build_functions, code_asset, layer
 from infra.cloud.identity import build_identity
 from infra.cloud.monitoring import build_monitoring
@@ -50,6 +51,7 @@ class BazaarStack(Stack):
         self.network = build_network(self, service)
         # Before the functions: their environment names each API's management endpoint.
         self.websocket_apis = declare_websocket_apis(self, service, stage)
+        self.email_identities = build_email_identities(self, service)
 
         has_layer = layer_dir.is_dir()
         if not has_layer:

@@ -389,6 +389,12 @@ class Function:
     # API's PostToConnection, GetConnection, DeleteConnection); it reads each one's management
     # endpoint from BAZAAR_WEBSOCKET_<NAME>_ENDPOINT.
     pushes_to: tuple[str, ...] = ()
+    # Sends email through SES from the sender its environment's EMAIL_SENDER names: the cloud
+    # twin creates that email identity and grants ses:SendEmail/SendRawEmail on it alone; the
+    # local twin verifies it in moto at start (moto refuses mail from an unverified sender).
+    sends_email: bool = False
+    # Sends SMS through SNS Publish to phone numbers (a phone number has no resource ARN).
+    sends_sms: bool = False
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -430,6 +436,10 @@ class Function:
             )
         tables = [trigger.table for trigger in self.stream_triggers]
         _require(len(tables) == len(set(tables)), f"{where}: reads one table's stream twice")
+        if self.sends_email:
+            _require(bool(EMAIL_SENDER.fullmatch(self.environment.get("EMAIL_SENDER", ""))),
+                     f"{where}: sends email, so its environment must name EMAIL_SENDER "
+                     "(an address, or `Name <address>`)")
         object.__setattr__(self, "state_machines", tuple(self.state_machines))
         _require(
             len(set(self.state_machines)) == len(self.state_machines), f"{where}: names a state machine twice"
@@ -442,6 +452,11 @@ class Function:
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def email_identity(self) -> str | None:
+        """The address its mail comes from (EMAIL_SENDER without the display name)."""
+        return sender_address(self.environment["EMAIL_SENDER"]) if self.sends_email else None
 
     @property
     def attribute(self) -> str:
@@ -832,6 +847,17 @@ class Network:
 # --------------------------------------------------------------------------------------------
 
 
+# An email sender: `address` or `Display Name <address>`.
+EMAIL_SENDER = re.compile(r"(?:[^<>]*<)?([^@<>\s]+@[^@<>\s]+\.[^@<>\s]+)>?")
+
+
+def sender_address(sender: str) -> str:
+    found = EMAIL_SENDER.fullmatch(sender.strip())
+    if found is None:
+        raise DescriptionError(f"{sender!r} is not an email sender (an address, or `Name <address>`)")
+    return found.group(1)
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -885,6 +911,11 @@ class Service:
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
+
+    @property
+    def email_identities(self) -> tuple[str, ...]:
+        """The sender addresses functions send email from, each once."""
+        return tuple(sorted({f.email_identity for f in self.functions if f.email_identity}))
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)

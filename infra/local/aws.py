@@ -130,7 +130,16 @@ def provision(service: Service, moto: MotoServer) -> LocalNames:
     _secrets(service, moto, names)
     _user_pool(service, moto, names)
     _alarms(service, moto, names)
+    _email_identities(service, moto)
     return names
+
+
+def _email_identities(service: Service, moto: MotoServer) -> None:
+    """The senders functions mail from, verified (the cloud twin's identities are verified by a
+    person clicking SES's link; moto refuses mail from an unverified sender, as SES does)."""
+    ses = moto.client("ses")
+    for address in service.email_identities:
+        ses.verify_email_identity(EmailAddress=address)
 
 
 def create_table(service: Service, moto: MotoServer, names: LocalNames, table_name: str) -> None:

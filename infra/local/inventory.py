@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from infra.description.model import sender_address
 from infra.local.workflows import STATE_MACHINE_TAG
 from infra.parity import connect_roles_from_environment, pushed_apis_from_environment, Inventory, event_routes_from_environment, task_function_names
 
@@ -107,6 +108,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
     gateway, scheduler = stack.gateway, stack.scheduler
     assert gateway is not None and scheduler is not None  # a running stack
     routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
+    verified = stack.client("ses").list_identities(IdentityType="EmailAddress")["Identities"]
+    moto_endpoint = stack.aws_endpoint
     return Inventory(
         functions=frozenset(stack.runtimes),
         routes=routes,
@@ -142,6 +145,18 @@ def local_inventory(stack: LocalStack) -> Inventory:
             for name, machine in local_state_machines(stack).items()
         ),
         **_local_websockets(stack),
+        email_identities=frozenset(verified),
+        # Who reaches moto's SES, and the sender it was given.
+        email_senders=frozenset(
+            (name, sender_address(runtime.environment.get("EMAIL_SENDER", "")) if runtime.environment.get(
+                "EMAIL_SENDER") else "<no EMAIL_SENDER>")
+            for name, runtime in stack.runtimes.items()
+            if runtime.environment.get("AWS_ENDPOINT_URL_SESV2") == moto_endpoint
+        ),
+        sms_senders=frozenset(
+            name for name, runtime in stack.runtimes.items()
+            if runtime.environment.get("AWS_ENDPOINT_URL_SNS") == moto_endpoint
+        ),
     )
 
 

@@ -36,6 +36,10 @@ from infra.local.workflows import describe_executions, provision_state_machines
 from infra.sandboxes import Sandbox, local_sandboxes
 
 
+# An endpoint nothing answers on (port 9, discard, is never served here): a call to it fails at once.
+NOWHERE = "http://127.0.0.1:9"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -269,6 +273,16 @@ class LocalStack:
             "BAZAAR_STAGE": "local",
             **self._with_sandboxes(self.service.function_environment(function, self.names)),
             **self._egress_environment(function),
+            **self._messaging_endpoints(function),
+        }
+
+    def _messaging_endpoints(self, function) -> dict[str, str]:
+        """Only a function that declares sends_email (sends_sms) reaches moto's SES (SNS); any
+        other's call is refused, as IAM refuses it in the cloud (nothing listens on NOWHERE)."""
+        return {
+            "AWS_ENDPOINT_URL_SESV2": self.moto.endpoint if function.sends_email else NOWHERE,
+            "AWS_ENDPOINT_URL_SES": self.moto.endpoint if function.sends_email else NOWHERE,
+            "AWS_ENDPOINT_URL_SNS": self.moto.endpoint if function.sends_sms else NOWHERE,
         }
 
     # -- WebSocket APIs -------------------------------------------------------------------

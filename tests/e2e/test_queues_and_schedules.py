@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import UTC, datetime
 
 import requests
 
+from bazaar.notifications.adapters.dynamodb import DynamoDbFeeds
+from bazaar.notifications.domain import (
+    Channel, DeliveryRequest, Notification, NotificationKind, Preferences, plan_deliveries,
+)
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
+from tests.mailbox import sent_mail
 from tests.waiting import a_poll_began
 
 
-def _notification(notification_id: str, user_id: str = "usr_feedtest") -> str:
-    return json.dumps(
-        {
-            "notification_id": notification_id,
-            "user_id": user_id,
-            "kind": "order_paid",
-            "title": "Payment received",
-            "body": "We received ₹499.00 for order ord_1.",
-            "occurred_at": "2026-11-23T06:30:00Z",
-        }
+def _pending_delivery(stack, notification_id: str, user_id: str) -> str:
+    """A feed entry whose email is pending, as the event consumers write it, and the delivery
+    message they queue for it (the notifications worker's input)."""
+    notification = Notification(
+        notification_id=notification_id, user_id=user_id, kind=NotificationKind.ORDER_PAID, title="Payment received",
+        body="We received ₹499.00 for order ord_1.", occurred_at=datetime(2026, 11, 23, 6, 30, tzinfo=UTC),
+        facts={"order_id": "ord_1", "amount_paise": 49900},
     )
+    feeds = DynamoDbFeeds(stack.client("dynamodb"), stack.names.table_name("notifications"))
+    feeds.add_once(notification, plan_deliveries(notification, Preferences(), False, notification.occurred_at))
+    return DeliveryRequest(notification=notification, channel=Channel.EMAIL).model_dump_json()
+
+
+def _email_state(stack, user_id: str) -> str | None:
+    [item] = _feed(stack, user_id)
+    return item["deliveries"]["M"]["email"]["M"]["state"]["S"]
 
 
 def _feed(stack, user_id: str) -> list[dict]:
@@ -53,21 +65,23 @@ def _drained(stack, queue: str, seconds: float = 30) -> bool:
                                       ["Attributes"].values()) == {"0"}, seconds))
 
 
-def test_a_queued_notification_lands_in_the_feed_once_even_when_sent_twice(local_stack):
+def test_a_queued_delivery_is_emailed_once_even_when_sent_twice(local_stack):
     sqs = local_stack.client("sqs")
     url = local_stack.names.queue_url("notifications")
-    user = "usr_twice"
-    sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))
-    sqs.send_message(QueueUrl=url, MessageBody=_notification("ntf_0123456789AB", user))  # a redelivery
+    email = f"twice-{uuid.uuid4().hex[:8]}@test.bazaar.local"
+    user = local_stack.create_account("customer", email, f"{uuid.uuid4().hex}aZ7!", name="Twice Tested")
+    delivery = _pending_delivery(local_stack, "ntf_0123456789AB", user)
+    sqs.send_message(QueueUrl=url, MessageBody=delivery)
+    sqs.send_message(QueueUrl=url, MessageBody=delivery)  # a redelivery
 
-    # Both copies taken and answered for: had the duplicate been written, it would be there now.
+    # Both copies taken and answered for: had the duplicate been sent, it would be there now.
     assert _drained(local_stack, "notifications")
-    items = _feed(local_stack, user)
-    assert len(items) == 1
-    assert items[0]["notification_id"]["S"] == "ntf_0123456789AB"
+    [mail] = sent_mail(local_stack.aws_endpoint, email)
+    assert "Hello Twice Tested" in mail["body"] and "₹499.00" in mail["body"]
+    assert _email_state(local_stack, user) == "sent"
 
 
-def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_path):
+def test_a_malformed_delivery_ends_in_the_dlq_and_others_still_arrive(tmp_path):
     with LocalStack(LocalConfig.for_tests(tmp_path, seed_accounts=False)) as stack:
         sqs = stack.client("sqs")
         url = stack.names.queue_url("notifications")
@@ -77,7 +91,8 @@ def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_pa
             QueueUrl=url,
             Entries=[
                 {"Id": "bad", "MessageBody": json.dumps({"notification_id": "oops"})},
-                {"Id": "good", "MessageBody": _notification("ntf_GOOD00000001", "usr_dlq")},
+                # To a user this stack does not have: handled, and recorded as failed for good.
+                {"Id": "good", "MessageBody": _pending_delivery(stack, "ntf_GOOD00000001", "usr_dlq")},
             ],
         )
         dlq = stack.names.queue_url("notifications-dlq")
@@ -85,7 +100,7 @@ def test_a_malformed_notification_ends_in_the_dlq_and_others_still_arrive(tmp_pa
             lambda: sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []), seconds=60
         )
         assert [json.loads(m["Body"]) for m in moved] == [{"notification_id": "oops"}]
-        assert len(_feed(stack, "usr_dlq")) == 1
+        assert _wait_for(lambda: _email_state(stack, "usr_dlq") == "failed")
 
 
 def test_schedules_fire_on_their_own_with_a_faster_clock(tmp_path):

@@ -407,3 +407,40 @@ def test_parity_fails_when_the_local_management_endpoint_is_down(websocket_stack
     finally:
         type(server).running = running
     assert problems == ["websocket_pushes: ('ws-default', 'echo') is described but missing from the local twin"]
+# -- email and SMS senders ---------------------------------------------------------------------------
+
+
+def test_parity_fails_when_the_cloud_twin_lacks_the_email_identity_or_grants_sms_to_another_function(cloud_template):
+    template = copy.deepcopy(cloud_template)
+    resources = template["Resources"]
+    [identity] = [lid for lid, r in resources.items() if r["Type"] == "AWS::SES::EmailIdentity"]
+    del resources[identity]
+    api_role = next(
+        lid for lid, r in resources.items() if r["Type"] == "AWS::IAM::Role"
+        and any(t["Value"] == "notifications-api" for t in r["Properties"].get("Tags", []))
+    )
+    resources["SneakySmsPolicy"] = {"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyName": "sneaky", "Roles": [{"Ref": api_role}],
+        "PolicyDocument": {"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}}}
+
+    problems = differences(describe(SERVICE), inventory_from_template(template), "cloud")
+
+    assert problems == [
+        "email_identities: 'no-reply@bazaar.example' is described but missing from the cloud twin",
+        "sms_senders: 'notifications-api' is in the cloud twin but not in the description",
+    ]
+
+
+def test_parity_fails_when_a_local_function_reaches_ses_without_declaring_it(local_stack):
+    runtime = local_stack.runtimes["notifications-api"]
+    before = dict(runtime.environment)
+    runtime.environment["AWS_ENDPOINT_URL_SESV2"] = local_stack.aws_endpoint
+    try:
+        problems = differences(describe(SERVICE), local_inventory(local_stack), "local")
+    finally:
+        runtime.environment.clear()
+        runtime.environment.update(before)
+    assert problems == [
+        "email_senders: ('notifications-api', '<no EMAIL_SENDER>') is in the local twin but not in the description"
+    ]

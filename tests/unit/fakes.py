@@ -39,7 +39,10 @@ from bazaar.catalog.domain import (
     VariantNotFound,
 )
 from bazaar.identity.domain import AuditEntry
-from bazaar.notifications.domain import FeedEntry, Notification
+from bazaar.notifications.domain import (
+    Channel, Delivery, DeliveryRequest, DeliveryState, FeedEntry, Notification, Preferences,
+)
+from bazaar.notifications.ports import Recipient
 from bazaar.orders.domain import Order, OrderStatus, PaymentAlreadySettled, RefundRecord, StaleOrder, Transition
 from bazaar.orders.events import OrderEvent
 from bazaar.orders.ports import LockCensus
@@ -746,13 +749,15 @@ class FakeProducts:
 @dataclass
 class _Stored:
     notification: Notification
+    deliveries: dict[Channel, Delivery] = field(default_factory=dict)
     read_at: datetime | None = None
 
 
 class FakeFeeds:
     """Feeds with DynamoDbFeeds' key: (user, occurred_at, notification id). The dedupe is on
     that whole key, as there: the same id with another occurred_at would be a second entry
-    (producers make both from the same event, so it does not happen). Entries never expire here."""
+    (producers make both from the same event, so it does not happen). Entries never expire here.
+    Claims and settlements check the same conditions as the adapter's conditional updates."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], _Stored] = {}  # (user, sort key) -> entry
@@ -762,11 +767,42 @@ class FakeFeeds:
         occurred = notification.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds")
         return f"NTF#{occurred}#{notification.notification_id}"
 
-    def add_once(self, notification: Notification) -> bool:
+    def add_once(self, notification: Notification, deliveries: dict[Channel, Delivery]) -> dict[Channel, Delivery]:
         key = (notification.user_id, self._sort_key(notification))
         if key in self.entries:
+            return dict(self.entries[key].deliveries)
+        self.entries[key] = _Stored(notification, dict(deliveries))
+        return dict(deliveries)
+
+    def _stored(self, notification: Notification) -> _Stored | None:
+        return self.entries.get((notification.user_id, self._sort_key(notification)))
+
+    def claim(self, notification: Notification, channel: Channel, at: datetime,
+              lease_until: datetime) -> Delivery | None:
+        stored = self._stored(notification)
+        current = stored.deliveries.get(channel) if stored else None
+        if stored is None or current is None:
+            return None
+        expired = (current.state is DeliveryState.SENDING and current.lease_until is not None
+                   and current.lease_until < at)
+        if current.state is not DeliveryState.PENDING and not expired:
+            return None
+        claimed = current.model_copy(update={"state": DeliveryState.SENDING, "at": at, "lease_until": lease_until,
+                                             "attempts": current.attempts + 1})
+        stored.deliveries[channel] = claimed
+        return claimed
+
+    def delivery(self, notification: Notification, channel: Channel) -> Delivery | None:
+        stored = self._stored(notification)
+        return stored.deliveries.get(channel) if stored else None
+
+    def settle(self, notification: Notification, channel: Channel, claimed: Delivery, outcome: Delivery) -> bool:
+        stored = self._stored(notification)
+        current = stored.deliveries.get(channel) if stored else None
+        if stored is None or current is None or current.state is not DeliveryState.SENDING \
+                or current.lease_until != claimed.lease_until:
             return False
-        self.entries[key] = _Stored(notification)
+        stored.deliveries[channel] = outcome
         return True
 
     def _mine(self, user_id: str) -> list[tuple[str, _Stored]]:
@@ -777,7 +813,8 @@ class FakeFeeds:
     def _entry(stored: _Stored) -> FeedEntry:
         n = stored.notification
         return FeedEntry(notification_id=n.notification_id, kind=n.kind.value, title=n.title, body=n.body,
-                         occurred_at=n.occurred_at, read_at=stored.read_at)
+                         occurred_at=n.occurred_at, read_at=stored.read_at,
+                         deliveries={c.value: d for c, d in stored.deliveries.items()})
 
     def page(self, user_id: str, limit: int, after: dict | None) -> tuple[list[FeedEntry], dict | None]:
         mine = self._mine(user_id)
@@ -797,8 +834,55 @@ class FakeFeeds:
                 return self._entry(stored)
         return None
 
+    def mark_all_read(self, user_id: str, at: datetime) -> int:
+        unread = [stored for _, stored in self._mine(user_id) if stored.read_at is None]
+        for stored in unread:
+            stored.read_at = at
+        return len(unread)
+
     def of(self, user_id: str) -> list[FeedEntry]:
         return [self._entry(e) for _, e in self._mine(user_id)]
+
+
+class FakePreferences:
+    def __init__(self) -> None:
+        self.stored: dict[str, Preferences] = {}
+
+    def get(self, user_id: str) -> Preferences:
+        return self.stored.get(user_id, Preferences())
+
+    def put(self, user_id: str, preferences: Preferences, at: datetime) -> None:
+        self.stored[user_id] = preferences
+
+
+@dataclass
+class FakeDeliveryQueue:
+    sent: list[DeliveryRequest] = field(default_factory=list)
+
+    def enqueue(self, request: DeliveryRequest) -> None:
+        self.sent.append(request)
+
+
+@dataclass
+class FakeRecipients:
+    people: dict[str, Recipient] = field(default_factory=dict)
+
+    def recipient(self, user_id: str) -> Recipient | None:
+        return self.people.get(user_id)
+
+
+@dataclass
+class FakeProvider:
+    """A mailer or texter: records what it sent; `fail_with` queues exceptions to raise first."""
+
+    sent: list[Any] = field(default_factory=list)
+    fail_with: list[Exception] = field(default_factory=list)
+
+    def send(self, *message: Any) -> str:
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        self.sent.append(message[0] if len(message) == 1 else message)
+        return f"msg-{len(self.sent)}"
 
 
 # -- the relay's queues ------------------------------------------------------------------------------
@@ -840,10 +924,18 @@ class Shop:
     records: FakePaymentRecords = field(default_factory=FakePaymentRecords)
     idempotency: FakeIdempotencyTable = field(default_factory=FakeIdempotencyTable)
     feeds: FakeFeeds = field(default_factory=FakeFeeds)
+    notification_preferences: FakePreferences = field(default_factory=FakePreferences)
+    deliveries: FakeDeliveryQueue = field(default_factory=FakeDeliveryQueue)
     shiprocket: FakeShippingProvider = field(default_factory=FakeShippingProvider)
     jobs: FakeShipmentJobs = field(default_factory=FakeShipmentJobs)
     hold_cap: int = 10
     lock_minutes: int = 15
+
+    @property
+    def outlets(self):
+        from bazaar.notifications.services import Outlets
+
+        return Outlets(self.feeds, self.notification_preferences, self.deliveries, self.clock)
 
     def __post_init__(self) -> None:
         from bazaar.catalog.domain import Variant

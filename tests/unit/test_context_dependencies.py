@@ -20,7 +20,7 @@ ALLOWED = {
     "orders": {"catalog", "identity", "payments"},
     "shipping": {"orders", "identity"},
     "checkout": {"catalog", "orders", "payments", "ops"},
-    "notifications": {"orders", "payouts", "refunds"},
+    "notifications": {"orders", "payouts", "refunds", "identity"},  # emails go to the address identity holds
     "refunds": {"orders", "payouts", "identity", "payments"},
     "payouts": {"orders", "identity"},
     "ops": {"orders", "payments", "refunds"},  # diagnostics read the orders table's indexes and pending payments

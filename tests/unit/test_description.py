@@ -86,3 +86,20 @@ def test_malformed_schedule_is_refused():
         Schedule(name="bad", expression="every 5 minutes", description="d")
     with pytest.raises(DescriptionError, match="rate\\(1 minute\\)"):
         Schedule(name="bad", expression="rate(1 minutes)", description="d")
+
+
+def test_a_function_that_sends_email_must_name_its_sender():
+    with pytest.raises(DescriptionError, match="must name EMAIL_SENDER"):
+        _function(sends_email=True)
+    with pytest.raises(DescriptionError, match="must name EMAIL_SENDER"):
+        _function(sends_email=True, environment={"EMAIL_SENDER": "Bazaar <not an address>"})
+    named = _function(sends_email=True, environment={"EMAIL_SENDER": "Bazaar <no-reply@bazaar.example>"})
+    bare = _function(sends_email=True, environment={"EMAIL_SENDER": "ops@bazaar.example"})
+    assert (named.email_identity, bare.email_identity) == ("no-reply@bazaar.example", "ops@bazaar.example")
+    assert _function(environment={"EMAIL_SENDER": "ops@bazaar.example"}).email_identity is None
+
+
+def test_the_service_lists_each_sender_identity_once():
+    assert SERVICE.email_identities == ("no-reply@bazaar.example",)
+    senders = [f.name for f in SERVICE.functions if f.sends_email]
+    assert senders == ["notifications-worker"]

@@ -30,10 +30,10 @@ def test_the_shopper_is_told_once_per_event_however_often_it_is_delivered():
     order = _a_shipped_order(shop)
     events = [OrderEvent.from_json(r.body) for r in shop.orders.outbox_records()]
 
-    told = [tell_the_shopper(e, shop.feeds) for e in events]
+    told = [tell_the_shopper(e, shop.outlets) for e in events]
     assert [n.kind.value if n else None for n in told] == [None, "order_paid", "order_shipment_booked"]
     for event in events * 3:  # redelivered, in and out of order
-        tell_the_shopper(event, shop.feeds)
+        tell_the_shopper(event, shop.outlets)
     feed = shop.feeds.of(order.customer_id)
     assert [e.title for e in feed] == ["Shipment booked", "Payment received"]
     assert "AWB2001" in feed[0].body and "₹498.00" in feed[1].body
@@ -69,7 +69,7 @@ def test_a_failed_send_is_redelivered_from_the_first_event_not_sent_and_consumer
 
     for event_id in queues.received["notifications"]:
         record = next(r for r in records if r.event_id == event_id)
-        tell_the_shopper(OrderEvent.from_json(record.body), shop.feeds)
+        tell_the_shopper(OrderEvent.from_json(record.body), shop.outlets)
     assert len(shop.feeds.of(order.customer_id)) == 2
 
 

@@ -52,4 +52,10 @@ def notification_for(event: OrderEvent) -> Notification | None:
         return None
     kind, text = message
     title, body = text(event)
-    return announcing(event.event_id, event.customer_id, kind, title, body, event.occurred_at)
+    return announcing(event.event_id, event.customer_id, kind, title, body, event.occurred_at, facts=_facts(event))
+
+
+def _facts(event: OrderEvent) -> dict[str, object]:
+    """What the templates show: the order, the amount it is about (a partial refund's own), the AWB."""
+    amount = event.facts.get("amount_paise") if event.event_type is E.PARTIALLY_REFUNDED else event.total_paise
+    return {"order_id": event.order_id, "amount_paise": int(amount or 0), "awb": str(event.facts.get("awb") or "")}

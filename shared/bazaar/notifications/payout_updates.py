@@ -40,4 +40,6 @@ NOTIFIED_PAYOUT_EVENTS = tuple(sorted(t.value for t in _MESSAGES))
 def notification_for_payout(event: PayoutEvent) -> Notification:
     kind, text = _MESSAGES[event.event_type]
     title, body = text(event)
-    return announcing(event.event_id, event.payee_id, kind, title, body, event.occurred_at)
+    return announcing(event.event_id, event.payee_id, kind, title, body, event.occurred_at,
+                      facts={"amount_paise": event.amount_paise, "utr": str(event.facts.get("utr") or ""),
+                             "reason": event.reason or ""})

@@ -39,4 +39,6 @@ NOTIFIED_REFUND_EVENTS = tuple(sorted(t.value for t in _MESSAGES))
 def notification_for_refund(event: RefundEvent) -> Notification:
     kind, text = _MESSAGES[event.event_type]
     title, body = text(event)
-    return announcing(event.event_id, event.customer_id, kind, title, body, event.occurred_at)
+    return announcing(event.event_id, event.customer_id, kind, title, body, event.occurred_at,
+                      facts={"order_id": event.order_id, "amount_paise": event.amount_paise, "reason": event.reason,
+                             "expired": event.event_type is E.REFUND_EXPIRED})

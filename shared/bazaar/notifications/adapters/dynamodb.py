@@ -4,7 +4,13 @@ Items: `USER#<user id>` / `NTF#<occurred at>#<notification id>`, newest last in 
 the feed reads newest first by querying backwards. `unread_for` (the user id) is set only while
 the entry is unread: the sparse `by-unread` index then holds exactly the unread entries, so the
 unread count reads those and never the whole feed; reading an entry removes it and sets
-`read_at`. Entries expire after FEED_RETENTION (DynamoDB TTL on `expires_at`)."""
+`read_at`. Entries expire after FEED_RETENTION (DynamoDB TTL on `expires_at`).
+
+Each entry also holds `facts` (what its templates show) and `deliveries`: a map channel ->
+{state, at, attempts, lease_until?, provider_message_id?, reason?}, written with the entry and
+moved on by conditional updates on that channel's `state` (see docs/notifications.md).
+
+A user's preferences are one item beside their feed: `USER#<user id>` / `PREFERENCES`."""
 
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from bazaar.notifications.domain import FeedEntry, Notification
+from bazaar.notifications.domain import (
+    Channel, Delivery, DeliveryState, FeedEntry, Notification, NotificationKind, Preferences,
+)
 from bazaar.platform.dynamo import count, error_code, from_item, query_page, to_item, to_value
 
 FEED_RETENTION = timedelta(days=180)
@@ -23,12 +31,40 @@ def _moment(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def _delivery_values(delivery: Delivery) -> dict:
+    values = {
+        "state": delivery.state.value, "at": _moment(delivery.at), "attempts": delivery.attempts,
+        "lease_until": _moment(delivery.lease_until) if delivery.lease_until else None,
+        "provider_message_id": delivery.provider_message_id, "reason": delivery.reason,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _delivery(values: dict) -> Delivery:
+    return Delivery(
+        state=DeliveryState(values["state"]), at=datetime.fromisoformat(values["at"]),
+        attempts=int(values.get("attempts", 0)),
+        lease_until=datetime.fromisoformat(values["lease_until"]) if values.get("lease_until") else None,
+        provider_message_id=values.get("provider_message_id"), reason=values.get("reason"),
+    )
+
+
+def _deliveries(values: dict) -> dict[Channel, Delivery]:
+    return {Channel(c): _delivery(d) for c, d in (values.get("deliveries") or {}).items()}
+
+
 def _entry(values: dict) -> FeedEntry:
     return FeedEntry(
         notification_id=values["notification_id"], kind=values["kind"], title=values["title"],
         body=values["body"], occurred_at=datetime.fromisoformat(values["occurred_at"]),
         read_at=datetime.fromisoformat(values["read_at"]) if values.get("read_at") else None,
+        deliveries={c.value: d for c, d in _deliveries(values).items()},
     )
+
+
+def _key(notification: Notification) -> dict:
+    return {"pk": to_value(f"USER#{notification.user_id}"),
+            "sk": to_value(f"NTF#{_moment(notification.occurred_at)}#{notification.notification_id}")}
 
 
 class DynamoDbFeeds:
@@ -36,7 +72,7 @@ class DynamoDbFeeds:
         self._client = client
         self._table = table_name
 
-    def add_once(self, notification: Notification) -> bool:
+    def add_once(self, notification: Notification, deliveries: dict[Channel, Delivery]) -> dict[Channel, Delivery]:
         occurred = notification.occurred_at.astimezone(UTC)
         item = to_item({
             "pk": f"USER#{notification.user_id}",
@@ -48,11 +84,61 @@ class DynamoDbFeeds:
             "title": notification.title,
             "body": notification.body,
             "occurred_at": _moment(occurred),
+            "facts": dict(notification.facts),
+            "deliveries": {c.value: _delivery_values(d) for c, d in deliveries.items()},
             "unread_for": notification.user_id,
             "expires_at": int((occurred + FEED_RETENTION).timestamp()),
         })
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                # A redelivery: what was decided the first time stands.
+                stored = self._client.get_item(TableName=self._table, Key=_key(notification), ConsistentRead=True)
+                return _deliveries(from_item(stored.get("Item", {})))
+            raise
+        return dict(deliveries)
+
+    def claim(self, notification: Notification, channel: Channel, at: datetime,
+              lease_until: datetime) -> Delivery | None:
+        try:
+            updated = self._client.update_item(
+                TableName=self._table, Key=_key(notification),
+                UpdateExpression="SET deliveries.#c.#state = :sending, deliveries.#c.#at = :now, "
+                                 "deliveries.#c.lease_until = :until, deliveries.#c.attempts = deliveries.#c.attempts + :one",
+                ConditionExpression="deliveries.#c.#state = :pending "
+                                    "OR (deliveries.#c.#state = :sending AND deliveries.#c.lease_until < :now)",
+                ExpressionAttributeNames={"#c": channel.value, "#state": "state", "#at": "at"},
+                ExpressionAttributeValues={
+                    ":sending": to_value(DeliveryState.SENDING.value), ":pending": to_value(DeliveryState.PENDING.value),
+                    ":now": to_value(_moment(at)), ":until": to_value(_moment(lease_until)), ":one": to_value(1),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _deliveries(from_item(updated["Attributes"]))[channel]
+
+    def delivery(self, notification: Notification, channel: Channel) -> Delivery | None:
+        stored = self._client.get_item(TableName=self._table, Key=_key(notification), ConsistentRead=True)
+        return _deliveries(from_item(stored.get("Item", {}))).get(channel)
+
+    def settle(self, notification: Notification, channel: Channel, claimed: Delivery, outcome: Delivery) -> bool:
+        """Only while this worker's claim stands: the lease it was given names the claim."""
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=_key(notification),
+                UpdateExpression="SET deliveries.#c = :outcome",
+                ConditionExpression="deliveries.#c.#state = :sending AND deliveries.#c.lease_until = :lease",
+                ExpressionAttributeNames={"#c": channel.value, "#state": "state"},
+                ExpressionAttributeValues={
+                    ":outcome": to_value(_delivery_values(outcome)),
+                    ":sending": to_value(DeliveryState.SENDING.value),
+                    ":lease": to_value(_moment(claimed.lease_until) if claimed.lease_until else ""),
+                },
+            )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
@@ -98,3 +184,62 @@ class DynamoDbFeeds:
                 return None  # expired meanwhile
             raise
         return _entry(from_item(updated["Attributes"]))
+
+    def mark_all_read(self, user_id: str, at: datetime) -> int:
+        """Every entry the sparse `by-unread` index holds for the user, each marked as mark_read
+        does (an entry read meanwhile keeps its first read time and is not counted twice)."""
+        marked, start = 0, None
+        while True:
+            request = {"TableName": self._table, "IndexName": "by-unread", "KeyConditionExpression": "unread_for = :u",
+                       "ExpressionAttributeValues": {":u": to_value(user_id)}}
+            if start:
+                request["ExclusiveStartKey"] = start
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                try:
+                    self._client.update_item(
+                        TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]},
+                        ConditionExpression="attribute_exists(unread_for)",
+                        UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread_for",
+                        ExpressionAttributeValues={":at": to_value(_moment(at))},
+                    )
+                    marked += 1
+                except ClientError as error:
+                    if error_code(error) != "ConditionalCheckFailedException":
+                        raise
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return marked
+
+
+class DynamoDbPreferences:
+    """Each user's notification preferences: one item beside their feed."""
+
+    def __init__(self, client, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    @staticmethod
+    def _key(user_id: str) -> dict:
+        return {"pk": to_value(f"USER#{user_id}"), "sk": to_value("PREFERENCES")}
+
+    def get(self, user_id: str) -> Preferences:
+        item = self._client.get_item(TableName=self._table, Key=self._key(user_id), ConsistentRead=True).get("Item")
+        if not item:
+            return Preferences()
+        values = from_item(item)
+        # A kind or channel stored by an older release and gone since is dropped, not an error.
+        kinds, channels = set(NotificationKind), set(Channel)
+        return Preferences(
+            channels={NotificationKind(k): {Channel(c): bool(v) for c, v in chosen.items() if c in channels}
+                      for k, chosen in (values.get("channels") or {}).items() if k in kinds},
+            sms_number=values.get("sms_number"),
+        )
+
+    def put(self, user_id: str, preferences: Preferences, at: datetime) -> None:
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"USER#{user_id}", "sk": "PREFERENCES",
+            "channels": {k.value: {c.value: v for c, v in chosen.items()} for k, chosen in preferences.channels.items()},
+            "sms_number": preferences.sms_number,
+            "updated_at": _moment(at),
+        }))
