@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds install clean
+.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
@@ -65,7 +65,7 @@ synth: install
 deploy: synth
 	cdk deploy --app "$(PY) app.py" --no-notices $(CDK_ARGS)
 
-bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds
+bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime
 
 bench-cold-start: $(VENV)/.installed
 	$(PY) bench/cold_start.py
@@ -81,6 +81,9 @@ bench-payouts: $(VENV)/.installed
 
 bench-refunds: $(VENV)/.installed
 	$(PY) bench/refunds.py
+
+bench-realtime: $(VENV)/.installed
+	$(PY) bench/realtime.py
 
 clean:
 	rm -rf cdk.out layers/build .bazaar .pytest_cache

@@ -23,6 +23,18 @@ def new_account_token(stack, role: str) -> tuple[str, str]:
     return login(stack.url, email, password)["access_token"], user_id
 
 
+class Shopper:
+    """A new customer with a name and an address of their own, signed in through POST /v1/auth/login."""
+
+    def __init__(self, stack, name: str):
+        self.email = f"shopper-{uuid.uuid4().hex[:10]}@test.bazaar.local"
+        password = f"{uuid.uuid4().hex}aZ7!"
+        self.name = name
+        self.password = password
+        self.user_id = stack.create_account("customer", self.email, password, name=name)
+        self.token = login(stack.url, self.email, password)["access_token"]
+
+
 def create_product(api: str, seller_token: str, stocks: list[int], category: str = "phones",
                    price_paise: int = 149900, title: str = "Pixel Phone") -> dict:
     response = requests.post(

@@ -14,22 +14,14 @@ import requests
 
 from bazaar.money import Paise
 from bazaar.orders.domain import HistoryEntry, Order, OrderLine, OrderStatus, ShippingAddress
-from tests.conftest import bearer, get, login
+from tests.conftest import bearer, get
 from tests.mailbox import sent_mail
 from tests.paid_orders import PaidOrders
+from tests.shop import Shopper
 from tests.waiting import queues_drained, until
 
 S = OrderStatus
 PREFERENCES = "/v1/me/notification-preferences"
-
-
-class Shopper:
-    def __init__(self, stack, name: str):
-        self.email = f"shopper-{uuid.uuid4().hex[:10]}@test.bazaar.local"
-        password = f"{uuid.uuid4().hex}aZ7!"
-        self.name = name
-        self.user_id = stack.create_account("customer", self.email, password, name=name)
-        self.token = login(stack.url, self.email, password)["access_token"]
 
 
 def _feed(api, token) -> dict:

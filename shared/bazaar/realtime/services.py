@@ -11,6 +11,7 @@ mark can post a frame to a connection twice."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from bazaar.platform.clock import Clock
 from bazaar.platform.observability import logger
 from bazaar.realtime import domain
 from bazaar.realtime.domain import Connection, Frame, JournalEntry, LiveEvent
-from bazaar.realtime.ports import ConnectionGone, Connections, Journal, PushFailed, Pusher
+from bazaar.realtime.ports import ConnectionGone, Connections, Journal, Pusher, PushFailed
 from bazaar.realtime.schemas import InvalidFrame, Ping, encode, parse_client_frame
 
 # API Gateway closes a WebSocket connection after two hours whatever happens, so a connection
@@ -163,17 +164,15 @@ def publish(event: LiveEvent, kit: Realtime) -> Published:
             continue
         reached: set[str] = set()
         misses = 0
-        for connection in kit.connections.of_audience(audience):
-            cid = connection.connection_id
-            if cid in entry.delivered_to or earlier & set(connection.audiences):
-                continue
-            try:
-                kit.pusher.post(cid, entry.frame)
+        targets = [c.connection_id for c in kit.connections.of_audience(audience)
+                   if c.connection_id not in entry.delivered_to and not earlier & set(c.audiences)]
+        for cid, result in _post_side_by_side(kit.pusher, targets, entry.frame):
+            if result is None:
                 reached.add(cid)
-            except ConnectionGone:
+            elif isinstance(result, ConnectionGone):
                 kit.connections.remove(cid)
                 gone += 1
-            except PushFailed:
+            else:
                 misses += 1
         kit.journal.mark(audience, entry, reached, complete=misses == 0)
         posted += len(reached)
@@ -184,6 +183,26 @@ def publish(event: LiveEvent, kit: Realtime) -> Published:
     if failed:
         raise NotAllPosted(f"{failed} connection(s) not reached for {event.event_id}; retrying")
     return outcome
+
+
+# Each post is one HTTP call to the management API, independent of the others: an event's
+# fan-out sends them side by side rather than one after another.
+_PARALLEL_POSTS = 16
+
+
+def _post_side_by_side(pusher: Pusher, targets: list[str], frame: str
+                       ) -> list[tuple[str, ConnectionGone | PushFailed | None]]:
+    def post(cid: str) -> tuple[str, ConnectionGone | PushFailed | None]:
+        try:
+            pusher.post(cid, frame)
+        except (ConnectionGone, PushFailed) as outcome:
+            return cid, outcome
+        return cid, None
+
+    if len(targets) <= 1:
+        return [post(cid) for cid in targets]
+    with ThreadPoolExecutor(max_workers=min(_PARALLEL_POSTS, len(targets)), thread_name_prefix="post") as pool:
+        return list(pool.map(post, targets))
 
 
 def publish_body(body: str, kit: Realtime) -> Published:
