@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import bearer, login
+from tests.live import LiveSocket
 from tests.payees import PRICE, Seller, assert_balanced, expected_net
 from tests.waiting import until
 
@@ -119,9 +120,12 @@ def test_a_failed_payout_puts_the_money_back_and_an_admin_retry_pays_it(stack, a
     razorpayx.post("outcomes", {"outcome": "failed", "count": 1, "reason": "beneficiary_bank_down",
                                 "description": "The beneficiary bank is down"})
 
-    payout_id = seller.pay_now().json()["payout_id"]
-
-    failed = seller.payout_settles(payout_id, "failed")
+    with LiveSocket(stack, admin) as dashboard:
+        payout_id = seller.pay_now().json()["payout_id"]
+        failed = seller.payout_settles(payout_id, "failed")
+        # The admin dashboard is told live, as an operational event.
+        dashboard.wait_for(lambda frames: [f for f in frames if f["type"] == "ops.payout_failed"
+                                           and f.get("payout_id") == payout_id])
     assert "bank" in (failed["failure_reason"] or "").lower()
     assert seller.balance()["available_paise"] == available
     assert_balanced(seller.balance())

@@ -20,6 +20,7 @@ import requests
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, login
+from tests.live import LiveSocket
 from tests.payees import PRICE, Seller
 from tests.waiting import until
 
@@ -102,9 +103,13 @@ def test_a_customer_request_approved_over_the_api_is_refunded_and_the_ledger_rev
     seller.settle()
     paid = seller.payout_settles(seller.pay_now().json()["payout_id"])
 
-    asked = _ask(stack, seller, order["order_id"])
-    assert asked.status_code == 201, asked.text
-    request = asked.json()
+    with LiveSocket(stack, admin) as dashboard:
+        asked = _ask(stack, seller, order["order_id"])
+        assert asked.status_code == 201, asked.text
+        request = asked.json()
+        # The admin dashboard is told live that a request waits for a decision.
+        dashboard.wait_for(lambda frames: [f for f in frames if f["type"] == "ops.refund_awaiting_approval"
+                                           and f.get("refund_id") == request["refund_id"]])
     assert request["status"] == "requested" and request["amount_paise"] == PRICE
     queue = requests.get(f"{stack.url}/v1/admin/refunds", headers=bearer(admin), timeout=30).json()
     assert request["refund_id"] in [r["refund_id"] for r in queue["items"]] and queue["counts"]["waiting"] >= 1

@@ -17,6 +17,7 @@ import requests
 
 from tests.conftest import bearer
 from tests.waiting import a_poll_began
+from tests.live import LiveSocket
 from tests.paid_orders import PaidOrders
 
 VISIBILITY_SECONDS = 2
@@ -144,10 +145,14 @@ def test_down_for_good_goes_to_the_dlq_shows_in_diagnostics_and_admin_retry_ship
     sqs = local_stack.client("sqs")
     dlq = local_stack.names.queue_url("shipments-dlq")
     fault(shiprocket, kind="5xx", path="/orders", count=1000)
+    operations = LiveSocket(local_stack, tokens("admin"))  # an admin dashboard, open throughout
     try:
         order_id = shop.new()["order_id"]
         failed = status_becomes(api, tokens, order_id, "SHIPMENT_FAILED", seconds=120)
         assert "after all retries" in failed["history"][-1]["reason"]
+        # The dashboard is told live, as an operational event, not only as the order's status.
+        operations.wait_for(lambda frames: [f for f in frames
+                                            if f["type"] == "ops.shipment_failed" and f.get("order_id") == order_id])
         diagnostics = requests.get(f"{api}/v1/admin/diagnostics", headers=bearer(tokens("admin")), timeout=30).json()
         assert order_id in [o["order_id"] for o in diagnostics["shipments"]["oldest_failed"]]
         assert diagnostics["shipments"]["failed"] >= 1
@@ -156,6 +161,7 @@ def test_down_for_good_goes_to_the_dlq_shows_in_diagnostics_and_admin_retry_ship
             QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]))
         assert in_dlq
     finally:
+        operations.close()
         requests.post(f"{shiprocket.url}/_sandbox/reset", json={"keep_orders": True}, timeout=10)
     retried = admin_post(api, tokens, order_id, "retry-shipment", {"reason": "Shiprocket is back"})
     assert retried.status_code == 200, retried.text

@@ -1,8 +1,9 @@
 """Bazaar's real identity authorizer on a WebSocket $connect, against the whole Bazaar stack: the
 description plus the WebSocket fixture's echo API (tests/fixtures/websocket_service.py) whose
 authorizer is `identity-authorizer` and whose connect roles are customer and seller. Tokens come
-from POST /v1/auth/login, as clients get them. (Bazaar's own description gets a WebSocket API with
-the realtime context; until then this fixture service stands in for it.)"""
+from POST /v1/auth/login, as clients get them. The echo API's connect roles leave admins out, which
+Bazaar's realtime API (every role) cannot show: a role refused at $connect answers 403. The realtime
+API itself is exercised in test_realtime_updates.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 stack, read back through boto3 and its own tables) contain exactly what the description declares:
 the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms,
 user-pool groups, stream triggers, table streams, event routes, and which functions leave through
-the network's one fixed-address NAT gateway, and state machines with the functions their tasks run.
+the network's one fixed-address NAT gateway, state machines with the functions their tasks run,
+WebSocket APIs (routes, authorizer, who may push), and email and SMS senders.
 The failing-on-purpose tests show it fails when one
 twin gets something the other lacks. Streams are checked on the stream fixture service, since the
 real description declares none yet; fixed egress on the egress fixture service, which has
@@ -30,6 +31,15 @@ def test_cloud_twin_matches_the_description(cloud_template):
 
 def test_the_twins_match_each_other(local_stack, cloud_template):
     assert differences(inventory_from_template(cloud_template), local_inventory(local_stack), "local") == []
+
+
+def test_bazaars_realtime_api_and_mail_senders_are_among_what_parity_compares(local_stack):
+    described = describe(SERVICE)
+    assert ("realtime", "$connect", "realtime-connect", True) in described.websocket_routes
+    assert ("realtime-events-worker", "realtime") in described.websocket_pushes
+    assert any(function == "notifications-worker" for function, _ in described.email_senders)
+    local = local_inventory(local_stack)
+    assert local.websocket_routes == described.websocket_routes and local.email_senders == described.email_senders
 
 
 def test_parity_fails_when_only_the_local_twin_gets_a_queue(local_stack):
@@ -336,7 +346,7 @@ def test_parity_fails_when_a_cloud_task_runs_another_function(state_machine_synt
     ]
 
 
-# -- WebSocket APIs, on the WebSocket fixture service (the real description declares none yet) --
+# -- WebSocket APIs, on the WebSocket fixture service (its echo handlers, and broken twins of it) --
 
 
 def test_websocket_fixture_local_twin_matches_its_description(websocket_stack):

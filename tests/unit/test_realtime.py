@@ -6,20 +6,21 @@ id (order, bound, an unknown id), and a bad client frame answered with one error
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-
 from bazaar.orders.events import EventLine, OrderEvent, OrderEventType, event_id_for
 from bazaar.payouts.events import PayoutEvent, PayoutEventType, payout_event_id
+from bazaar.platform.settings import UndeclaredResourceError, load_settings
 from bazaar.realtime import domain, services
 from bazaar.realtime.domain import ADMINS, FrameType, user_audience
-from bazaar.platform.settings import UndeclaredResourceError, load_settings
 from bazaar.realtime.schemas import MAX_CLIENT_FRAME_BYTES, connect_request, connection_id_of, message_body
 from bazaar.realtime.services import NotAllPosted
 from bazaar.realtime.settings import RealtimeSettings
+from bazaar.refunds.domain import RefundStatus
 from bazaar.refunds.events import RefundEvent, RefundEventType, refund_event_id
+
 from tests.unit.realtime_fakes import NOW, realtime_kit
 
 SHOPPER, OTHER_SHOPPER, ADMIN = "usr_asha", "usr_bilal", "usr_admin"
@@ -93,8 +94,8 @@ def test_operational_events_go_to_admins_only():
               ("c-admin", ADMIN, ADMIN_ROLES))
 
     services.publish(payout_failed(), kit)
-    services.publish(refund_opened("REQUESTED"), kit)
-    services.publish(refund_opened_approved := refund_opened("APPROVED"), kit)  # the policy approved it
+    services.publish(refund_opened(RefundStatus.REQUESTED.value), kit)
+    services.publish(refund_opened_approved := refund_opened(RefundStatus.APPROVED.value), kit)  # the policy approved it
 
     assert frames(pusher, "c-asha") == [] and frames(pusher, "c-seller") == []
     assert [f["type"] for f in frames(pusher, "c-admin")] == ["ops.payout_failed", "ops.refund_awaiting_approval"]
@@ -134,7 +135,7 @@ def test_every_order_event_type_is_a_live_update():
 def test_the_queue_body_of_each_kind_is_read_as_its_event():
     assert isinstance(domain.parse_event(order_event().to_json()), OrderEvent)
     assert isinstance(domain.parse_event(payout_failed().to_json()), PayoutEvent)
-    assert isinstance(domain.parse_event(refund_opened("REQUESTED").to_json()), RefundEvent)
+    assert isinstance(domain.parse_event(refund_opened(RefundStatus.REQUESTED.value).to_json()), RefundEvent)
     with pytest.raises((ValueError, KeyError)):
         domain.parse_event('{"event_type": "OrderPaid"}')
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from bazaar.orders.events import OrderEvent, OrderEventType
 from bazaar.payouts.events import PayoutEvent, PayoutEventType
+from bazaar.refunds.domain import RefundStatus
 from bazaar.refunds.events import RefundEvent, RefundEventType
 
 ADMINS = "admins"
@@ -128,7 +129,7 @@ def _refund_awaiting(event: RefundEvent) -> Frame:
 def _awaits_an_admin(event: RefundEvent) -> bool:
     # A request the policy approved, or an admin's own (approved by asking), opens as APPROVED;
     # only one opened as REQUESTED waits for a decision.
-    return event.status == "REQUESTED"
+    return event.status == RefundStatus.REQUESTED.value
 
 
 _EVERY_ORDER_EVENT = Rule((Delivery(Recipient.ADMINS, _order_updated), Delivery(Recipient.OWNER, _order_updated)))
