@@ -13,6 +13,7 @@ from infra.description import SERVICE
 from infra.description.model import (
     DescriptionError, EventRoute, Function, Key, Queue, QueueTrigger, Service, StreamTrigger, Table,
 )
+from tests.unit.physical_names import MadeUpNames
 
 OUTBOX = Table(name="probe-outbox", purpose="p", partition_key=Key("pk"), sort_key=Key("sk"), stream="NEW_IMAGE")
 PLAIN = Table(name="probe-plain", purpose="p", partition_key=Key("pk"))
@@ -163,13 +164,6 @@ def test_the_event_routes_variable_is_reserved():
         _function(environment={"BAZAAR_EVENT_ROUTES": "{}"})
 
 
-class _Names:
-    def table_name(self, table): return f"t-{table}"
-    def queue_url(self, queue): return f"https://sqs/{queue}"
-    def secret_id(self, secret): return f"s-{secret}"
-    def user_pool_id(self): return "pool"
-    def user_pool_client_id(self): return "client"
-    def user_pool_jwks_url(self): return "https://jwks"
 
 
 def test_a_dispatcher_gets_its_routes_and_queue_urls_in_its_environment():
@@ -178,11 +172,11 @@ def test_a_dispatcher_gets_its_routes_and_queue_urls_in_its_environment():
         sends_to=("probe-fanout",),
         event_routes=(EventRoute("probe-fanout", ("OrderPlaced", "OrderCancelled")),),
     )
-    env = _with(dispatcher).function_environment(dispatcher, _Names())
+    env = _with(dispatcher).function_environment(dispatcher, MadeUpNames())
     assert env["BAZAAR_EVENT_ROUTES"] == '{"probe-fanout":["OrderPlaced","OrderCancelled"]}'
     assert json.loads(env["BAZAAR_EVENT_ROUTES"]) == {"probe-fanout": ["OrderPlaced", "OrderCancelled"]}
     assert env["BAZAAR_QUEUE_PROBE_FANOUT"] == "https://sqs/probe-fanout"
-    assert "BAZAAR_EVENT_ROUTES" not in _with(dispatcher).function_environment(CONSUMER, _Names())
+    assert "BAZAAR_EVENT_ROUTES" not in _with(dispatcher).function_environment(CONSUMER, MadeUpNames())
 
 
 def test_every_on_failure_queue_gets_a_depth_alarm_once():

@@ -13,17 +13,9 @@ from bazaar.platform.settings import UndeclaredResourceError, load_settings
 from infra.description import model
 from infra.description.model import DescriptionError, Function, Role, WebSocketApi
 from tests.fixtures.websocket_service import ECHO, WEBSOCKET_SERVICE
+from tests.unit.physical_names import MadeUpNames
 
 
-class _Names:
-    def table_name(self, table): return f"t-{table}"
-    def queue_url(self, queue): return f"https://sqs/{queue}"
-    def secret_id(self, secret): return f"s-{secret}"
-    def user_pool_id(self): return "pool"
-    def user_pool_client_id(self): return "client"
-    def user_pool_jwks_url(self): return "https://jwks"
-    def state_machine_arn(self, machine): return f"arn:states:{machine}"
-    def websocket_endpoint(self, api): return f"https://abc123.execute-api.ap-south-1.amazonaws.com/live#{api}"
 
 
 def _api(**overrides) -> WebSocketApi:
@@ -35,21 +27,21 @@ def _service(**overrides):
 
 
 def test_a_pushing_function_reads_its_endpoint_from_its_settings():
-    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), _Names())
-    assert env["BAZAAR_WEBSOCKET_ECHO_ENDPOINT"] == _Names().websocket_endpoint(ECHO)
+    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), MadeUpNames())
+    assert env["BAZAAR_WEBSOCKET_ECHO_ENDPOINT"] == MadeUpNames().websocket_endpoint(ECHO)
     settings = load_settings({**env, "BAZAAR_VERSION": "1", "MAX_REQUEST_BODY_BYTES": "8192"})
-    assert settings.websocket_endpoint(ECHO) == _Names().websocket_endpoint(ECHO)
+    assert settings.websocket_endpoint(ECHO) == MadeUpNames().websocket_endpoint(ECHO)
     with pytest.raises(UndeclaredResourceError, match="WebSocket API 'realtime'"):
         settings.websocket_endpoint("realtime")
-    other = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-connect"), _Names())
+    other = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-connect"), MadeUpNames())
     assert not any(k.startswith("BAZAAR_WEBSOCKET_") for k in other)
 
 
 def test_the_authorizer_gets_the_connect_roles_under_dollar_connect_and_the_api_name():
-    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-authorizer"), _Names())
+    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-authorizer"), MadeUpNames())
     settings = load_settings({**env, "BAZAAR_VERSION": "1", "MAX_REQUEST_BODY_BYTES": "8192"})
     assert settings.route_roles == {"$connect echo": frozenset({"customer", "seller"})}
-    handler = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), _Names())
+    handler = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), MadeUpNames())
     assert "BAZAAR_ROUTE_ROLES" not in handler
 
 
