@@ -27,7 +27,8 @@ def _bazaar_with_echo():
     echo = replace(WEBSOCKET_SERVICE.websocket_api(ECHO), authorizer="identity-authorizer")
     fixture_functions = tuple(f for f in WEBSOCKET_SERVICE.functions if f.name in echo.route_functions.values())
     return replace(SERVICE, tables=SERVICE.tables + WEBSOCKET_SERVICE.tables,
-                   functions=SERVICE.functions + fixture_functions, websocket_apis=(echo,))
+                   functions=SERVICE.functions + fixture_functions,
+                   websocket_apis=SERVICE.websocket_apis + (echo,))
 
 
 @pytest.fixture(scope="module")
