@@ -21,20 +21,19 @@ from botocore.exceptions import ClientError
 from bazaar.notifications.domain import (
     Channel, Delivery, DeliveryState, FeedEntry, Notification, NotificationKind, Preferences,
 )
-from bazaar.platform.dynamo import count, error_code, from_item, query_page, to_item, to_value
+from bazaar.platform.dynamo import count, error_code, from_item, query_page, stored_time, to_item, to_value
 
 FEED_RETENTION = timedelta(days=180)
+# Reading an entry: its first read time stays; it leaves the sparse unread index.
+_MARK_READ = "SET read_at = if_not_exists(read_at, :at) REMOVE unread_for"
 _KEYS = ("pk", "sk")
 
-
-def _moment(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _delivery_values(delivery: Delivery) -> dict:
     values = {
-        "state": delivery.state.value, "at": _moment(delivery.at), "attempts": delivery.attempts,
-        "lease_until": _moment(delivery.lease_until) if delivery.lease_until else None,
+        "state": delivery.state.value, "at": stored_time(delivery.at), "attempts": delivery.attempts,
+        "lease_until": stored_time(delivery.lease_until) if delivery.lease_until else None,
         "provider_message_id": delivery.provider_message_id, "reason": delivery.reason,
     }
     return {k: v for k, v in values.items() if v is not None}
@@ -64,7 +63,7 @@ def _entry(values: dict) -> FeedEntry:
 
 def _key(notification: Notification) -> dict:
     return {"pk": to_value(f"USER#{notification.user_id}"),
-            "sk": to_value(f"NTF#{_moment(notification.occurred_at)}#{notification.notification_id}")}
+            "sk": to_value(f"NTF#{stored_time(notification.occurred_at)}#{notification.notification_id}")}
 
 
 class DynamoDbFeeds:
@@ -77,13 +76,13 @@ class DynamoDbFeeds:
         item = to_item({
             "pk": f"USER#{notification.user_id}",
             # The id in the sort key makes the conditional put the dedupe: same id, same key.
-            "sk": f"NTF#{_moment(occurred)}#{notification.notification_id}",
+            "sk": f"NTF#{stored_time(occurred)}#{notification.notification_id}",
             "notification_id": notification.notification_id,
             "user_id": notification.user_id,
             "kind": notification.kind.value,
             "title": notification.title,
             "body": notification.body,
-            "occurred_at": _moment(occurred),
+            "occurred_at": stored_time(occurred),
             "facts": dict(notification.facts),
             "deliveries": {c.value: _delivery_values(d) for c, d in deliveries.items()},
             "unread_for": notification.user_id,
@@ -111,7 +110,7 @@ class DynamoDbFeeds:
                 ExpressionAttributeNames={"#c": channel.value, "#state": "state", "#at": "at"},
                 ExpressionAttributeValues={
                     ":sending": to_value(DeliveryState.SENDING.value), ":pending": to_value(DeliveryState.PENDING.value),
-                    ":now": to_value(_moment(at)), ":until": to_value(_moment(lease_until)), ":one": to_value(1),
+                    ":now": to_value(stored_time(at)), ":until": to_value(stored_time(lease_until)), ":one": to_value(1),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -136,7 +135,7 @@ class DynamoDbFeeds:
                 ExpressionAttributeValues={
                     ":outcome": to_value(_delivery_values(outcome)),
                     ":sending": to_value(DeliveryState.SENDING.value),
-                    ":lease": to_value(_moment(claimed.lease_until) if claimed.lease_until else ""),
+                    ":lease": to_value(stored_time(claimed.lease_until) if claimed.lease_until else ""),
                 },
             )
         except ClientError as error:
@@ -176,8 +175,8 @@ class DynamoDbFeeds:
         try:
             updated = self._client.update_item(
                 TableName=self._table, Key=key, ConditionExpression="attribute_exists(pk)",
-                UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread_for",
-                ExpressionAttributeValues={":at": to_value(_moment(at))}, ReturnValues="ALL_NEW",
+                UpdateExpression=_MARK_READ,
+                ExpressionAttributeValues={":at": to_value(stored_time(at))}, ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
@@ -200,8 +199,8 @@ class DynamoDbFeeds:
                     self._client.update_item(
                         TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]},
                         ConditionExpression="attribute_exists(unread_for)",
-                        UpdateExpression="SET read_at = if_not_exists(read_at, :at) REMOVE unread_for",
-                        ExpressionAttributeValues={":at": to_value(_moment(at))},
+                        UpdateExpression=_MARK_READ,
+                        ExpressionAttributeValues={":at": to_value(stored_time(at))},
                     )
                     marked += 1
                 except ClientError as error:
@@ -241,5 +240,5 @@ class DynamoDbPreferences:
             "pk": f"USER#{user_id}", "sk": "PREFERENCES",
             "channels": {k.value: {c.value: v for c, v in chosen.items()} for k, chosen in preferences.channels.items()},
             "sms_number": preferences.sms_number,
-            "updated_at": _moment(at),
+            "updated_at": stored_time(at),
         }))

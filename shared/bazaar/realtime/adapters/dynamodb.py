@@ -14,16 +14,13 @@ where an event id sits for a replay. Entries expire after the journal's retentio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from bazaar.platform.dynamo import error_code, from_item, to_item, to_value
+from bazaar.platform.dynamo import error_code, from_item, stored_time, to_item, to_value
 from bazaar.realtime.domain import ADMINS, Connection, JournalEntry
 
-
-def _moment(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _connection(values: dict) -> Connection:
@@ -43,7 +40,7 @@ class DynamoDbConnections:
             "user_id": connection.user_id,
             "audiences": list(connection.audiences),
             "audience": ADMINS if connection.is_admin else None,  # sparse: to_item drops None
-            "connected_at": _moment(connection.connected_at),
+            "connected_at": stored_time(connection.connected_at),
             "expires_at": int(expires_at.timestamp()),
         }))
 
@@ -72,12 +69,12 @@ class DynamoDbJournal:
 
     @staticmethod
     def _key(audience: str, occurred_at: datetime, event_id: str) -> dict[str, dict]:
-        return {"pk": to_value(f"AUD#{audience}"), "sk": to_value(f"{_moment(occurred_at)}#{event_id}")}
+        return {"pk": to_value(f"AUD#{audience}"), "sk": to_value(f"{stored_time(occurred_at)}#{event_id}")}
 
     def record(self, entry: JournalEntry, expires_at: datetime) -> tuple[JournalEntry, bool]:
         key = self._key(entry.audience, entry.occurred_at, entry.event_id)
         item = {**key, **to_item({
-            "audience": entry.audience, "event_id": entry.event_id, "occurred_at": _moment(entry.occurred_at),
+            "audience": entry.audience, "event_id": entry.event_id, "occurred_at": stored_time(entry.occurred_at),
             "frame": entry.frame, "complete": False, "expires_at": int(expires_at.timestamp()),
         })}
         try:
@@ -114,7 +111,7 @@ class DynamoDbJournal:
         at, event_id = position
         request = {"TableName": self._table, "KeyConditionExpression": "pk = :pk AND sk > :after",
                    "ExpressionAttributeValues": {":pk": to_value(f"AUD#{audience}"),
-                                                 ":after": to_value(f"{_moment(at)}#{event_id}")},
+                                                 ":after": to_value(f"{stored_time(at)}#{event_id}")},
                    "ScanIndexForward": True}
         entries: list[JournalEntry] = []
         while len(entries) < limit:
