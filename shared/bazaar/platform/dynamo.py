@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -257,6 +257,17 @@ def query_page(
     more = len(items) > limit
     position = {k: page[-1][k] for k in keys} if more and page else None
     return page, position
+
+
+def query_items(client, **query: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page after page (for sets known to be small: a user's
+    connections, their unread entries)."""
+    while True:
+        response = client.query(**query)
+        yield from (from_item(item) for item in response.get("Items", []))
+        if not response.get("LastEvaluatedKey"):
+            return
+        query = {**query, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
 
 def count(client, **query: Any) -> int:

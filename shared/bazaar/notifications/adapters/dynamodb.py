@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from bazaar.notifications.domain import (
     Channel, Delivery, DeliveryState, FeedEntry, Notification, NotificationKind, Preferences,
 )
-from bazaar.platform.dynamo import count, error_code, from_item, query_page, stored_time, to_item, to_value
+from bazaar.platform.dynamo import count, error_code, from_item, query_items, query_page, stored_time, to_item, to_value
 
 FEED_RETENTION = timedelta(days=180)
 # Reading an entry: its first read time stays; it leaves the sparse unread index.
@@ -187,28 +187,21 @@ class DynamoDbFeeds:
     def mark_all_read(self, user_id: str, at: datetime) -> int:
         """Every entry the sparse `by-unread` index holds for the user, each marked as mark_read
         does (an entry read meanwhile keeps its first read time and is not counted twice)."""
-        marked, start = 0, None
-        while True:
-            request = {"TableName": self._table, "IndexName": "by-unread", "KeyConditionExpression": "unread_for = :u",
-                       "ExpressionAttributeValues": {":u": to_value(user_id)}}
-            if start:
-                request["ExclusiveStartKey"] = start
-            page = self._client.query(**request)
-            for item in page.get("Items", []):
-                try:
-                    self._client.update_item(
-                        TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]},
-                        ConditionExpression="attribute_exists(unread_for)",
-                        UpdateExpression=_MARK_READ,
-                        ExpressionAttributeValues={":at": to_value(stored_time(at))},
-                    )
-                    marked += 1
-                except ClientError as error:
-                    if error_code(error) != "ConditionalCheckFailedException":
-                        raise
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return marked
+        marked = 0
+        unread = query_items(self._client, TableName=self._table, IndexName="by-unread",
+                             KeyConditionExpression="unread_for = :u", ExpressionAttributeValues={":u": to_value(user_id)})
+        for item in unread:
+            try:
+                self._client.update_item(
+                    TableName=self._table, Key={"pk": to_value(item["pk"]), "sk": to_value(item["sk"])},
+                    ConditionExpression="attribute_exists(unread_for)", UpdateExpression=_MARK_READ,
+                    ExpressionAttributeValues={":at": to_value(stored_time(at))},
+                )
+                marked += 1
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+        return marked
 
 
 class DynamoDbPreferences:

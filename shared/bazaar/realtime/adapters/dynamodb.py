@@ -18,7 +18,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from bazaar.platform.dynamo import error_code, from_item, stored_time, to_item, to_value
+from bazaar.platform.dynamo import error_code, from_item, query_items, stored_time, to_item, to_value
 from bazaar.realtime.domain import ADMINS, Connection, JournalEntry
 
 
@@ -59,7 +59,7 @@ class DynamoDbConnections:
         else:
             query = {"IndexName": "by-user", "KeyConditionExpression": "user_id = :u",
                      "ExpressionAttributeValues": {":u": to_value(audience.removeprefix("user:"))}}
-        return [_connection(v) for v in _all(self._client, TableName=self._table, **query)]
+        return [_connection(v) for v in query_items(self._client, TableName=self._table, **query)]
 
 
 class DynamoDbJournal:
@@ -102,8 +102,8 @@ class DynamoDbJournal:
                                  UpdateExpression=" ".join(sets), ExpressionAttributeValues=values)
 
     def position_of(self, audiences: Sequence[str], event_id: str) -> tuple[datetime, str] | None:
-        found = _all(self._client, TableName=self._table, IndexName="by-event",
-                     KeyConditionExpression="event_id = :e", ExpressionAttributeValues={":e": to_value(event_id)})
+        found = query_items(self._client, TableName=self._table, IndexName="by-event",
+                            KeyConditionExpression="event_id = :e", ExpressionAttributeValues={":e": to_value(event_id)})
         mine = [v for v in found if v["audience"] in audiences]
         return (datetime.fromisoformat(mine[0]["occurred_at"]), event_id) if mine else None
 
@@ -126,13 +126,3 @@ class DynamoDbJournal:
 def _entry(values: dict) -> JournalEntry:
     return JournalEntry(values["audience"], values["event_id"], datetime.fromisoformat(values["occurred_at"]),
                         values["frame"], frozenset(values.get("delivered_to") or ()), bool(values.get("complete")))
-
-
-def _all(client, **query) -> list[dict]:
-    items: list[dict] = []
-    while True:
-        response = client.query(**query)
-        items += [from_item(i) for i in response.get("Items", [])]
-        if not response.get("LastEvaluatedKey"):
-            return items
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
