@@ -25,17 +25,44 @@ _dynamodb_lock = threading.RLock()
 def serialise_dynamodb() -> None:
     """moto deep-copies a whole table per transaction with no lock; concurrent transactions then
     fail with 500s or, rarely, half-apply (measured: docs/local-twin.md, 'DynamoDB'). DynamoDB itself
-    serialises conflicting writes, so one lock around moto's DynamoDB handler changes nothing a client can
-    observe except that moto stops breaking atomicity."""
+    serialises conflicting writes, so one lock around moto's DynamoDB handlers changes nothing a client
+    can observe except that moto stops breaking atomicity. The Streams handler takes the same lock, so
+    a stream read never lands inside a transaction."""
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    original = DynamoHandler.call_action
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        _serialise(handler)
+    _read_the_live_shard()
+
+
+def _serialise(handler) -> None:
+    original = handler.call_action
 
     def call_action(self, *args, **kwargs):
         with _dynamodb_lock:
             return original(self, *args, **kwargs)
 
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]  # the deliberate patch above
+    handler.call_action = call_action  # the deliberate patch above
+
+
+def _read_the_live_shard() -> None:
+    """moto applies a transaction's puts (appending their stream records) before it checks the
+    conditions, and undoes a cancelled one by putting back a copy of the table taken before it. A
+    shard iterator holds the shard object it was made from, so an iterator made before the
+    transaction read the discarded copy: the cancelled records, which DynamoDB never writes, and,
+    since the restored shard gives the next write the undone record's sequence number, reading on
+    after that number skipped the next real write. DynamoDB's iterators address a position in the
+    stream, so each read here looks the table's current shard up first."""
+    from moto.dynamodbstreams.models import ShardIterator
+
+    original = ShardIterator.get
+
+    def get(self, limit: int = 1000):
+        self.stream_shard = self.streams_backend.dynamodb.get_table(self.stream_shard.table.name).stream_shard
+        return original(self, limit)
+
+    ShardIterator.get = get  # type: ignore[method-assign]  # the deliberate patch above
 
 
 # Longer than any function's timeout (900 s): the runtime, not this call, decides when a

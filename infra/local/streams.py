@@ -2,9 +2,10 @@
 trigger. moto keeps a table's stream (TransactWriteItems included: each Put of a transaction is
 a record, in order; a cancelled transaction leaves none) but has no mapping that runs code
 without Docker, so the local twin reads the stream itself, through the DynamoDB Streams API.
-Each read takes a fresh iterator after the last sequence number read (see `_iterator` for the
-moto behaviour that makes a kept iterator go stale); a reader racing a transaction that moto is
-cancelling could still see that transaction's records, a window of one request.
+Each read takes a fresh iterator after the last sequence number read. The moto process makes
+stream reads see only committed records (`moto_process.serialise_dynamodb`: moto writes a
+transaction's records before it checks the conditions, then undoes a cancelled one by putting
+back a copy of the table).
 
 What is emulated, per shard (moto has one per table):
 
@@ -252,10 +253,8 @@ class StreamPoller:
                 return shards
 
     def _iterator(self, shard: _Shard) -> str:
-        """A fresh iterator just past what was read (TRIM_HORIZON before anything was). Never a
-        kept NextShardIterator: moto undoes a cancelled transaction by swapping in a copy of the
-        table made before it, and an iterator taken earlier then reads the old copy's shard,
-        which sees no later writes (and holds the cancelled transaction's records)."""
+        """A fresh iterator just past what was read (TRIM_HORIZON before anything was), rather
+        than a kept NextShardIterator, so the position read from is always the one checkpointed."""
         if shard.last_read is None:
             where = {"ShardIteratorType": "TRIM_HORIZON"}
         else:

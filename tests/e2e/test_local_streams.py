@@ -225,3 +225,28 @@ def test_stopping_while_a_batch_is_in_flight_is_clean_and_does_not_checkpoint(st
     assert poller.shards[0].checkpoint is None
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r, _ in poller.shards[0].buffer] == [key]
     assert _on_failure(stack, poller.stream_arn, seconds=1) == []
+
+
+def test_writes_between_many_cancelled_transactions_all_arrive_and_no_cancelled_record_does(stream_stack):
+    """moto numbers the write after a cancelled transaction with the cancelled record's sequence
+    number; a stream read racing the cancellation once made the poller skip that write."""
+    stack, run = stream_stack, uuid.uuid4().hex[:8]
+    dynamodb, table = stack.client("dynamodb"), stack.names.table_name("stream-shape")
+    held = f"race-{run}-held"
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": held}, "sk": {"S": "v1"}})
+    written = [held]
+    for attempt in range(150):
+        with pytest.raises(ClientError, match="TransactionCanceled"):
+            dynamodb.transact_write_items(TransactItems=[
+                _put(stack, "stream-shape", f"race-{run}-never-{attempt}"),
+                {"Put": {**_put(stack, "stream-shape", held)["Put"], "ConditionExpression": "attribute_not_exists(pk)"}},
+            ])
+        written.append(f"race-{run}-after-{attempt}")
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": written[-1]}, "sk": {"S": "v1"}})
+
+    def keys():
+        seen = [k for batch in _batches(stack, "streams-shape", f"race-{run}") for k in batch
+                if k.startswith(f"race-{run}")]
+        return seen if written[-1] in seen else None
+
+    assert _wait_for(keys) == written
