@@ -102,11 +102,13 @@ def build_app(app: cdk.App, service: Service) -> BazaarStack:
     """The whole cloud twin on `app`: BazaarStack checked by cdk-nag. Context: `bazaar:stage`
     (default dev) and `bazaar:layerDir` (default layers/build/dependencies)."""
     stage = app.node.try_get_context(runtime.CONTEXT_STAGE) or runtime.DEFAULT_STAGE
+    # A description with stages deploys as one of them; at_stage refuses an unknown or unsafe one.
+    staged = service.at_stage(stage) if service.stages and service.stage is None else service
     nag.check(app)
     return BazaarStack(
         app,
         STACK_ID,
-        service=service,
+        service=staged,
         stage=stage,
         layer_dir=_layer_dir(app),
         stack_name=f"{service.name}-{stage}",

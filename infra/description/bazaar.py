@@ -9,6 +9,7 @@ from infra.description.contexts import (
 )
 from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
+from infra.description.stages import STAGES
 
 CONTEXTS = (ops, identity, notifications, catalog, checkout, orders, payments, shipping, payouts, refunds, realtime)
 
@@ -76,6 +77,7 @@ SERVICE = Service(
     functions=FUNCTIONS,
     alarms=ALARMS,
     network=NETWORK,
+    stages=STAGES,
 )
 
 __all__ = ["API", "FUNCTIONS", "NETWORK", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
@@ -858,6 +858,63 @@ def sender_address(sender: str) -> str:
     return found.group(1)
 
 
+# Hosts a production stage must not call: the providers' test environments, and this machine.
+_TEST_HOSTS = re.compile(r"(sandbox|preprod|uat|staging|mock|localhost|127\.0\.0\.1)", re.IGNORECASE)
+# The settings naming a provider host a production stage checks.
+PROVIDER_HOST_SETTINGS = ("PHONEPE_BASE_URL", "PHONEPE_OAUTH_BASE_URL", "SHIPROCKET_BASE_URL", "RAZORPAYX_BASE_URL")
+_EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One deployment of the service (dev, staging, prod): what differs between them, and
+    nothing else. `Service.at_stage` applies it; both twins build from the result."""
+
+    name: str
+    purpose: str
+    # Values that replace the service's settings or functions' environment values of the same
+    # name (provider hosts, limits): a name nothing declares is refused, so a typo cannot be lost.
+    settings: Mapping[str, str] = field(default_factory=dict)
+    # Browser origins allowed to call the API (CORS); exact `scheme://host[:port]`, no wildcards.
+    cors_allowed_origins: tuple[str, ...] = ()
+    # Email addresses subscribed to the alarm topic.
+    alarm_recipients: tuple[str, ...] = ()
+    # Thresholds that replace declared alarms' (by alarm name).
+    alarm_thresholds: Mapping[str, float] = field(default_factory=dict)
+    # The monthly AWS cost budget in US dollars; alerts at 80% and 100% go to the recipients.
+    monthly_budget_usd: int = 50
+    # A production stage takes real money: it refuses providers' test hosts and must have someone
+    # to tell when an alarm fires.
+    production: bool = False
+
+    def __post_init__(self) -> None:
+        _check_name("stage", self.name)
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "alarm_thresholds", MappingProxyType(dict(self.alarm_thresholds)))
+        object.__setattr__(self, "cors_allowed_origins", tuple(self.cors_allowed_origins))
+        object.__setattr__(self, "alarm_recipients", tuple(self.alarm_recipients))
+        for origin in self.cors_allowed_origins:
+            _require(bool(_ORIGIN.match(origin)),
+                     f"stage {self.name!r}: CORS origin {origin!r} is not scheme://host[:port] (no path, no wildcard)")
+        for address in self.alarm_recipients:
+            _require(bool(_EMAIL_ADDRESS.match(address)), f"stage {self.name!r}: {address!r} is not an email address")
+        _require(self.monthly_budget_usd > 0, f"stage {self.name!r}: the monthly budget must be positive")
+
+    def production_problems(self, settings: Mapping[str, str]) -> list[str]:
+        """Why this stage may not take real money with these (stage-applied) settings: [] if it may."""
+        if not self.production:
+            return []
+        problems = [
+            f"{name}={settings[name]!r} is a test host; a production stage must call the live API"
+            for name in PROVIDER_HOST_SETTINGS
+            if name in settings and _TEST_HOSTS.search(settings[name])
+        ]
+        if not self.alarm_recipients:
+            problems.append("no alarm recipients: list at least one email address in the stage's alarm_recipients")
+        return problems
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -874,9 +931,14 @@ class Service:
     network: Network | None = None
     state_machines: tuple[StateMachine, ...] = ()
     websocket_apis: tuple[WebSocketApi, ...] = ()
+    # Every stage it can be deployed as, and the one this description was built for (None until
+    # `at_stage` picks one; a twin builds from `at_stage`'s result).
+    stages: tuple[Stage, ...] = ()
+    stage: Stage | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "stages", tuple(self.stages))
         object.__setattr__(self, "state_machines", tuple(self.state_machines))
         object.__setattr__(self, "websocket_apis", tuple(self.websocket_apis))
         for kind, names in (
@@ -888,6 +950,7 @@ class Service:
             ("state machine", [m.name for m in self.state_machines]),
             ("websocket api", [w.name for w in self.websocket_apis]),
             ("alarm", [a.name for a in self.all_alarms]),
+            ("stage", [s.name for s in self.stages]),
         ):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             _require(not duplicates, f"{kind} names used twice: {duplicates}")
@@ -906,6 +969,37 @@ class Service:
                  or authorizer.stream_triggers or authorizer.schedules),
             f"authorizer {authorizer.name!r} must not have triggers of its own",
         )
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def at_stage(self, name: str) -> Service:
+        """This service as stage `name` deploys it: the stage's settings in place of the declared
+        ones (service-wide and per function), its alarm thresholds, `CORS_ALLOWED_ORIGINS` set.
+        Refuses an unknown stage, a setting nothing declares, an alarm nothing declares, and a
+        production stage with test provider hosts or nobody to alarm (DescriptionError)."""
+        stage = next((s for s in self.stages if s.name == name), None)
+        if stage is None:
+            raise DescriptionError(f"unknown stage {name!r}: the stages are {[s.name for s in self.stages]}")
+        declared = set(self.settings) | {key for f in self.functions for key in f.environment}
+        unknown = sorted(set(stage.settings) - declared)
+        _require(not unknown, f"stage {name!r} sets {unknown}, which no setting or function environment declares")
+        unknown_alarms = sorted(set(stage.alarm_thresholds) - {a.name for a in self.alarms})
+        _require(not unknown_alarms, f"stage {name!r} sets thresholds of undeclared alarms {unknown_alarms}")
+
+        def staged(values: Mapping[str, str]) -> dict[str, str]:
+            return {key: stage.settings.get(key, value) for key, value in values.items()}
+
+        settings = {**staged(self.settings), "CORS_ALLOWED_ORIGINS": ",".join(stage.cors_allowed_origins)}
+        functions = tuple(replace(f, environment=staged(f.environment)) for f in self.functions)
+        every_setting = {**settings, **{k: v for f in functions for k, v in f.environment.items()}}
+        problems = stage.production_problems(every_setting)
+        if problems:
+            raise DescriptionError(f"stage {name!r} is production and may not be deployed: " + "; ".join(problems))
+        alarms = tuple(
+            replace(a, threshold=stage.alarm_thresholds[a.name]) if a.name in stage.alarm_thresholds else a
+            for a in self.alarms
+        )
+        return replace(self, settings=settings, functions=functions, alarms=alarms, stage=stage)
 
     # -- lookups --------------------------------------------------------------------------
 

@@ -65,6 +65,8 @@ class LocalConfig:
     log_requests: bool = False
     # How long stop() lets invocations already in flight finish before ending their instances.
     drain_seconds: float = 10.0
+    # The stage whose configuration the twin runs (CORS origins, limits): the developers' own.
+    stage: str = "dev"
 
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
@@ -106,7 +108,8 @@ def _stop_together(things: Sequence[Stoppable], log) -> list[BaseException]:
 class LocalStack:
     def __init__(self, config: LocalConfig = LocalConfig(), service: Service = SERVICE):
         self.config = config
-        self.service = service
+        # A description with stages runs as one of them, as the cloud twin deploys it.
+        self.service = service.at_stage(config.stage) if service.stages and service.stage is None else service
         # A state machine's Lambda tasks reach moto's Lambda API, which hands them to this
         # stack's runtimes through the gateway's /_local/functions (infra/local/moto_process.py).
         self.moto = MotoServer(

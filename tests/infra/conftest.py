@@ -39,7 +39,7 @@ def synthesize(outdir: Path, layer_dir: Path, service) -> Synthesized:
 
     app = cdk.App(
         outdir=str(outdir),
-        context={runtime.CONTEXT_LAYER_DIR: str(layer_dir), runtime.CONTEXT_STAGE: "test"},
+        context={runtime.CONTEXT_LAYER_DIR: str(layer_dir), runtime.CONTEXT_STAGE: "dev"},
     )
     stack = build_app(app, service)
     assembly = app.synth()  # raises if cdk-nag reports anything not acknowledged

@@ -241,7 +241,7 @@ def test_functions_runtime_architecture_tracing_and_logs(cloud_template):
         assert "LogGroup" in props["LoggingConfig"]
         env = props["Environment"]["Variables"]
         assert env["BAZAAR_FUNCTION"] == spec.name
-        assert env["BAZAAR_STAGE"] == "test"
+        assert env["BAZAAR_STAGE"] == "dev"
         for table in spec.tables:
             assert f"BAZAAR_TABLE_{table.upper().replace('-', '_')}" in env
 

@@ -58,7 +58,7 @@ def test_the_definition_keeps_its_placeholders_and_the_template_fills_them_with_
         f"function:{name}": {"Fn::GetAtt": [ids[name], "Arn"]} for name in ("sfn-record", "sfn-await")
     }
     assert machine["StateMachineType"] == "STANDARD"
-    assert machine["StateMachineName"] == f"workflows-test-{MACHINE}"
+    assert machine["StateMachineName"] == f"workflows-dev-{MACHINE}"
 
 
 def test_the_machine_role_may_invoke_exactly_its_task_functions(template, machine):
@@ -81,7 +81,7 @@ def test_executions_are_logged_with_their_data_at_the_described_level_and_traced
     assert (logging["Level"], logging["IncludeExecutionData"]) == ("ALL", True)
     log_group_lid = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     log_group = resources(template, "AWS::Logs::LogGroup")[log_group_lid]["Properties"]
-    assert log_group["LogGroupName"] == f"/aws/vendedlogs/states/workflows-test-{MACHINE}"
+    assert log_group["LogGroupName"] == f"/aws/vendedlogs/states/workflows-dev-{MACHINE}"
     assert log_group["RetentionInDays"] == 30
     assert machine["TracingConfiguration"] == {"Enabled": True}
 
@@ -101,7 +101,7 @@ def test_the_machine_alarms_on_failed_timed_out_and_aborted_executions(template)
     assert {(s["Metric"]["Namespace"], s["Period"], s["Stat"]) for s in stats} == {("AWS/States", 300, "Sum")}
     dimension = stats[0]["Metric"]["Dimensions"][0]
     assert dimension["Name"] == "StateMachineArn"
-    assert dimension["Value"]["Fn::Join"][1][-1] == f":stateMachine:workflows-test-{MACHINE}"
+    assert dimension["Value"]["Fn::Join"][1][-1] == f":stateMachine:workflows-dev-{MACHINE}"
     (total,) = [q for q in queries.values() if q.get("ReturnData", True)]
     assert total["Expression"] == "FILL(m0, 0) + FILL(m1, 0) + FILL(m2, 0)"
 
@@ -120,15 +120,15 @@ def test_a_function_declaring_the_machine_gets_least_privilege(template):
     }
     machine_arn = grants[("states:ListExecutions", "states:StartExecution")]["Fn::Join"][1]
     executions_arn = grants[("states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution")]["Fn::Join"][1]
-    assert machine_arn[-1] == f":stateMachine:workflows-test-{MACHINE}"
-    assert executions_arn[-1] == f":execution:workflows-test-{MACHINE}:*"
+    assert machine_arn[-1] == f":stateMachine:workflows-dev-{MACHINE}"
+    assert executions_arn[-1] == f":execution:workflows-dev-{MACHINE}:*"
     assert grants[("states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess")] == "*"
 
 
 def test_the_declaring_function_is_told_the_machine_arn_and_the_task_functions_are_not(template):
     functions = by_tag(template, "AWS::Lambda::Function", tags.FUNCTION)
     starter = functions["sfn-starter"][1]["Properties"]["Environment"]["Variables"]
-    assert starter["BAZAAR_STATE_MACHINE_SFN_APPROVAL"]["Fn::Join"][1][-1] == f":stateMachine:workflows-test-{MACHINE}"
+    assert starter["BAZAAR_STATE_MACHINE_SFN_APPROVAL"]["Fn::Join"][1][-1] == f":stateMachine:workflows-dev-{MACHINE}"
     for name in ("sfn-record", "sfn-await"):
         variables = functions[name][1]["Properties"]["Environment"]["Variables"]
         assert not any(key.startswith("BAZAAR_STATE_MACHINE_") for key in variables)

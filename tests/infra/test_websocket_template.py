@@ -96,7 +96,7 @@ def test_api_gateway_may_invoke_each_route_function_and_the_authorizer(template)
 def test_the_stage_is_auto_deployed_throttled_logged_and_names_the_api_for_the_authorizer(template):
     _, stage = _only(template, "AWS::ApiGatewayV2::Stage")
     props = stage["Properties"]
-    assert props["StageName"] == "test" and props["AutoDeploy"] is True
+    assert props["StageName"] == "dev" and props["AutoDeploy"] is True
     assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] == WEBSOCKET_SERVICE.api.throttle_rate_per_second
     assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] == WEBSOCKET_SERVICE.api.throttle_burst
     log_group = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
@@ -127,7 +127,7 @@ def test_only_the_pushing_function_gets_the_endpoint_and_manage_connections_on_t
     assert role == functions["ws-default"][1]["Properties"]["Role"]["Fn::GetAtt"][0]
     assert statement["Action"] == "execute-api:ManageConnections" and statement["Effect"] == "Allow"
     resource = statement["Resource"]["Fn::Join"][1]
-    assert {"Ref": api_id} in resource and resource[-1] == "/test/*/@connections/*"
+    assert {"Ref": api_id} in resource and resource[-1] == "/dev/*/@connections/*"
 
 
 def test_the_stack_outputs_the_wss_url(template):

@@ -1,0 +1,40 @@
+"""The stages Bazaar is deployed as. Everything that differs between dev, staging and prod is
+here; `Service.at_stage` applies one (and refuses a production stage that would call a
+provider's test environment or alarm nobody). Pick one with `cdk synth -c bazaar:stage=prod`."""
+
+from __future__ import annotations
+
+from infra.description.model import Stage
+
+DEV = Stage(
+    name="dev",
+    purpose="Developers' own deployment and the local twin: provider sandboxes, a small budget.",
+    cors_allowed_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
+    alarm_recipients=(),
+    monthly_budget_usd=25,
+)
+
+STAGING = Stage(
+    name="staging",
+    purpose="The release candidate, against the providers' sandboxes, watched like production.",
+    cors_allowed_origins=("https://staging.bazaar.example",),
+    alarm_recipients=("ops-staging@bazaar.example",),
+    monthly_budget_usd=100,
+)
+
+PROD = Stage(
+    name="prod",
+    purpose="Real shoppers and real money.",
+    settings={
+        "PHONEPE_BASE_URL": "https://api.phonepe.com/apis/pg",
+        "PHONEPE_OAUTH_BASE_URL": "https://api.phonepe.com/apis/identity-manager",
+        "PHONEPE_CALLBACK_URL": "https://api.bazaar.example/webhooks/phonepe",
+        "LOG_LEVEL": "INFO",
+    },
+    cors_allowed_origins=("https://bazaar.example", "https://www.bazaar.example", "https://admin.bazaar.example"),
+    alarm_recipients=("ops@bazaar.example",),
+    monthly_budget_usd=500,
+    production=True,
+)
+
+STAGES = (DEV, STAGING, PROD)
