@@ -1,17 +1,17 @@
 """Identity admin API: find users, change role, suspend/reactivate, set recruiter, audit trail.
 Every change is written with its audit entry in one transaction (bazaar.identity.services)."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from bazaar.identity import domain, services, wiring
 from bazaar.identity.domain import AuditAction, AuditQuery, Role, UserStatus
 from bazaar.identity.schemas import (
     AuditEntryOut, AuditListOut, ReasonIn, RecruiterIn, RoleChangeIn, UserListOut, UserOut,
 )
-from bazaar.platform.clock import utc_now
+from bazaar.platform.clock import DateTimeText, utc_now
 from bazaar.platform.http import HttpApi
 from bazaar.platform.ids import id_pattern
 from bazaar.platform.observability import logger, metrics, tracer
@@ -28,6 +28,9 @@ audit_trail = wiring.audit_trail(settings)
 
 Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+# An admin may not change their own role or suspend themselves; a recruiter must be an active scout.
+CHANGES: dict[int, OpenAPIResponse] = {200: {"description": "The user after the change"},
+                                       409: {"description": "CONFLICT: the change is refused for this user"}}
 
 
 @app.get("/v1/admin/users", summary="List or find users")
@@ -59,24 +62,24 @@ def _change(user_id: str, decide, reason: str | None) -> UserOut:
     return UserOut.of(user)
 
 
-@app.post("/v1/admin/users/<user_id>/role", summary="Change a user's role")
+@app.post("/v1/admin/users/<user_id>/role", summary="Change a user's role", responses=CHANGES)
 def change_role(user_id: str, body: RoleChangeIn) -> UserOut:
     actor = api.caller.user_id
     return _change(user_id, lambda user: domain.change_role(actor, user, Role(body.role)), body.reason)
 
 
-@app.post("/v1/admin/users/<user_id>/suspend", summary="Suspend a user")
+@app.post("/v1/admin/users/<user_id>/suspend", summary="Suspend a user", responses=CHANGES)
 def suspend(user_id: str, body: ReasonIn) -> UserOut:
     actor, now_ms = api.caller.user_id, services.epoch_ms(utc_now())
     return _change(user_id, lambda user: domain.suspend(actor, user, now_ms), body.reason)
 
 
-@app.post("/v1/admin/users/<user_id>/reactivate", summary="Reactivate a user")
+@app.post("/v1/admin/users/<user_id>/reactivate", summary="Reactivate a user", responses=CHANGES)
 def reactivate(user_id: str, body: ReasonIn) -> UserOut:
     return _change(user_id, domain.reactivate, body.reason)
 
 
-@app.post("/v1/admin/users/<user_id>/recruiter", summary="Set or clear a user's recruiter")
+@app.post("/v1/admin/users/<user_id>/recruiter", summary="Set or clear a user's recruiter", responses=CHANGES)
 def set_recruiter(user_id: str, body: RecruiterIn) -> UserOut:
     recruiter = services.recruiter_for(body.recruiter_id, users=identity.users) if body.recruiter_id else None
     return _change(user_id, lambda user: domain.set_recruiter(user, recruiter), body.reason)
@@ -88,8 +91,8 @@ def audit(
     # A user, or an order (admin overrides after payment are audited against the order).
     target_id: Annotated[str | None, Query(pattern=f"{id_pattern('usr')}|{id_pattern('ord')}|{id_pattern('pay')}")] = None,
     action: Annotated[Literal[tuple(a.value for a in AuditAction)] | None, Query()] = None,  # type: ignore[valid-type]
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[DateTimeText | None, Query()] = None,
+    until: Annotated[DateTimeText | None, Query()] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> AuditListOut:

@@ -23,7 +23,7 @@ referral_link_base = settings.referral_link_base
 
 
 @app.post("/v1/auth/register", summary="Create a customer, seller or scout account",
-          responses={201: {"description": "Created"}})
+          responses={201: {"description": "Created"}, 409: {"description": "EMAIL_ALREADY_REGISTERED"}})
 def register(body: RegisterIn) -> Response[UserOut]:
     user = services.register(
         services.NewAccount(
@@ -36,7 +36,9 @@ def register(body: RegisterIn) -> Response[UserOut]:
     return Response(201, content_types.APPLICATION_JSON, UserOut.of(user))
 
 
-@app.post("/v1/auth/login", summary="Sign in")
+@app.post("/v1/auth/login", summary="Sign in", responses={
+    200: {"description": "The tokens"}, 401: {"description": "INVALID_CREDENTIALS"},
+    403: {"description": "ACCOUNT_SUSPENDED"}, 429: {"description": "THROTTLED: too many failed sign-ins"}})
 def login(body: LoginIn) -> TokensOut:
     source_ip = app.current_event.request_context.identity.source_ip or "unknown"
     tokens = services.login(
@@ -47,7 +49,10 @@ def login(body: LoginIn) -> TokensOut:
     return TokensOut.of(tokens)
 
 
-@app.post("/v1/auth/refresh", summary="Refresh the access and id tokens")
+@app.post("/v1/auth/refresh", summary="Refresh the access and id tokens", responses={
+    200: {"description": "New access and id tokens"},
+    401: {"description": "UNAUTHORIZED: the session was ended or the token is not valid"},
+    403: {"description": "ACCOUNT_SUSPENDED"}})
 def refresh(body: RefreshIn) -> TokensOut:
     tokens = services.refresh(body.refresh_token, users=identity.users, directory=identity.directory,
                               verify=identity.verifier.verify)
@@ -60,12 +65,14 @@ def logout():
     return Response(204, content_types.APPLICATION_JSON, "")
 
 
-@app.get("/v1/me", summary="The caller's own account")
+@app.get("/v1/me", summary="The caller's own account",
+         responses={200: {"description": "The account"}, 404: {"description": "NOT_FOUND: the account is gone"}})
 def me() -> UserOut:
     return UserOut.of(services.me(api.caller.user_id, users=identity.users))
 
 
-@app.get("/v1/scouts/me/referral", summary="The scout's referral code and shareable link")
+@app.get("/v1/scouts/me/referral", summary="The scout's referral code and shareable link",
+         responses={200: {"description": "The code and link"}, 404: {"description": "NOT_FOUND: no referral code yet"}})
 def referral() -> ReferralOut:
     user = services.me(api.caller.user_id, users=identity.users)
     if user.referral_code is None:

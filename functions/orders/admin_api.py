@@ -39,19 +39,19 @@ def get_order(order_id: str) -> OrderOut:
 
 
 @app.post("/v1/admin/orders/<order_id>/retry-shipment", summary="Queue the order's shipment again (audited)",
-          responses=CONFLICTS)
+          responses={200: {"description": "The order after the action"}, **CONFLICTS})
 def retry_shipment(order_id: str, body: AdminActionIn) -> OrderOut:
     return _shown(fulfilment.retry_shipment(order_id, _admin(body), kit.orders, kit.jobs, kit.clock, kit.new_id))
 
 
 @app.post("/v1/admin/orders/<order_id>/cancel-shipment", summary="Cancel the order's shipment (audited)",
-          responses={**CONFLICTS, 502: {"description": "SHIPPING_PROVIDER_ERROR: Shiprocket refused"}})
+          responses={200: {"description": "The order after the action"}, **CONFLICTS, 502: {"description": "SHIPPING_PROVIDER_ERROR: Shiprocket refused"}})
 def cancel_shipment(order_id: str, body: AdminActionIn) -> OrderOut:
     return _shown(shipping.cancel_shipment(order_id, _admin(body), kit.orders, courier, kit.clock, kit.new_id))
 
 
 @app.post("/v1/admin/orders/<order_id>/mark-delivered", summary="Mark the order delivered (audited)",
-          responses=CONFLICTS)
+          responses={200: {"description": "The order after the action"}, **CONFLICTS})
 def mark_delivered(order_id: str, body: AdminActionIn) -> OrderOut:
     return _shown(fulfilment.mark_delivered(order_id, _admin(body), kit.orders, kit.clock, kit.new_id))
 

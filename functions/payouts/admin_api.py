@@ -47,18 +47,20 @@ def read_payout(payout_id: str) -> PayoutOut:
     return PayoutOut.of(services.find_payout(payout_id, earnings), with_provider_response=True)
 
 
-@app.post("/v1/admin/payouts/<payout_id>/retry", summary="Retry a failed payout (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/payouts/<payout_id>/retry", summary="Retry a failed payout (audited)",
+           responses={200: {"description": "The payout, queued again"}, **CONFLICTS})
 def retry(payout_id: str, body: AdminReasonIn) -> PayoutOut:
     return PayoutOut.of(services.retry_payout(payout_id, _admin(body), earnings))
 
 
-@app.post("/v1/admin/payouts/<payout_id>/cancel", summary="Cancel a queued payout (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/payouts/<payout_id>/cancel", summary="Cancel a queued payout (audited)",
+           responses={200: {"description": "The cancelled payout"}, **CONFLICTS})
 def cancel(payout_id: str, body: AdminReasonIn) -> PayoutOut:
     return PayoutOut.of(services.cancel_payout(payout_id, _admin(body), earnings))
 
 
 @app.post("/v1/admin/payees/<user_id>/payouts", summary="Pay a payee their available balance now",
-          responses=CONFLICTS)
+          responses={200: {"description": "The payout requested"}, **CONFLICTS})
 def pay_now(user_id: str, body: PayeeActionIn) -> PayoutOut:
     payee = payee_account(PayeeRole(body.role), user_id)
     return PayoutOut.of(services.request_payout(payee, PayoutTrigger.ADMIN, f"admin:{api.caller.user_id}", earnings,
@@ -76,7 +78,8 @@ def hold(user_id: str, body: PayeeActionIn) -> HoldOut:
                                                    earnings))
 
 
-@app.post("/v1/admin/payees/<user_id>/release", summary="Release a payee's payouts (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/payees/<user_id>/release", summary="Release a payee's payouts (audited)",
+           responses={200: {"description": "The payee's hold, released"}, **CONFLICTS})
 def release(user_id: str, body: PayeeActionIn) -> HoldOut:
     released = services.release_payee(payee_account(PayeeRole(body.role), user_id), _admin(body), earnings)
     return HoldOut.of(user_id, None, released)

@@ -33,20 +33,24 @@ REFUSALS: dict[int, OpenAPIResponse] = {409: {
     "description": "NOTHING_TO_PAY, WITHDRAWAL_EXCEEDS_BALANCE, PAYOUT_ACCOUNT_MISSING or PAYOUTS_HELD"}}
 
 
+NO_ACCOUNT: dict[int, OpenAPIResponse] = {200: {"description": "The account, masked"},
+                                          409: {"description": "PAYOUT_ACCOUNT_MISSING"}}
+
+
 def _payee() -> str:
     return services.payee_of_caller(api.caller.user_id, api.caller.roles)
 
 
 @app.put("/v1/seller/payout-account", summary="Register where your payouts go")
 @app.put("/v1/scouts/me/payout-account", summary="Register where your earnings go",
-         responses={422: {"description": "PAYOUT_ACCOUNT_INVALID"}, 503: {"description": "PAYOUT_PROVIDER_UNAVAILABLE"}})
+         responses={200: {"description": "The account, masked"}, 422: {"description": "PAYOUT_ACCOUNT_INVALID"}, 503: {"description": "PAYOUT_PROVIDER_UNAVAILABLE"}})
 def register_account(body: PayoutAccountIn) -> PayoutAccountOut:
     return PayoutAccountOut.of(services.register_payout_account(_payee(), body.holder_name, body.destination(),
                                                                 earnings))
 
 
-@app.get("/v1/seller/payout-account", summary="Your payout account (masked)")
-@app.get("/v1/scouts/me/payout-account", summary="Your payout account (masked)")
+@app.get("/v1/seller/payout-account", summary="Your payout account (masked)", responses=NO_ACCOUNT)
+@app.get("/v1/scouts/me/payout-account", summary="Your payout account (masked)", responses=NO_ACCOUNT)
 def read_account() -> PayoutAccountOut:
     return PayoutAccountOut.of(services.payout_account(_payee(), earnings))
 
@@ -71,7 +75,9 @@ def list_payouts(limit: Annotated[int | None, Query()] = None,
     return PayoutPage(items=[PayoutOut.of(p) for p in payouts], next_cursor=codec.encode(after))
 
 
-@app.get("/v1/seller/statement", summary="Your statement for a period (UTC dates, both included)")
+@app.get("/v1/seller/statement", summary="Your statement for a period (UTC dates, both included)", responses={
+    200: {"description": "The statement: JSON, or CSV with format=csv",
+          "content": {"application/json": {"model": StatementOut}, "text/csv": {"schema": {"type": "string"}}}}})
 def read_statement(start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
                    format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[StatementOut | str]:
     # The answer is validated against the return type: the CSV is the `str`, the JSON a StatementOut.
@@ -82,7 +88,8 @@ def read_statement(start: Annotated[date, Query(alias="from")], end: Annotated[d
     return Response(200, content_types.APPLICATION_JSON, StatementOut.of(statement))
 
 
-@app.post("/v1/scouts/me/payouts", summary="Withdraw your available earnings", responses=REFUSALS)
+@app.post("/v1/scouts/me/payouts", summary="Withdraw your available earnings",
+           responses={201: {"description": "The payout requested"}, **REFUSALS})
 def withdraw(idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)],
              body: WithdrawalIn | None = None) -> Response[PayoutOut]:
     payee, up_to = _payee(), Paise(body.amount_paise) if body and body.amount_paise else None

@@ -34,7 +34,7 @@ def _admin(body: DecisionIn | AdminRefundIn) -> Admin:
 
 
 @app.post("/v1/admin/orders/<order_id>/refund", summary="Refund an order (a pre-approved request)",
-          responses=CONFLICTS)
+          responses={202: {"description": "The refund, submitted to PhonePe"}, **CONFLICTS})
 def refund_order(order_id: str, body: AdminRefundIn,
                  idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]
                  ) -> Response[RefundOut]:
@@ -56,17 +56,20 @@ def queue(status: Annotated[RefundStatus, Query()] = RefundStatus.REQUESTED,
                        counts=services.refund_counts(refunds.book))
 
 
-@app.post("/v1/admin/refunds/<refund_id>/approve", summary="Approve a refund request (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/refunds/<refund_id>/approve", summary="Approve a refund request (audited)",
+           responses={200: {"description": "The approved refund"}, **CONFLICTS})
 def approve(refund_id: str, body: DecisionIn) -> RefundOut:
     return RefundOut.of(services.decide(refund_id, True, _admin(body), refunds))
 
 
-@app.post("/v1/admin/refunds/<refund_id>/reject", summary="Reject a refund request (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/refunds/<refund_id>/reject", summary="Reject a refund request (audited)",
+           responses={200: {"description": "The rejected refund"}, **CONFLICTS})
 def reject(refund_id: str, body: DecisionIn) -> RefundOut:
     return RefundOut.of(services.decide(refund_id, False, _admin(body), refunds))
 
 
-@app.post("/v1/admin/refunds/<refund_id>/retry", summary="Send a failed refund again (audited)", responses=CONFLICTS)
+@app.post("/v1/admin/refunds/<refund_id>/retry", summary="Send a failed refund again (audited)",
+           responses={200: {"description": "The refund, submitted again"}, **CONFLICTS})
 def retry(refund_id: str, body: DecisionIn) -> RefundOut:
     return RefundOut.of(services.retry(refund_id, _admin(body), refunds))
 

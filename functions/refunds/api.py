@@ -25,7 +25,8 @@ REFUSALS: dict[int, OpenAPIResponse] = {409: {"description": "REFUND_EXCEEDS_PAI
                                                              "REFUND_ALREADY_OPEN or INVALID_STATE_TRANSITION"}}
 
 
-@app.post("/v1/orders/<order_id>/refunds", summary="Ask for a refund of your order", responses=REFUSALS)
+@app.post("/v1/orders/<order_id>/refunds", summary="Ask for a refund of your order",
+           responses={201: {"description": "The refund request"}, **REFUSALS})
 def ask(order_id: str, body: RefundRequestIn,
         idempotency_key: Annotated[str, Header(alias="Idempotency-Key", pattern=KEY_PATTERN)]) -> Response[RefundOut]:
     caller = api.caller.user_id

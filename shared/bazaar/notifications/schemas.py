@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from bazaar.notifications.domain import (
     INDIAN_MOBILE, TRANSACTIONAL, Channel, FeedEntry, NotificationKind, Preferences, goes_by,
@@ -54,7 +54,8 @@ class PreferencesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channels: dict[NotificationKind, dict[Channel, bool]] = Field(default_factory=dict)
+    # Strict: 0 and 1 are not the true and false the document promises.
+    channels: dict[NotificationKind, dict[Channel, StrictBool]] = Field(default_factory=dict)
     sms_number: str | None = Field(default=None, pattern=INDIAN_MOBILE,
                                    description="Where SMS go: an Indian mobile number, +91 and ten digits")
 

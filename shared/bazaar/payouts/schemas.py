@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from bazaar.payouts.domain import Hold, Payout, PayoutAccount
 from bazaar.payouts.ledger import Balance, CommissionRule, Posting, Statement
@@ -206,11 +206,12 @@ class HoldOut(BaseModel):
 class CommissionRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bps: int = Field(ge=0, le=10_000)
+    # Strict: a JSON true or false is not a rate or an amount.
+    bps: StrictInt = Field(ge=0, le=10_000)
     seller_id: str | None = Field(default=None, pattern=r"^usr_[0-9A-Z]{26}$")
     category: str | None = Field(default=None, min_length=1, max_length=60)
-    minimum_paise: int | None = Field(default=None, ge=0)
-    maximum_paise: int | None = Field(default=None, ge=0)
+    minimum_paise: StrictInt | None = Field(default=None, ge=0)
+    maximum_paise: StrictInt | None = Field(default=None, ge=0)
     reason: str = Field(min_length=3, max_length=500)
 
     @model_validator(mode="after")

@@ -47,6 +47,7 @@ CATALOGUE = _catalogue(
     ErrorKind("PAYOUT_ACCOUNT_MISSING", 409, "The payee has no payout account registered yet."),
     ErrorKind("PAYOUTS_HELD", 409, "Payouts to this payee are on hold until an admin releases them."),
     ErrorKind("PAYLOAD_TOO_LARGE", 413, "The request body is over the limit."),
+    ErrorKind("UNSUPPORTED_MEDIA_TYPE", 415, "The request body is not sent as JSON (Content-Type: application/json)."),
     ErrorKind("IDEMPOTENCY_KEY_REUSED", 422, "The Idempotency-Key was used before with another body."),
     ErrorKind("PAYOUT_ACCOUNT_INVALID", 422, "RazorpayX or our checks refused the payout account; see details."),
     ErrorKind("THROTTLED", 429, "Too many requests; retry after Retry-After seconds."),

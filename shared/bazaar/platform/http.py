@@ -4,7 +4,8 @@ that maps failures to responses.
 What a client can rely on for every route:
 - every response carries `X-Request-Id` (theirs if they sent a sane one, else API Gateway's);
 - a body over MAX_REQUEST_BODY_BYTES is refused with 413 before any parsing;
-- a body that is not JSON is refused with 400 MALFORMED_JSON;
+- a body sent with a Content-Type other than JSON is refused with 415 UNSUPPORTED_MEDIA_TYPE,
+  and a body that is not JSON with 400 MALFORMED_JSON;
 - the route's roles (from the description, via BAZAAR_ROUTE_ROLES) are checked again here after
   the authorizer, so a gateway misconfiguration cannot open a route;
 - failures come back as the envelope, never a stack trace, exception name or AWS detail.
@@ -31,6 +32,8 @@ from bazaar.platform.settings import Settings
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# application/json and its structured-syntax relatives (application/problem+json, ...).
+_JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json$")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,10 @@ class HttpApi:
                 413, error_body("PAYLOAD_TOO_LARGE", f"The request body is over {limit} bytes.", request_id)
             )
         if event.get("httpMethod") in _BODY_METHODS:
+            media_type = _header(event, "content-type").split(";", 1)[0].strip().lower()
+            if media_type and not _JSON_MEDIA_TYPE.match(media_type):
+                return _plain_response(415, error_body(
+                    "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON (Content-Type: application/json).", request_id))
             try:
                 # Every route takes JSON; a body API Gateway passed base64-encoded (it was not
                 # UTF-8 text) is JSON only if it decodes as UTF-8, which is what JSON must be.
@@ -191,9 +198,12 @@ def _detail(error: dict) -> dict[str, str]:
     return {"field": field or "body", "issue": str(error.get("msg", "invalid"))}
 
 
+def _header(event: dict, name: str) -> str:
+    return next((str(v) for k, v in (event.get("headers") or {}).items() if k.lower() == name), "")
+
+
 def _request_id(event: dict) -> str:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    client_id = headers.get("x-request-id")
+    client_id = _header(event, "x-request-id")
     if client_id and _CLIENT_REQUEST_ID.match(client_id):
         return client_id
     context = event.get("requestContext") or {}
