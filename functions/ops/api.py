@@ -1,10 +1,10 @@
-"""Ops API: GET /health (public) and GET /v1/admin/diagnostics (admin)."""
+"""Ops API: GET /health, GET /v1/openapi.json and GET /v1/docs (public), GET /v1/admin/diagnostics (admin)."""
 
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from bazaar.ops import services, wiring
+from bazaar.ops import published, services, wiring
 from bazaar.ops.schemas import (
     DiagnosticsOut, FailedShipmentOut, HealthOut, NeedsRefundOut, PaymentsOut, RefundsOut, ShipmentsOut, StockLocksOut,
 )
@@ -22,7 +22,8 @@ ops = wiring.diagnostics(settings)
 LISTED = 50
 
 
-@app.get("/health", summary="Service health", responses={503: {"description": "A dependency is down"}})
+@app.get("/health", summary="Service health", responses={200: {"description": "Every dependency answers"},
+                                                      503: {"description": "A dependency is down"}})
 def health() -> Response[HealthOut]:
     report = services.check_health(ops.version, ops.probes)
     return Response(
@@ -30,6 +31,22 @@ def health() -> Response[HealthOut]:
         content_type=content_types.APPLICATION_JSON,
         body=HealthOut.of(report),
     )
+
+
+@app.get("/v1/openapi.json", summary="This API's OpenAPI document",
+         responses={200: {"description": "The OpenAPI 3.1 document",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=published.document())
+
+
+@app.get("/v1/docs", summary="The OpenAPI document in Swagger UI",
+         responses={200: {"description": "A Swagger UI page (HTML) for /v1/openapi.json",
+                          "content": {"text/html": {"schema": {"type": "string"}}}}})
+def docs_page() -> Response[str]:
+    page = published.docs_page()
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page.html,
+                    headers={"Content-Security-Policy": page.content_security_policy})
 
 
 @app.get("/v1/admin/diagnostics", summary="Operational diagnostics (admin)")

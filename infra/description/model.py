@@ -175,7 +175,9 @@ class Secret:
 # Triggers
 # --------------------------------------------------------------------------------------------
 
-_PATH = re.compile(r"^/(?:[a-z0-9-]+|\{[a-z_]+\})(?:/(?:[a-z0-9-]+|\{[a-z_]+\}))*$")
+# Literal segments may hold a dot (`openapi.json`), never be only dots.
+_SEGMENT = r"(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\{[a-z_]+\})"
+_PATH = re.compile(rf"^/{_SEGMENT}(?:/{_SEGMENT})*$")
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -461,6 +463,13 @@ class Function:
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def context(self) -> str:
+        """The bounded context it belongs to: its handler's package (functions.<context>.…);
+        the OpenAPI document tags the function's routes with it."""
+        packages = self.module.split(".")
+        return packages[1] if len(packages) > 1 else packages[0]
 
 
 # --------------------------------------------------------------------------------------------

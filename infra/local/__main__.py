@@ -64,8 +64,7 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
     return (
         "\nBazaar local stack is up (127.0.0.1 only)\n"
         f"  API               {url}   (try {url}/health)\n"
-        f"  OpenAPI           {url}/_local/openapi.json\n"
-        f"  Swagger UI        {url}/_local/docs\n"
+        f"  OpenAPI           {url}/v1/openapi.json   (Swagger UI: {url}/v1/docs)\n"
         f"  Schedules         {url}/_local/schedules   (fire one: curl -X POST {url}/_local/schedules/<name>/run)\n"
         f"  Topology          {url}/_local/topology\n"
         f"  Executions        {url}/_local/executions   (Step Functions, with their histories)\n"

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from infra.apidocs import openapi
 from infra.description import SERVICE
 from infra.description.model import Role, Service
 from infra.local import accounts as local_accounts
-from infra.local import openapi
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
 from infra.local.egress import EgressProxy
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
@@ -333,10 +333,12 @@ class LocalStack:
         return environment
 
     def openapi_document(self) -> dict:
+        """The OpenAPI document as this stack's running functions generate it (the ops API
+        serves the one generated at build time; a test holds the two equal)."""
         runtimes = self.runtimes
         if not runtimes:
             raise RuntimeStopped("the local stack is not running")
-        return openapi.merge(
+        return openapi.build(
             self.service, {f.name: runtimes[f.name].openapi() for f in self.service.functions if f.routes}
         )
 
@@ -369,13 +371,6 @@ class LocalStack:
             if run.group(1) not in scheduler.states:
                 return _json(404, {"error": {"code": "NOT_FOUND", "message": "No such schedule."}})
             return _json(200, scheduler.run_now(run.group(1)))
-        if method == "GET" and path == "/_local/openapi.json":
-            return _json(200, self.openapi_document())
-        if method == "GET" and path == "/_local/docs":
-            if "format=json" in target:
-                return _json(200, self.openapi_document())
-            html = openapi.swagger_html(self.openapi_document())
-            return HttpResult(200, [("Content-Type", "text/html; charset=utf-8")], html.encode())
         return None
 
     def _invoke_task_function(self, name: str, body: bytes) -> HttpResult:

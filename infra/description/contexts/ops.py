@@ -38,7 +38,7 @@ FUNCTIONS = (
     Function(
         name="ops-api",
         handler="functions.ops.api.handler",
-        description="Health and admin diagnostics.",
+        description="Health, the published OpenAPI document and admin diagnostics.",
         memory_mb=512,
         timeout_seconds=10,
         # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
@@ -46,6 +46,8 @@ FUNCTIONS = (
         secrets=("app-keys",),
         routes=(
             Route("GET", "/health", PUBLIC, "Service health: version and dependency reachability"),
+            Route("GET", "/v1/openapi.json", PUBLIC, "This API's OpenAPI document (generated at build time)"),
+            Route("GET", "/v1/docs", PUBLIC, "The OpenAPI document in Swagger UI"),
             Route("GET", "/v1/admin/diagnostics", frozenset({Role.ADMIN}), "Operational diagnostics for admins"),
         ),
     ),
