@@ -20,12 +20,13 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up lint test synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
+.PHONY: help up lint test docs synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
 	@echo "make lint    ruff and mypy over the code (make test runs it first)"
 	@echo "make test    lint, then run the whole test suite"
+	@echo "make docs    regenerate the OpenAPI document and docs/errors.md from the code"
 	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
 	@echo "make deploy  synth, then cdk deploy (needs AWS credentials)"
 	@echo "make bench   print the benchmarks' figures"
@@ -56,6 +57,10 @@ lint: $(VENV)/.installed
 
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# What is generated from the code for clients; a unit test fails when the committed copies are stale.
+docs: $(VENV)/.installed
+	$(PY) -m infra.apidocs
 
 synth: install
 	$(PY) layers/build.py

@@ -108,9 +108,11 @@ def fresh_tokens(stack) -> dict[str, str]:
     return tokens
 
 
-def check_all(url: str, document: dict, tokens: dict[str, str], workdir) -> subprocess.CompletedProcess:
+def check_all(url: str, document: dict, tokens: dict[str, str], workdir, only: tuple[str, ...] = ()
+              ) -> subprocess.CompletedProcess:
     """`schemathesis run --checks all` against the stack, each operation called with a token of
-    a role allowed to call it (public ones without), the document read from `document`."""
+    a role allowed to call it (public ones without), the document read from `document`; `only`
+    names the operations to test ("GET /v1/me"), all of them by default."""
     (workdir / "openapi.json").write_text(json.dumps(document))
     lines = ["[checks.positive_data_acceptance]", f"expected-statuses = {json.dumps(_POSITIVE_DATA_STATUSES)}", "",
              "[checks]", f"max_response_time = {_RESPONSE_TIME_LIMIT_SECONDS}", ""]
@@ -120,6 +122,7 @@ def check_all(url: str, document: dict, tokens: dict[str, str], workdir) -> subp
                       f'headers = {{ Authorization = "Bearer {tokens[roles[0]]}" }}', ""]
     (workdir / "schemathesis.toml").write_text("\n".join(lines))
     excluded = [arg for method, path in sorted(_SESSION_ENDING) for arg in ("--exclude-name", f"{method} {path}")]
+    excluded += [arg for name in only for arg in ("--include-name", name)]
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "--config-file", str(workdir / "schemathesis.toml"), "run",
          str(workdir / "openapi.json"), "--url", url, "--checks", "all",
@@ -141,3 +144,13 @@ def test_schemathesis_checks_all_find_the_published_document_true(published_docu
     run = check_all(fuzz_stack.url, published_document, fresh_tokens(fuzz_stack), tmp_path)
     assert run.returncode == 0, _failures(run)
     assert "No issues found" in run.stdout or "passed" in run.stdout, run.stdout[-3000:]
+
+
+def test_checks_all_fails_when_the_document_omits_a_status_the_api_answers(published_document, fuzz_stack, tmp_path):
+    # A document without GET /v1/me's 401 (what it answers a request without a valid token)
+    # is a document that lies: the same run must say so.
+    untrue = json.loads(json.dumps(published_document))
+    del untrue["paths"]["/v1/me"]["get"]["responses"]["401"]
+    run = check_all(fuzz_stack.url, untrue, fresh_tokens(fuzz_stack), tmp_path, only=("GET /v1/me",))
+    assert run.returncode != 0, run.stdout[-3000:]
+    assert "Undocumented status code" in run.stdout and "Received: 401" in run.stdout, run.stdout[-3000:]
