@@ -16,7 +16,8 @@ from importlib.resources import files
 from pathlib import Path
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
-_SWAGGER_UI = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+# Swagger UI as powertools ships it, found on first use (naming the package imports it).
+_SWAGGER_UI = "aws_lambda_powertools.event_handler.openapi.swagger_ui"
 # Relative, so it resolves beside the page wherever the API is mounted (a stage path, a domain).
 _START = (
     'window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true, '
@@ -42,8 +43,9 @@ def _hash(source: str) -> str:
 
 @cache
 def docs_page() -> Page:
-    script = (_SWAGGER_UI / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
-    style = (_SWAGGER_UI / "swagger-ui.min.css").read_text(encoding="utf-8")
+    assets = files(_SWAGGER_UI)
+    script = (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
     html = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Bazaar API</title>\n'
         f"<style>{style}</style>\n</head>\n<body>\n<div id=\"swagger-ui\"></div>\n"
