@@ -305,7 +305,8 @@ def check_tls(probe: Probe, options: Options) -> Verdict:
     if parts.scheme != "https":
         return Outcome.SKIP, "the URL is not https"
     # A listener that never answers is as good as a refusal: no need to wait long for it.
-    answer = probe.request("GET", f"http://{parts.netloc}/health", timeout_seconds=min(5.0, options.timeout_seconds))
+    plain = parts._replace(scheme="http").geturl().rstrip("/") + "/health"
+    answer = probe.request("GET", plain, timeout_seconds=min(5.0, options.timeout_seconds))
     if answer.status == 0:
         return passed(f"http:// refused ({answer.problem})")
     location = answer.header("Location") or ""
