@@ -75,7 +75,7 @@ def test_a_stage_may_set_a_derived_alarms_threshold_but_not_an_unknown_ones():
 
 
 def test_an_expression_must_use_exactly_its_metrics():
-    with pytest.raises(DescriptionError, match="m0..m1"):
+    with pytest.raises(DescriptionError, match=r"m0\.\.m1"):
         MetricAlarm(name="rate", description="x", metric="A", more_metrics=("B",), expression="m0 / m2",
                     threshold=1)
     with pytest.raises(DescriptionError, match="statistic"):
