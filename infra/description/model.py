@@ -649,37 +649,100 @@ class UserPool:
         _require(self.password_min_length >= 12, "user pool: passwords must be at least 12 characters")
 
 
+# The alarms every function and table gets are named <function>-errors, <function>-throttles and
+# <table>-throttles (a stage's alarm_thresholds may name them).
+FUNCTION_ERRORS_SUFFIX = "-errors"
+FUNCTION_THROTTLES_SUFFIX = "-throttles"
+TABLE_THROTTLES_SUFFIX = "-throttles"
+_STATISTICS = ("Sum", "Maximum", "Minimum", "Average", "SampleCount")
+_PERCENTILE = re.compile(r"^p(?:[1-9]?[0-9])(?:\.[0-9]{1,2})?$")
+_METRIC_ID = re.compile(r"\bm([0-9]+)\b")
+
+
 @dataclass(frozen=True)
 class MetricAlarm:
-    """An alarm on a metric Bazaar emits (EMF namespace `Bazaar`)."""
+    """An alarm on one metric, or on a metric-math expression over a few metrics of one source.
+
+    The source is a metric Bazaar emits (EMF namespace `Bazaar`, with the `service` dimension) or,
+    when one of `queue`, `state_machine`, `function`, `table` or `api` is given, that resource's
+    own AWS metrics. With `more_metrics`, the metrics are `m0` (`metric`), `m1`, `m2`, ... and the
+    alarm compares `expression` (their sum, a missing value counting as 0, when none is given)."""
 
     name: str
     description: str
     metric: str
     threshold: float
     comparison: Literal[">=", ">", "<", "<="] = ">="
-    statistic: Literal["Sum", "Maximum", "Minimum", "Average", "SampleCount"] = "Sum"
+    # Sum, Maximum, Minimum, Average, SampleCount or a percentile such as p99.
+    statistic: str = "Sum"
     period_seconds: int = 300
     evaluation_periods: int = 1
     treat_missing_as_breaching: bool = False
     dimensions: Mapping[str, str] = field(default_factory=dict)
-    # Alarms on a queue's own metrics (SQS namespace) rather than Bazaar's.
+    # Alarms on a queue's own metrics (AWS/SQS) rather than Bazaar's.
     queue: str | None = None
-    # Alarms on a state machine's own metrics (AWS/States namespace) rather than Bazaar's.
+    # Alarms on a state machine's own metrics (AWS/States).
     state_machine: str | None = None
-    # Further metrics of the same source whose values are added to `metric`'s before the
-    # comparison (one alarm on "failed + timed out + aborted" rather than three).
-    plus_metrics: tuple[str, ...] = ()
+    # Alarms on a function's own metrics (AWS/Lambda, by FunctionName).
+    function: str | None = None
+    # Alarms on a table's own metrics (AWS/DynamoDB, by TableName).
+    table: str | None = None
+    # Alarms on the REST API's own metrics (AWS/ApiGateway, by the stage's API name).
+    api: bool = False
+    # Further metrics of the same source (m1, m2, ...) that `expression` combines with `metric`.
+    more_metrics: tuple[str, ...] = ()
+    # CloudWatch metric math over m0..mN; FILL(mN, 0) where a period without data means none.
+    expression: str | None = None
 
     def __post_init__(self) -> None:
         _check_name("alarm", self.name)
-        _require(self.period_seconds % 60 == 0, f"alarm {self.name!r}: period must be a multiple of 60 s")
+        where = f"alarm {self.name!r}"
+        _require(self.period_seconds % 60 == 0, f"{where}: period must be a multiple of 60 s")
+        _require(self.evaluation_periods >= 1, f"{where}: evaluation periods must be at least 1")
+        sources = [s for s in (self.queue, self.state_machine, self.function, self.table, self.api) if s]
+        _require(len(sources) <= 1, f"{where}: watches one source (a queue, state machine, function, table or the API)")
         _require(
-            not (self.queue and self.state_machine),
-            f"alarm {self.name!r}: watches a queue or a state machine, not both",
+            self.statistic in _STATISTICS or bool(_PERCENTILE.match(self.statistic)),
+            f"{where}: statistic must be one of {_STATISTICS} or a percentile such as p99",
         )
-        object.__setattr__(self, "plus_metrics", tuple(self.plus_metrics))
+        object.__setattr__(self, "more_metrics", tuple(self.more_metrics))
         object.__setattr__(self, "dimensions", MappingProxyType(dict(self.dimensions)))
+        if self.expression is not None:
+            named = {int(i) for i in _METRIC_ID.findall(self.expression)}
+            _require(
+                named == set(range(len(self.metrics))),
+                f"{where}: expression {self.expression!r} must use each of m0..m{len(self.metrics) - 1} "
+                "(m0 is `metric`, then `more_metrics`) and no other",
+            )
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """`metric` and `more_metrics`: m0, m1, ... in `math`."""
+        return (self.metric, *self.more_metrics)
+
+    @property
+    def math(self) -> str | None:
+        """The metric-math expression the alarm compares, or None for a plain metric alarm."""
+        if self.expression is not None:
+            return self.expression
+        if self.more_metrics:
+            # A period with no datapoint of one of them counts as 0 in the sum, not as missing.
+            return " + ".join(f"FILL(m{i}, 0)" for i in range(len(self.metrics)))
+        return None
+
+    @property
+    def namespace(self) -> str:
+        if self.queue:
+            return "AWS/SQS"
+        if self.state_machine:
+            return "AWS/States"
+        if self.function:
+            return "AWS/Lambda"
+        if self.table:
+            return "AWS/DynamoDB"
+        if self.api:
+            return "AWS/ApiGateway"
+        return "Bazaar"
 
 
 @dataclass(frozen=True)
@@ -880,7 +943,8 @@ class Stage:
     cors_allowed_origins: tuple[str, ...] = ()
     # Email addresses subscribed to the alarm topic.
     alarm_recipients: tuple[str, ...] = ()
-    # Thresholds that replace declared alarms' (by alarm name).
+    # Thresholds that replace alarms' own (by alarm name, declared or derived such as
+    # `<function>-errors`).
     alarm_thresholds: Mapping[str, float] = field(default_factory=dict)
     # The monthly AWS cost budget in US dollars; alerts at 80% and 100% go to the recipients.
     monthly_budget_usd: int = 50
@@ -983,7 +1047,7 @@ class Service:
         declared = set(self.settings) | {key for f in self.functions for key in f.environment}
         unknown = sorted(set(stage.settings) - declared)
         _require(not unknown, f"stage {name!r} sets {unknown}, which no setting or function environment declares")
-        unknown_alarms = sorted(set(stage.alarm_thresholds) - {a.name for a in self.alarms})
+        unknown_alarms = sorted(set(stage.alarm_thresholds) - {a.name for a in self.all_alarms})
         _require(not unknown_alarms, f"stage {name!r} sets thresholds of undeclared alarms {unknown_alarms}")
 
         def staged(values: Mapping[str, str]) -> dict[str, str]:
@@ -995,11 +1059,8 @@ class Service:
         problems = stage.production_problems(every_setting)
         if problems:
             raise DescriptionError(f"stage {name!r} is production and may not be deployed: " + "; ".join(problems))
-        alarms = tuple(
-            replace(a, threshold=stage.alarm_thresholds[a.name]) if a.name in stage.alarm_thresholds else a
-            for a in self.alarms
-        )
-        return replace(self, settings=settings, functions=functions, alarms=alarms, stage=stage)
+        # The stage's alarm thresholds are applied by `all_alarms`, to derived alarms as well.
+        return replace(self, settings=settings, functions=functions, stage=stage)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -1064,9 +1125,11 @@ class Service:
 
     @property
     def all_alarms(self) -> tuple[MetricAlarm, ...]:
-        """Declared alarms plus one per dead-letter queue (a message there is money or a parcel
-        stuck) and one per stream trigger's on-failure queue (a message there describes stream
-        records, events, that never reached their consumers): any depth at all alarms."""
+        """Declared alarms plus the ones every resource of a kind gets: one per dead-letter queue
+        (a message there is money or a parcel stuck) and one per stream trigger's on-failure queue
+        (a message there describes stream records, events, that never reached their consumers),
+        both at any depth; one per state machine; errors and throttles of every function;
+        throttled reads and writes of every table. The stage's thresholds replace any of them."""
         dlq_alarms = tuple(
             MetricAlarm(
                 name=f"{q.dlq_name}-depth",
@@ -1104,7 +1167,7 @@ class Service:
                     "finish. Read the execution's history in the Step Functions console."
                 ),
                 metric="ExecutionsFailed",
-                plus_metrics=("ExecutionsTimedOut", "ExecutionsAborted"),
+                more_metrics=("ExecutionsTimedOut", "ExecutionsAborted"),
                 statistic="Sum",
                 threshold=1,
                 period_seconds=300,
@@ -1112,7 +1175,55 @@ class Service:
             )
             for m in self.state_machines
         )
-        return self.alarms + dlq_alarms + on_failure_alarms + state_machine_alarms
+        function_alarms = tuple(
+            alarm
+            for f in self.functions
+            for alarm in (
+                # Errors counts what the function did not handle (a crash, a timeout, a raised
+                # error in a worker): an API function's refusals are answers, not errors.
+                MetricAlarm(
+                    name=f"{f.name}{FUNCTION_ERRORS_SUFFIX}",
+                    description=(
+                        f"{f.name} failed invocations (unhandled errors or timeouts): {f.description} "
+                        "Read its log group's ERROR lines and its X-Ray traces."
+                    ),
+                    metric="Errors", statistic="Sum", threshold=1, period_seconds=300, function=f.name,
+                ),
+                MetricAlarm(
+                    name=f"{f.name}{FUNCTION_THROTTLES_SUFFIX}",
+                    description=(
+                        f"Lambda refused to run {f.name} (the account's or the function's concurrency "
+                        "was used up): its callers were turned away or their events wait for a retry."
+                    ),
+                    metric="Throttles", statistic="Sum", threshold=1, period_seconds=300, function=f.name,
+                ),
+            )
+        )
+        table_alarms = tuple(
+            MetricAlarm(
+                name=f"{t.name}{TABLE_THROTTLES_SUFFIX}",
+                description=(
+                    f"DynamoDB throttled reads or writes of table {t.name} ({t.purpose}): a hot key, "
+                    "or traffic beyond on-demand capacity's instant limit."
+                ),
+                metric="ReadThrottleEvents",
+                more_metrics=("WriteThrottleEvents",),
+                statistic="Sum",
+                threshold=1,
+                period_seconds=300,
+                table=t.name,
+            )
+            for t in self.tables
+        )
+        everything = (self.alarms + dlq_alarms + on_failure_alarms + state_machine_alarms + function_alarms
+                      + table_alarms)
+        thresholds = self.stage.alarm_thresholds if self.stage else {}
+        return tuple(replace(a, threshold=thresholds[a.name]) if a.name in thresholds else a for a in everything)
+
+    @property
+    def api_name(self) -> str:
+        """The REST API's name, which its AWS/ApiGateway metrics carry as ApiName."""
+        return f"{self.name}-{self.stage.name}" if self.stage else self.name
 
     def function_environment(self, function: Function, physical: PhysicalNames) -> dict[str, str]:
         """Every variable a function starts with. Each twin passes its own physical names (CDK
@@ -1186,6 +1297,13 @@ class Service:
             if alarm.queue:
                 known = queues | {self.queue(q).dlq_name for q in queues}
                 _require(alarm.queue in known, f"alarm {alarm.name!r} watches undeclared queue {alarm.queue!r}")
+            if alarm.function:
+                _require(alarm.function in {f.name for f in self.functions},
+                         f"alarm {alarm.name!r} watches undeclared function {alarm.function!r}")
+            if alarm.table:
+                _require(alarm.table in tables, f"alarm {alarm.name!r} watches undeclared table {alarm.table!r}")
+            if alarm.api:
+                _require(bool(self.routes), f"alarm {alarm.name!r} watches the REST API, but no function serves a route")
 
     def _check_queue_consumers(self) -> None:
         for queue in self.queues:

@@ -33,6 +33,8 @@ PROD = Stage(
     },
     cors_allowed_origins=("https://bazaar.example", "https://www.bazaar.example", "https://admin.bazaar.example"),
     alarm_recipients=("ops@bazaar.example",),
+    # Real shoppers: tell sooner than on the sandboxes' noise.
+    alarm_thresholds={"api-5xx-rate": 1, "payment-success-rate-low": 80},
     monthly_budget_usd=500,
     production=True,
 )

@@ -94,7 +94,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
     prefix = f"{stack.service.name}-"
     alarms = {
         a["AlarmName"].removeprefix(prefix)
-        for a in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        for page in stack.client("cloudwatch").get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
         if a["AlarmName"].startswith(prefix)
     }
     assert stack.names is not None  # a running stack

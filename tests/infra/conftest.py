@@ -16,10 +16,16 @@ import pytest
 
 @dataclass(frozen=True)
 class Synthesized:
+    # The stack with its nested stacks' resources in place of them (infra/cloud/nested.py): what
+    # the template tests and the parity inventory read.
     template: dict[str, Any]
     template_path: Path
     stack_name: str
     outdir: Path
+    # The parent stack's own template, nested stacks as AWS::CloudFormation::Stack resources.
+    root_template: dict[str, Any]
+    # Logical id of each nested stack -> its template file.
+    nested_template_paths: dict[str, Path]
 
 
 @pytest.fixture(scope="session")
@@ -30,26 +36,31 @@ def stub_layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layer
 
 
-def synthesize(outdir: Path, layer_dir: Path, service) -> Synthesized:
-    """The cloud twin of `service` (cdk-nag checked) as CloudFormation, written under `outdir`."""
+def synthesize(outdir: Path, layer_dir: Path, service, stage: str = "dev") -> Synthesized:
+    """The cloud twin of `service` at `stage` (cdk-nag checked) as CloudFormation, written under
+    `outdir`."""
     import aws_cdk as cdk
 
     from infra.cloud import runtime
+    from infra.cloud.nested import flatten_from_directory, nested_template_files
     from infra.cloud.stack import STACK_ID, build_app
 
     app = cdk.App(
         outdir=str(outdir),
-        context={runtime.CONTEXT_LAYER_DIR: str(layer_dir), runtime.CONTEXT_STAGE: "dev"},
+        context={runtime.CONTEXT_LAYER_DIR: str(layer_dir), runtime.CONTEXT_STAGE: stage},
     )
     stack = build_app(app, service)
     assembly = app.synth()  # raises if cdk-nag reports anything not acknowledged
     artifact = assembly.get_stack_artifact(STACK_ID)
     path = Path(artifact.template_full_path)
+    root = json.loads(path.read_text())
     return Synthesized(
-        template=json.loads(path.read_text()),
+        template=flatten_from_directory(root, path.parent),
         template_path=path,
         stack_name=stack.stack_name,
         outdir=outdir,
+        root_template=root,
+        nested_template_paths=nested_template_files(root, path.parent),
     )
 
 
@@ -58,6 +69,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) 
     from infra.description.bazaar import SERVICE
 
     return synthesize(tmp_path_factory.mktemp("cdk.out"), stub_layer_dir, SERVICE)
+
+
+@pytest.fixture(scope="session")
+def prod_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
+    """Bazaar synthesized as the prod stage (`-c bazaar:stage=prod`), to compare with dev's."""
+    from infra.description.bazaar import SERVICE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.prod"), stub_layer_dir, SERVICE, stage="prod")
 
 
 @pytest.fixture(scope="session")

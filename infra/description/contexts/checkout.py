@@ -59,13 +59,15 @@ FUNCTIONS = (
 ALARMS = (
     MetricAlarm(
         name="stock-locks-unreleased",
-        description="Expired stock locks have stayed unreleased for over 10 minutes: stock is held "
-        "back from sale (the cleanup is failing or not running).",
-        metric="UnreleasedExpiredLockAgeSeconds",
+        description="Stock locks that had expired were still held after two cleanup runs in a row: stock is "
+        "held back from sale. Look at the cleanup's runs (GET /v1/admin/stock-cleanup) and its log errors.",
+        metric="ExpiredLocksStillHeld",
         statistic="Maximum",
-        threshold=600,
+        threshold=0,
         comparison=">",
-        period_seconds=900,
+        period_seconds=int(SETTINGS["STOCK_CLEANUP_INTERVAL_MINUTES"]) * 60,
+        # A release that failed once is retried by the next run: still held after two runs is a fault.
+        evaluation_periods=2,
         # The cleanup emits this every run (0 when all is well); silence means it is not running.
         treat_missing_as_breaching=True,
     ),

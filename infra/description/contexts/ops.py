@@ -25,6 +25,8 @@ TABLES = (
 MEASURED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "OrderPlaced", "PartiallyRefunded", "PaymentFailed",
                    "Refunded")
 
+HEALTH_PROBE_INTERVAL_MINUTES = 5
+
 QUEUES = (
     Queue(
         name="order-metrics",
@@ -65,6 +67,23 @@ FUNCTIONS = (
         ),
     ),
     Function(
+        name="ops-health-probe",
+        handler="functions.ops.health_probe_job.handler",
+        description="Runs the health check GET /health answers with and reports it as a metric.",
+        memory_mb=256,
+        timeout_seconds=30,
+        # What the health check reads: the same dependencies as ops-api's GET /health.
+        tables={"ops": Access.READ},
+        secrets=("app-keys",),
+        schedules=(
+            Schedule(
+                name="health-probe",
+                expression=f"rate({HEALTH_PROBE_INTERVAL_MINUTES} minutes)",
+                description="Checks health from inside; the health-failing alarm watches what it reports.",
+            ),
+        ),
+    ),
+    Function(
         name="ops-order-metrics",
         handler="functions.ops.order_metrics_worker.handler",
         description="Counts orders placed, paid, delivered and refunded, and revenue in paise, once per event.",
@@ -87,5 +106,44 @@ ALARMS = (
         comparison="<",
         period_seconds=900,
         treat_missing_as_breaching=True,
+    ),
+    MetricAlarm(
+        name="health-failing",
+        description="The health probe found a dependency of GET /health down (DynamoDB or Secrets Manager), "
+        "or reported nothing for 10 minutes. Call GET /health and read the probe's log.",
+        metric="HealthCheckPassed",
+        statistic="Minimum",
+        threshold=1,
+        comparison="<",
+        # Two probes per period: one late firing of the schedule is not an outage.
+        period_seconds=2 * HEALTH_PROBE_INTERVAL_MINUTES * 60,
+        # A probe that does not run (or cannot emit) is as bad as one that fails.
+        treat_missing_as_breaching=True,
+    ),
+    MetricAlarm(
+        name="api-5xx-rate",
+        description="More than the threshold's percentage of API requests answered 5xx in two 5-minute periods "
+        "running. Look at the API's 5xx by route in its access log, then the failing function's errors.",
+        metric="5XXError",
+        more_metrics=("Count",),
+        expression="100 * FILL(m0, 0) / m1",
+        statistic="Sum",
+        threshold=5,
+        comparison=">",
+        period_seconds=300,
+        evaluation_periods=2,
+        api=True,
+    ),
+    MetricAlarm(
+        name="api-latency-p99",
+        description="The API's p99 latency was over 500 ms for three 5-minute periods running. Look at the "
+        "slowest functions' Duration and X-Ray traces (DynamoDB throttles, a slow provider).",
+        metric="Latency",
+        statistic="p99",
+        threshold=500,
+        comparison=">",
+        period_seconds=300,
+        evaluation_periods=3,
+        api=True,
     ),
 )

@@ -100,6 +100,20 @@ FUNCTIONS = (
 
 ALARMS = (
     MetricAlarm(
+        name="payment-success-rate-low",
+        description="Fewer than the threshold's percentage of payments settled in the last hour succeeded "
+        "(PaymentSucceeded against PaymentFailed, expired ones included): PhonePe trouble, or a bug in "
+        "the payment page. Check PhonePe's status and the failed payments' codes in the worker's log.",
+        metric="PaymentSucceeded",
+        more_metrics=("PaymentFailed",),
+        # No payment settled in the hour: no value (0/0), which is not an alarm.
+        expression="100 * FILL(m0, 0) / (FILL(m0, 0) + FILL(m1, 0))",
+        statistic="Sum",
+        threshold=70,
+        comparison="<",
+        period_seconds=3600,
+    ),
+    MetricAlarm(
         name="payment-event-mismatch",
         description="A PhonePe webhook's amount or order id differs from PhonePe's own status: "
         "a forged webhook with leaked credentials, or a bug. Nothing was acted on; investigate.",

@@ -56,6 +56,8 @@ class CleanupReport:
     lost_races: int  # already paid or cancelled when cleanup came to it: left as they were
     errors: int
     oldest_unreleased_at: datetime | None  # after the run; None when every expired lock is back
+    # Locks expired by the run's moment and still held when it ended: 0 unless releases failed.
+    expired_still_held: int = 0
 
     def unreleased_age_seconds(self, now: datetime) -> int:
         if self.oldest_unreleased_at is None:

@@ -143,7 +143,7 @@ def release_expired_locks(orders: OrderBook, clock: Clock, batch_size: int = 100
                 logger.exception("could not release an expired lock", extra={"order_id": order.order_id})
                 errors += 1
     census = orders.lock_census(now)
-    return CleanupReport(expired, units, lost, errors, census.oldest_expired_at)
+    return CleanupReport(expired, units, lost, errors, census.oldest_expired_at, census.expired_unreleased)
 
 
 def run_stock_cleanup(

@@ -37,9 +37,7 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
     return Diagnostics(
         version=settings.version,
         stage=settings.stage,
-        # Probes use short timeouts and no retries: health answers fast, also when AWS does not.
-        probes=(DynamoDbProbe(aws.client("dynamodb", aws.PROBE), settings.table("ops")),
-                SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys"))),
+        probes=health_probes(settings),
         job_runs=DynamoDbJobRuns(settings.table("ops"), client=dynamodb),
         heartbeat_interval=timedelta(minutes=settings.heartbeat_interval_minutes),
         lock_census=DynamoDbLockCensus(dynamodb, orders),
@@ -48,6 +46,13 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         payment_records=DynamoDbPaymentRecords(dynamodb, orders),
         refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), None),
     )
+
+
+def health_probes(settings: Settings) -> tuple[DependencyProbe, ...]:
+    """What the health check asks, for GET /health and the scheduled health probe alike."""
+    # Short timeouts and no retries: health answers fast, also when AWS does not.
+    return (DynamoDbProbe(aws.client("dynamodb", aws.PROBE), settings.table("ops")),
+            SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys")))
 
 
 def job_runs(settings: Settings) -> JobRuns:
