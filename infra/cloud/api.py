@@ -127,8 +127,9 @@ def _add_preflight(
 ) -> apigateway.Method:
     static = {**SECURITY_HEADERS, "Vary": "Origin"}
     integration = apigateway.MockIntegration(
+        # A preflight has no body and usually no Content-Type (API Gateway then takes
+        # application/json); its one integration response answers whatever the mock returns.
         request_templates={"application/json": json.dumps({"statusCode": PREFLIGHT_STATUS})},
-        passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
         integration_responses=[
             apigateway.IntegrationResponse(
                 status_code=str(PREFLIGHT_STATUS),
