@@ -178,6 +178,9 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
         log_group=log_group,
         role=role,
         environment=environment,
+        # A webhook's function URL is public and no WAF can stand in front of it: its instances
+        # are capped (Lambda answers 429 above the cap and the provider retries).
+        reserved_concurrent_executions=fn.reserved_concurrency,
         **placement,
     )
     for construct in (function, role, log_group):

@@ -159,13 +159,14 @@ def acknowledge(stack: BazaarStack) -> None:
             "(cloud_watch_role=True). AWS documents this managed policy for exactly that role; "
             "it grants log writing only and no data access.",
         )
-        _ack(
-            api.api.deployment_stage,
-            "APIG3",
-            "No WAF web ACL yet: the stage is throttled (rate and burst from the description), "
-            "every non-public route goes through the REQUEST authorizer and request validation. "
-            "A WAF ACL (with its monthly cost) is a production decision, not a twin default.",
-        )
+        for path, preflight in api.preflights.items():
+            _ack(
+                preflight,
+                "APIG4",
+                f"OPTIONS {path} is the CORS preflight: browsers send it without credentials, so it "
+                "cannot be authorized. Its MOCK integration answers from a template (204, headers "
+                "only) and reaches no function or data.",
+            )
         for _fn, route in service.routes:
             method = api.methods[(route.method, route.path)]
             if route.is_public:

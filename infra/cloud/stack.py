@@ -9,7 +9,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.cloud import nag, runtime, tags
-from infra.cloud.api import RestApi, build_api
+from infra.cloud.api import ApiStack, RestApi
 from infra.cloud.email import build_email_identities
 from infra.cloud.functions import CloudNames, Shared, build_functions, code_asset, layer
 from infra.cloud.identity import build_identity
@@ -72,7 +72,11 @@ class BazaarStack(Stack):
             network=self.network,
         )
         self.functions = build_functions(self, self.shared)
-        self.api: RestApi | None = build_api(self, service, stage, self.functions) if service.routes else None
+        # The REST API lives in a nested stack (see infra/cloud/api.py); the functions stay here.
+        self.api_stack: ApiStack | None = (
+            ApiStack(self, "RestApi", service=service, stage=stage, functions=self.functions) if service.routes else None
+        )
+        self.api: RestApi | None = self.api_stack.rest if self.api_stack else None
         self.webhook_urls = build_webhooks(self, service, self.functions)
         build_websocket_apis(service, self.websocket_apis, self.functions)
         self.rules = build_schedules(self, service, self.functions)

@@ -51,6 +51,8 @@ API = Api(
         GatewayResponse("DEFAULT_4XX", 400, "BAD_REQUEST", "The request could not be accepted."),
         GatewayResponse("DEFAULT_5XX", 500, "INTERNAL_ERROR", "Something went wrong on our side."),
     ),
+    # "/refund" also covers ".../refunds" (an order's refund requests, the admin's refund queue).
+    strict_rate_limit_paths=("/v1/auth/", "/v1/checkout", "/refund"),
 )
 
 # RazorpayX accepts API calls only from the IPs allowlisted on its dashboard: the functions that

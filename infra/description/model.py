@@ -219,11 +219,22 @@ class Webhook:
 
     path: str
     provider: str
+    # The most instances of the webhook's function that may run at once (Lambda reserved
+    # concurrency; the local twin caps the function's instances the same way). A function URL is
+    # public, and WAF cannot stand in front of one: this bounds what a flood of forged calls can
+    # cost and keeps it from starving every other function of the account's concurrency, while
+    # the provider's retries absorb a throttled genuine call.
+    reserved_concurrency: int = 10
 
     def __post_init__(self) -> None:
         _require(
             self.path.startswith("/webhooks/") and bool(_PATH.match(self.path)),
             f"webhook {self.path!r} must live under /webhooks/",
+        )
+        _require(
+            1 <= self.reserved_concurrency <= 100,
+            f"webhook {self.path!r}: reserved_concurrency must be 1..100 (0 would refuse every call; "
+            "more than 100 reserves most of a new account's concurrency)",
         )
 
 
@@ -452,6 +463,11 @@ class Function:
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def reserved_concurrency(self) -> int | None:
+        """The cap on its instances running at once (its webhook's), or None: no cap of its own."""
+        return self.webhooks[0].reserved_concurrency if self.webhooks else None
 
     @property
     def email_identity(self) -> str | None:
@@ -765,6 +781,36 @@ class Api:
     # API Gateway's own hard limit; the functions enforce the (smaller) application limit.
     gateway_max_body_bytes: int
     gateway_responses: tuple[GatewayResponse, ...]
+    # Parts of a request path (matched anywhere in it, so with or without the stage prefix of an
+    # execute-api URL) whose routes the cloud's web ACL limits per IP more strictly: sign-in,
+    # checkout and refunds, where each request is a guess, a stock lock or money.
+    strict_rate_limit_paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strict_rate_limit_paths", tuple(self.strict_rate_limit_paths))
+        for fragment in self.strict_rate_limit_paths:
+            _require(
+                bool(re.fullmatch(r"/[a-z0-9/-]+", fragment)),
+                f"api: strict rate-limit path {fragment!r} must be a literal path fragment such as /v1/auth/",
+            )
+
+
+@dataclass(frozen=True)
+class IpRateLimits:
+    """How many requests one client IP may send the REST API in five minutes before AWS WAF
+    blocks it (until its rate falls under the limit again): `per_ip` on every route,
+    `strict_per_ip` on the routes under `Api.strict_rate_limit_paths`. WAF's smallest limit is 10."""
+
+    per_ip: int = 2000
+    strict_per_ip: int = 300
+
+    def __post_init__(self) -> None:
+        for name, limit in (("per_ip", self.per_ip), ("strict_per_ip", self.strict_per_ip)):
+            _require(10 <= limit <= 2_000_000_000, f"ip rate limits: {name} {limit} must be 10..2000000000")
+        _require(
+            self.strict_per_ip <= self.per_ip,
+            f"ip rate limits: strict_per_ip {self.strict_per_ip} is above per_ip {self.per_ip}",
+        )
 
 
 
@@ -948,6 +994,8 @@ class Stage:
     alarm_thresholds: Mapping[str, float] = field(default_factory=dict)
     # The monthly AWS cost budget in US dollars; alerts at 80% and 100% go to the recipients.
     monthly_budget_usd: int = 50
+    # Per-IP request limits of the cloud's web ACL in front of the REST API (per 5 minutes).
+    ip_rate_limits: IpRateLimits = field(default_factory=IpRateLimits)
     # A production stage takes real money: it refuses providers' test hosts and must have someone
     # to tell when an alarm fires.
     production: bool = False
@@ -1095,6 +1143,24 @@ class Service:
     @property
     def routes(self) -> tuple[tuple[Function, Route], ...]:
         return tuple((f, r) for f in self.functions for r in f.routes)
+
+    @property
+    def methods_by_path(self) -> dict[str, tuple[str, ...]]:
+        """Each route path -> the methods declared on it, sorted (what a preflight allows)."""
+        found: dict[str, set[str]] = {}
+        for _, route in self.routes:
+            found.setdefault(route.path, set()).add(route.method)
+        return {path: tuple(sorted(methods)) for path, methods in sorted(found.items())}
+
+    @property
+    def ip_rate_limits(self) -> IpRateLimits:
+        """The web ACL's per-IP limits: the deployed stage's, or the defaults before one is picked."""
+        return self.stage.ip_rate_limits if self.stage is not None else IpRateLimits()
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """The browser origins the deployed stage allows (none before a stage is picked)."""
+        return self.stage.cors_allowed_origins if self.stage is not None else ()
 
     @property
     def webhooks(self) -> tuple[tuple[Function, Webhook], ...]:
@@ -1360,6 +1426,12 @@ class Service:
         _require(len(webhook_paths) == len(set(webhook_paths)), "a webhook path is declared twice")
         for f in self.functions:
             _require(len(f.webhooks) <= 1, f"function {f.name!r}: a function has one function URL")
+        for fragment in self.api.strict_rate_limit_paths:
+            _require(
+                any(fragment in path for path in self.methods_by_path),
+                f"api: strict rate-limit path {fragment!r} is part of no route's path; a stale entry "
+                "limits nothing",
+            )
 
     def _check_state_machines(self) -> None:
         functions = {f.name: f for f in self.functions}

@@ -4,7 +4,7 @@ provider's test environment or alarm nobody). Pick one with `cdk synth -c bazaar
 
 from __future__ import annotations
 
-from infra.description.model import Stage
+from infra.description.model import IpRateLimits, Stage
 
 DEV = Stage(
     name="dev",
@@ -12,6 +12,8 @@ DEV = Stage(
     cors_allowed_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
     alarm_recipients=(),
     monthly_budget_usd=25,
+    # Developers and test scripts hammer their own stage from one address.
+    ip_rate_limits=IpRateLimits(per_ip=5000, strict_per_ip=1000),
 )
 
 STAGING = Stage(
@@ -20,6 +22,7 @@ STAGING = Stage(
     cors_allowed_origins=("https://staging.bazaar.example",),
     alarm_recipients=("ops-staging@bazaar.example",),
     monthly_budget_usd=100,
+    ip_rate_limits=IpRateLimits(per_ip=2000, strict_per_ip=300),
 )
 
 PROD = Stage(
@@ -36,6 +39,9 @@ PROD = Stage(
     # Real shoppers: tell sooner than on the sandboxes' noise.
     alarm_thresholds={"api-5xx-rate": 1, "payment-success-rate-low": 80},
     monthly_budget_usd=500,
+    # A shopper's browsing is tens of requests a minute; a sign-in, checkout or refund more than
+    # once every few seconds from one address for five minutes is a script.
+    ip_rate_limits=IpRateLimits(per_ip=2000, strict_per_ip=100),
     production=True,
 )
 

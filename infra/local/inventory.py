@@ -158,6 +158,11 @@ def local_inventory(stack: LocalStack) -> Inventory:
             name for name, runtime in stack.runtimes.items()
             if runtime.environment.get("AWS_ENDPOINT_URL_SNS") == moto_endpoint
         ),
+        # The cap each runtime enforces, where it has one (never above the machine's pool size).
+        reserved_concurrency=frozenset(
+            (name, runtime.reserved_concurrency) for name, runtime in stack.runtimes.items()
+            if runtime.reserved_concurrency is not None and runtime.max_concurrency <= runtime.reserved_concurrency
+        ),
     )
 
 

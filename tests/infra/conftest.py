@@ -16,16 +16,26 @@ import pytest
 
 @dataclass(frozen=True)
 class Synthesized:
-    # The stack with its nested stacks' resources in place of them (infra/cloud/nested.py): what
-    # the template tests and the parity inventory read.
+    # Everything CloudFormation deploys as one resource map: the parent's resources and each
+    # nested stack's under `<nested stack logical id>/<logical id>`, nested parameters resolved
+    # (infra.cloud.inventory.deployment). Read resources here; lint and count the files.
     template: dict[str, Any]
+    # The parent stack's own template and its file.
+    parent_template: dict[str, Any]
     template_path: Path
+    # Each nested stack's template and file, by its AWS::CloudFormation::Stack logical id.
+    nested_templates: dict[str, dict[str, Any]]
+    nested_template_paths: dict[str, Path]
     stack_name: str
     outdir: Path
-    # The parent stack's own template, nested stacks as AWS::CloudFormation::Stack resources.
-    root_template: dict[str, Any]
-    # Logical id of each nested stack -> its template file.
-    nested_template_paths: dict[str, Path]
+
+    @property
+    def template_files(self) -> dict[str, tuple[Path, dict[str, Any]]]:
+        """Every template CloudFormation receives (the parent's, then each nested stack's)."""
+        return {
+            "parent": (self.template_path, self.parent_template),
+            **{lid: (self.nested_template_paths[lid], t) for lid, t in self.nested_templates.items()},
+        }
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +47,12 @@ def stub_layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def synthesize(outdir: Path, layer_dir: Path, service, stage: str = "dev") -> Synthesized:
-    """The cloud twin of `service` at `stage` (cdk-nag checked) as CloudFormation, written under
-    `outdir`."""
+    """The cloud twin of `service` (cdk-nag checked) deployed as `stage`, as CloudFormation
+    written under `outdir`."""
     import aws_cdk as cdk
 
     from infra.cloud import runtime
-    from infra.cloud.nested import flatten_from_directory, nested_template_files
+    from infra.cloud.inventory import deployment, read_nested_templates
     from infra.cloud.stack import STACK_ID, build_app
 
     app = cdk.App(
@@ -53,14 +63,22 @@ def synthesize(outdir: Path, layer_dir: Path, service, stage: str = "dev") -> Sy
     assembly = app.synth()  # raises if cdk-nag reports anything not acknowledged
     artifact = assembly.get_stack_artifact(STACK_ID)
     path = Path(artifact.template_full_path)
-    root = json.loads(path.read_text())
+    parent = json.loads(path.read_text())
+    nested = read_nested_templates(parent, path.parent)
+    nested_paths = {
+        lid: path.parent / nested_stack.template_file
+        for nested_stack in stack.node.find_all() if isinstance(nested_stack, cdk.NestedStack)
+        for lid in [stack.resolve(stack.get_logical_id(nested_stack.nested_stack_resource))]  # type: ignore[arg-type]
+    }
+    assert set(nested_paths) == set(nested), (nested_paths, list(nested))
     return Synthesized(
-        template=flatten_from_directory(root, path.parent),
+        template=deployment(parent, nested),
+        parent_template=parent,
         template_path=path,
+        nested_templates=nested,
+        nested_template_paths=nested_paths,
         stack_name=stack.stack_name,
         outdir=outdir,
-        root_template=root,
-        nested_template_paths=nested_template_files(root, path.parent),
     )
 
 
@@ -73,7 +91,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) 
 
 @pytest.fixture(scope="session")
 def prod_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir: Path) -> Synthesized:
-    """Bazaar synthesized as the prod stage (`-c bazaar:stage=prod`), to compare with dev's."""
+    """The same service synthesized as the prod stage (context bazaar:stage=prod)."""
     from infra.description.bazaar import SERVICE
 
     return synthesize(tmp_path_factory.mktemp("cdk.out.prod"), stub_layer_dir, SERVICE, stage="prod")
@@ -97,7 +115,7 @@ def egress_synthesized(tmp_path_factory: pytest.TempPathFactory, stub_layer_dir:
 
 @pytest.fixture(scope="session")
 def cloud_template(synthesized: Synthesized) -> dict[str, Any]:
-    """The synthesized BazaarStack template as a dict."""
+    """The synthesized BazaarStack with its nested stacks, as one resource map (`Synthesized.template`)."""
     return synthesized.template
 
 

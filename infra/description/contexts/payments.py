@@ -62,7 +62,8 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("phonepe",),
         sends_to=("payment-events",),
-        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe"),),
+        # PhonePe calls back once per payment state change: a sale's peak, not more.
+        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe", reserved_concurrency=20),),
     ),
     Function(
         name="payments-events-worker",

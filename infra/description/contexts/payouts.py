@@ -145,7 +145,8 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("razorpayx",),
         sends_to=("payout-webhooks",),
-        webhooks=(Webhook(path="/webhooks/razorpayx", provider="razorpayx"),),
+        # One call per payout state change; payouts leave in batches Bazaar itself paces.
+        webhooks=(Webhook(path="/webhooks/razorpayx", provider="razorpayx", reserved_concurrency=5),),
     ),
     Function(
         name="payouts-webhook-worker",

@@ -48,7 +48,8 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("shiprocket",),
         sends_to=("tracking-events",),
-        webhooks=(Webhook(path="/webhooks/shiprocket", provider="shiprocket"),),
+        # Tracking updates arrive in bursts of a courier's scans, a few per parcel.
+        webhooks=(Webhook(path="/webhooks/shiprocket", provider="shiprocket", reserved_concurrency=10),),
     ),
     Function(
         name="tracking-worker",
