@@ -54,6 +54,10 @@ class Inventory:
     websocket_authorizers: frozenset[tuple[str, str, str, tuple[str, ...]]] = frozenset()
     # (function name, WebSocket API name): given the API's management endpoint and allowed to use it
     websocket_pushes: frozenset[tuple[str, str]] = frozenset()
+    # (application, profile, the deployed flag document as sorted JSON)
+    feature_flags: frozenset[tuple[str, str, str]] = frozenset()
+    # functions given the flag document's location and allowed to read it
+    flag_readers: frozenset[str] = frozenset()
 
 
 def describe(service: Service) -> Inventory:
@@ -102,7 +106,17 @@ def describe(service: Service) -> Inventory:
         email_identities=frozenset(service.email_identities),
         email_senders=frozenset((f.name, f.email_identity) for f in service.functions if f.email_identity),
         sms_senders=frozenset(f.name for f in service.functions if f.sends_sms),
+        feature_flags=frozenset(
+            {(service.feature_flags.application, service.feature_flags.profile,
+              flag_document_json(service.feature_flags.document))} if service.feature_flags else ()
+        ),
+        flag_readers=frozenset(f.name for f in service.functions if f.reads_flags),
     )
+
+
+def flag_document_json(document: dict) -> str:
+    """A flag document in one spelling, for comparing what each twin deployed."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
 def connect_roles_from_environment(api: str, environment: dict) -> tuple[str, ...]:

@@ -35,6 +35,8 @@ PROD = Stage(
     alarm_recipients=("ops@bazaar.example",),
     monthly_budget_usd=500,
     production=True,
+    # A new flag document reaches 10% of prod's functions, then the rest after 20 minutes of alarms.
+    flags_deployment_strategy="AppConfig.Canary10Percent20Minutes",
 )
 
 STAGES = (DEV, STAGING, PROD)
