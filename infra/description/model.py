@@ -832,6 +832,8 @@ class FeatureFlag:
         """This flag in Powertools' schema: its default, and a MODULO_RANGE rule over the rollout
         number (number % 100 in 0..percent-1) when it has a rollout."""
         entry: dict[str, Any] = {"default": self.default}
+        if not isinstance(self.default, bool):
+            entry["boolean_type"] = False  # Powertools' marker of a flag whose value is not true/false
         if self.rollout_percent:
             entry["rules"] = {f"rollout-{self.rollout_percent}-percent": {
                 "when_match": self.rollout_value,

@@ -138,7 +138,7 @@ def _handler(twin: AppConfigDataTwin) -> type[BaseHTTPRequestHandler]:
                 return self._error(400, "BadRequestException", "the body is not JSON")
             named = (request.get("ApplicationIdentifier"), request.get("EnvironmentIdentifier"),
                      request.get("ConfigurationProfileIdentifier"))
-            if not twin.matches(*named):  # type: ignore[arg-type]
+            if not twin.matches(*named):
                 return self._error(404, "ResourceNotFoundException", f"no configuration {named}")
             body = json.dumps({"InitialConfigurationToken": _token(0)}).encode()
             self.send_response(201)

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bazaar.ops.adapters.aws import DynamoDbJobRuns, DynamoDbProbe, SecretsManagerProbe
+from bazaar.ops.adapters.providers import ProviderProbe
 from bazaar.ops.ports import DependencyProbe, JobRuns
 from bazaar.ops.settings import OpsSettings
 from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLockCensus, DynamoDbOrdersInStatus
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
 from bazaar.platform import aws
+from bazaar.platform.flags import Flags
 from bazaar.platform.settings import Settings
 from bazaar.refunds.adapters.dynamodb import DynamoDbRefundBook
 
@@ -30,6 +32,8 @@ class Diagnostics:
     orders_in_status: DynamoDbOrdersInStatus
     payment_records: DynamoDbPaymentRecords
     refund_requests: DynamoDbRefundBook
+    flags: Flags
+    stock_cleanup_interval: timedelta
 
 
 def diagnostics(settings: OpsSettings) -> Diagnostics:
@@ -39,7 +43,8 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         stage=settings.stage,
         # Probes use short timeouts and no retries: health answers fast, also when AWS does not.
         probes=(DynamoDbProbe(aws.client("dynamodb", aws.PROBE), settings.table("ops")),
-                SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys"))),
+                SecretsManagerProbe(aws.client("secretsmanager", aws.PROBE), settings.secret_id("app-keys")),
+                *(ProviderProbe(name, url) for name, url in settings.provider_urls().items())),
         job_runs=DynamoDbJobRuns(settings.table("ops"), client=dynamodb),
         heartbeat_interval=timedelta(minutes=settings.heartbeat_interval_minutes),
         lock_census=DynamoDbLockCensus(dynamodb, orders),
@@ -47,6 +52,8 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         orders_in_status=DynamoDbOrdersInStatus(dynamodb, orders),
         payment_records=DynamoDbPaymentRecords(dynamodb, orders),
         refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), None),
+        flags=settings.flags(),
+        stock_cleanup_interval=timedelta(minutes=settings.stock_cleanup_interval_minutes),
     )
 
 
