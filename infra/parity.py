@@ -59,6 +59,10 @@ class Inventory:
     websocket_pushes: frozenset[tuple[str, str]] = frozenset()
     # (function name, the most instances that may run at once), for functions with such a cap
     reserved_concurrency: frozenset[tuple[str, int]] = frozenset()
+    # (application, profile, the deployed flag document as sorted JSON)
+    feature_flags: frozenset[tuple[str, str, str]] = frozenset()
+    # functions given the flag document's location and allowed to read it
+    flag_readers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,11 @@ def describe(service: Service) -> Inventory:
         email_senders=frozenset((f.name, f.email_identity) for f in service.functions if f.email_identity),
         sms_senders=frozenset(f.name for f in service.functions if f.sends_sms),
         reserved_concurrency=frozenset((f.name, w.reserved_concurrency) for f, w in service.webhooks),
+        feature_flags=frozenset(
+            {(service.feature_flags.application, service.feature_flags.profile,
+              flag_document_json(service.feature_flags.document))} if service.feature_flags else ()
+        ),
+        flag_readers=frozenset(f.name for f in service.functions if f.reads_flags),
     )
 
 
@@ -140,6 +149,11 @@ def describe_cloud_only(service: Service, stage: str) -> CloudOnlyInventory:
         managed_rule_groups=frozenset({(f"AWS/{WEB_ACL_COMMON_RULE_SET}", tuple(sorted(WEB_ACL_COUNTED_COMMON_RULES)))}),
         protected_stages=frozenset({stage}),
     )
+
+
+def flag_document_json(document: dict) -> str:
+    """A flag document in one spelling, for comparing what each twin deployed."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
 def connect_roles_from_environment(api: str, environment: dict) -> tuple[str, ...]:

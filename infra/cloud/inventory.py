@@ -17,7 +17,8 @@ from typing import Any
 from infra.cloud import tags
 from infra.description.model import websocket_endpoint_variable
 from infra.parity import (
-    CloudOnlyInventory, Inventory, connect_roles_from_environment, event_routes_from_environment, task_function_names,
+    CloudOnlyInventory, Inventory, connect_roles_from_environment, event_routes_from_environment, flag_document_json,
+    task_function_names,
 )
 
 Resources = dict[str, dict[str, Any]]
@@ -423,6 +424,7 @@ def inventory_from_template(
             for lid, function in _of_type(resources, "AWS::Lambda::Function")
             if "ReservedConcurrentExecutions" in function["Properties"]
         ),
+        **_flags(resources, functions),
     )
 
 
@@ -471,6 +473,37 @@ def cloud_only_from_template(
     return CloudOnlyInventory(
         ip_rate_rules=frozenset(rate_rules), managed_rule_groups=frozenset(groups), protected_stages=frozenset(protected)
     )
+
+
+def _flags(resources: Resources, functions: _Names) -> dict[str, frozenset]:
+    """The tagged AppConfig applications with their profile and the document their deployment
+    ships, and who may read them: a function granted appconfig:GetLatestConfiguration on a
+    profile's configuration that is also given that profile in BAZAAR_FLAGS_PROFILE."""
+    applications = {lid: _tag(r, tags.FEATURE_FLAGS) or f"<untagged application {lid}>"
+                    for lid, r in _of_type(resources, "AWS::AppConfig::Application")}
+    deployed = {lid for _, d in _of_type(resources, "AWS::AppConfig::Deployment")
+                for lid in _references(d["Properties"].get("ConfigurationVersion"))}
+    rows, profiles = set(), {}
+    for lid, profile in _of_type(resources, "AWS::AppConfig::ConfigurationProfile"):
+        props = profile["Properties"]
+        application = next((applications[a] for a in _references(props.get("ApplicationId")) if a in applications),
+                           "<no application>")
+        profiles[lid] = props.get("Name")
+        documents = [json.loads(v["Properties"]["Content"]) for vid, v in
+                     _of_type(resources, "AWS::AppConfig::HostedConfigurationVersion")
+                     if vid in deployed and lid in set(_references(v["Properties"].get("ConfigurationProfileId")))]
+        for document in documents or [None]:
+            rows.add((application, str(props.get("Name")),
+                      flag_document_json(document) if document is not None else "<not deployed>"))
+    granted = {function for function, statement in _statements_by_function(resources, functions)
+               if "appconfig:GetLatestConfiguration" in _actions(statement)
+               and any(p in profiles for p in _references(statement.get("Resource")))}
+    located = {functions.by_id[lid] for lid, r in _of_type(resources, "AWS::Lambda::Function")
+               if any(p in profiles for p in _references(
+                   r["Properties"].get("Environment", {}).get("Variables", {}).get("BAZAAR_FLAGS_PROFILE")))}
+    readers = (granted & located) | {f"<{f}: granted without the location>" for f in granted - located} | {
+        f"<{f}: located without a grant>" for f in located - granted}
+    return {"feature_flags": frozenset(rows), "flag_readers": frozenset(readers)}
 
 
 def _map_tag(resource: dict[str, Any], key: str) -> str | None:

@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.cloud import nag, runtime, tags
 from infra.cloud.api import ApiStack, RestApi
 from infra.cloud.email import build_email_identities
+from infra.cloud.flags import build_flags
 from infra.cloud.functions import CloudNames, Shared, build_functions, code_asset, layer
 from infra.cloud.identity import build_identity
 from infra.cloud.monitoring import build_monitoring
@@ -52,6 +53,7 @@ class BazaarStack(Stack):
         # Before the functions: their environment names each API's management endpoint.
         self.websocket_apis = declare_websocket_apis(self, service, stage)
         self.email_identities = build_email_identities(self, service)
+        self.flags = build_flags(self, service, stage)
 
         has_layer = layer_dir.is_dir()
         if not has_layer:
@@ -65,7 +67,8 @@ class BazaarStack(Stack):
             stage=stage,
             code=code_asset(REPO_ROOT),
             layer=layer(self, layer_dir) if has_layer else None,
-            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity, self.websocket_apis),
+            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity, self.websocket_apis,
+                                self.flags),
             tables=self.tables,
             queues=self.queues,
             secrets=self.secrets,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from infra.description.contexts import (
     catalog, checkout, identity, notifications, ops, orders, payments, payouts, realtime, refunds, shipping,
 )
-from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
+from infra.description.model import Api, FeatureFlags, GatewayResponse, Network, Secret, Service, UserPool
 from infra.description.settings import SETTINGS, VERSION
 from infra.description.stages import STAGES
 
@@ -66,6 +66,11 @@ NETWORK = Network(
     allowlisted_settings=("RAZORPAYX_BASE_URL",),
 )
 
+# One flag document for the service (each context declares its FLAGS): AppConfig in the cloud, its
+# twin locally. Functions cache it a minute, so a change reaches every warm function within one.
+FEATURE_FLAGS = FeatureFlags(application="bazaar", profile="feature-flags", flags=_gather("FLAGS"),
+                             max_age_seconds=60)
+
 SERVICE = Service(
     name="bazaar",
     api=API,
@@ -80,6 +85,7 @@ SERVICE = Service(
     alarms=ALARMS,
     network=NETWORK,
     stages=STAGES,
+    feature_flags=FEATURE_FLAGS,
 )
 
 __all__ = ["API", "FUNCTIONS", "NETWORK", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]

@@ -53,6 +53,7 @@ class PhysicalNames(Protocol):
     def user_pool_jwks_url(self) -> str: ...
     def state_machine_arn(self, state_machine: str) -> str: ...
     def websocket_endpoint(self, websocket_api: str) -> str: ...
+    def flags_identifiers(self) -> tuple[str, str, str]: ...
 
 
 class Role(StrEnum):
@@ -406,6 +407,10 @@ class Function:
     sends_email: bool = False
     # Sends SMS through SNS Publish to phone numbers (a phone number has no resource ARN).
     sends_sms: bool = False
+    # Evaluates the service's feature flags: given BAZAAR_FLAGS_* (where the document is) and
+    # allowed to read that one configuration (appconfig:StartConfigurationSession and
+    # GetLatestConfiguration) and nothing else of AppConfig.
+    reads_flags: bool = False
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -430,7 +435,7 @@ class Function:
             _require(
                 not key.startswith(
                     ("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "BAZAAR_STATE_MACHINE_",
-                     "BAZAAR_WEBSOCKET_", "AWS_")
+                     "BAZAAR_WEBSOCKET_", "BAZAAR_FLAGS_", "AWS_")
                 ),
                 f"{where}: environment variable {key} is reserved; declare the resource instead",
             )
@@ -892,6 +897,99 @@ class WebSocketApi:
 
 
 # --------------------------------------------------------------------------------------------
+# Feature flags
+# --------------------------------------------------------------------------------------------
+
+# The evaluation context key a rollout rule reads: a number the function derives from the user id
+# and the flag's name (bazaar.platform.flags.rollout_number keeps the same name; a unit test holds
+# them equal), so each flag picks its own, stable share of users.
+ROLLOUT_CONTEXT_KEY = "rollout_number"
+_FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
+FlagValue = bool | int | str
+
+
+@dataclass(frozen=True)
+class FeatureFlag:
+    """One flag of the feature flag document (Powertools' schema). Everyone gets `default`, except
+    `rollout_percent` of users (chosen by user id, the same users every time) who get
+    `rollout_value` (for a boolean flag, `not default` unless given). A flag with `per_user=False`
+    is one switch for the whole service: it has no rollout (every caller sees the same value)."""
+
+    name: str
+    purpose: str
+    default: FlagValue
+    rollout_percent: int = 0
+    rollout_value: FlagValue | None = None
+    per_user: bool = True
+
+    def __post_init__(self) -> None:
+        where = f"feature flag {self.name!r}"
+        _require(bool(_FLAG_NAME.match(self.name)), f"{where}: name must be 3-63 lower-case letters, digits and '_'")
+        _require(bool(self.purpose.strip()), f"{where}: needs a purpose (what it switches, and why a flag)")
+        _require(0 <= self.rollout_percent <= 100, f"{where}: rollout_percent must be 0..100")
+        _require(self.per_user or self.rollout_percent == 0,
+                 f"{where}: a service-wide flag (per_user=False) has no rollout by user")
+        if self.rollout_value is None and isinstance(self.default, bool):
+            object.__setattr__(self, "rollout_value", not self.default)
+        _require(self.rollout_percent == 0 or self.rollout_value is not None,
+                 f"{where}: a rollout needs the rollout_value its users get")
+        _require(self.rollout_value is None or type(self.rollout_value) is type(self.default),
+                 f"{where}: rollout_value must be of the default's type")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """This flag in Powertools' schema: its default, and a MODULO_RANGE rule over the rollout
+        number (number % 100 in 0..percent-1) when it has a rollout."""
+        entry: dict[str, Any] = {"default": self.default}
+        if not isinstance(self.default, bool):
+            entry["boolean_type"] = False  # Powertools' marker of a flag whose value is not true/false
+        if self.rollout_percent:
+            entry["rules"] = {f"rollout-{self.rollout_percent}-percent": {
+                "when_match": self.rollout_value,
+                "conditions": [{"action": "MODULO_RANGE", "key": ROLLOUT_CONTEXT_KEY,
+                                "value": {"BASE": 100, "START": 0, "END": self.rollout_percent - 1}}],
+            }}
+        return entry
+
+
+@dataclass(frozen=True)
+class FeatureFlags:
+    """The service's feature flags: one AppConfig application with one configuration profile
+    (the flag document, `document`) and one environment per stage, deployed with the stage's
+    `flags_deployment_strategy`. Functions that set `reads_flags` evaluate it through Powertools'
+    feature flags, caching it `max_age_seconds`; when the store cannot be read they use each flag's
+    default in code (bazaar.platform.flags)."""
+
+    application: str
+    profile: str
+    flags: tuple[FeatureFlag, ...]
+    max_age_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        _check_name("feature flags application", self.application)
+        _check_name("feature flags profile", self.profile)
+        object.__setattr__(self, "flags", tuple(self.flags))
+        names = [f.name for f in self.flags]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        _require(not duplicates, f"feature flags declared twice: {duplicates}")
+        _require(5 <= self.max_age_seconds <= 3600, "feature flags: max_age_seconds must be 5..3600")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {flag.name: flag.document for flag in self.flags}
+
+    def flag(self, name: str) -> FeatureFlag:
+        return next(f for f in self.flags if f.name == name)
+
+
+# AppConfig's predefined deployment strategies (no resource of ours to create).
+FLAG_DEPLOYMENT_STRATEGIES: tuple[str, ...] = (
+    "AppConfig.AllAtOnce", "AppConfig.Linear50PercentEvery30Seconds", "AppConfig.Linear20PercentEvery6Minutes",
+    "AppConfig.Canary10Percent20Minutes",
+)
+
+
+# --------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------
 
@@ -999,6 +1097,9 @@ class Stage:
     # A production stage takes real money: it refuses providers' test hosts and must have someone
     # to tell when an alarm fires.
     production: bool = False
+    # How AppConfig rolls a new flag document out to this stage's functions (a predefined
+    # strategy): at once where nobody is hurt, gradually (with CloudWatch's time to alarm) in prod.
+    flags_deployment_strategy: str = "AppConfig.AllAtOnce"
 
     def __post_init__(self) -> None:
         _check_name("stage", self.name)
@@ -1012,6 +1113,8 @@ class Stage:
         for address in self.alarm_recipients:
             _require(bool(_EMAIL_ADDRESS.match(address)), f"stage {self.name!r}: {address!r} is not an email address")
         _require(self.monthly_budget_usd > 0, f"stage {self.name!r}: the monthly budget must be positive")
+        _require(self.flags_deployment_strategy in FLAG_DEPLOYMENT_STRATEGIES,
+                 f"stage {self.name!r}: flags_deployment_strategy must be one of {FLAG_DEPLOYMENT_STRATEGIES}")
 
     def production_problems(self, settings: Mapping[str, str]) -> list[str]:
         """Why this stage may not take real money with these (stage-applied) settings: [] if it may."""
@@ -1047,6 +1150,8 @@ class Service:
     # `at_stage` picks one; a twin builds from `at_stage`'s result).
     stages: tuple[Stage, ...] = ()
     stage: Stage | None = None
+    # The feature flags functions with `reads_flags` evaluate (None: no flags, no reader).
+    feature_flags: FeatureFlags | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
@@ -1073,6 +1178,9 @@ class Service:
         self._check_network()
         self._check_state_machines()
         self._check_websocket_apis()
+        readers = [f.name for f in self.functions if f.reads_flags]
+        _require(self.feature_flags is not None or not readers,
+                 f"functions {readers} read feature flags, but the description declares none (Service.feature_flags)")
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         if authorizer is None:
             raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
@@ -1313,6 +1421,11 @@ class Service:
             env[f"BAZAAR_STATE_MACHINE_{env_name(machine)}"] = physical.state_machine_arn(machine)
         for websocket_api in function.pushes_to:
             env[websocket_endpoint_variable(websocket_api)] = physical.websocket_endpoint(websocket_api)
+        if function.reads_flags and self.feature_flags is not None:
+            application, environment, profile = physical.flags_identifiers()
+            env.update({"BAZAAR_FLAGS_APPLICATION": application, "BAZAAR_FLAGS_ENVIRONMENT": environment,
+                        "BAZAAR_FLAGS_PROFILE": profile,
+                        "BAZAAR_FLAGS_MAX_AGE_SECONDS": str(self.feature_flags.max_age_seconds)})
         if function.uses_user_pool:
             env["BAZAAR_USER_POOL_ID"] = physical.user_pool_id()
             env["BAZAAR_USER_POOL_CLIENT_ID"] = physical.user_pool_client_id()

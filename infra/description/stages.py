@@ -43,6 +43,8 @@ PROD = Stage(
     # once every few seconds from one address for five minutes is a script.
     ip_rate_limits=IpRateLimits(per_ip=2000, strict_per_ip=100),
     production=True,
+    # A new flag document reaches 10% of prod's functions, then the rest after 20 minutes of alarms.
+    flags_deployment_strategy="AppConfig.Canary10Percent20Minutes",
 )
 
 STAGES = (DEV, STAGING, PROD)

@@ -85,6 +85,12 @@ class LocalNames:
     client_id: str = ""
     # The WebSocket twin's management endpoint per API (infra/local/websockets.py).
     websocket_endpoints: dict[str, str] = field(default_factory=dict)
+    # (application id, environment, profile id) of the feature flags in moto (infra/local/flags.py).
+    flags: tuple[str, str, str] | None = None
+
+    def flags_identifiers(self) -> tuple[str, str, str]:
+        assert self.flags is not None, "the description declares no feature flags"
+        return self.flags
 
     def table_name(self, table: str) -> str:
         return f"{self.service}-{table}"

@@ -741,3 +741,28 @@ def test_webhook_functions_have_their_reserved_concurrency_and_no_other_does(clo
     assert {name: n for name, n in reserved.items() if n is not None} == {
         fn.name: webhook.reserved_concurrency for fn, webhook in SERVICE.webhooks
     }
+
+
+# -- feature flags ------------------------------------------------------------------------------
+
+
+def test_the_flag_document_is_deployed_to_the_stage_environment_and_only_readers_may_read_it(synthesized):
+    from infra.description import SERVICE
+    from infra.parity import flag_document_json
+
+    resources = synthesized.template["Resources"]
+    of = lambda kind: {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == kind}  # noqa: E731
+    [environment] = of("AWS::AppConfig::Environment").values()
+    [deployment] = of("AWS::AppConfig::Deployment").values()
+    [version] = of("AWS::AppConfig::HostedConfigurationVersion").values()
+    assert environment["Name"] == "dev" and deployment["DeploymentStrategyId"] == "AppConfig.AllAtOnce"
+    assert flag_document_json(json.loads(version["Content"])) == flag_document_json(SERVICE.feature_flags.document)
+    readers = {
+        next(t["Value"] for t in role["Tags"] if t["Key"] == "bazaar:function")
+        for role in of("AWS::IAM::Role").values()
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "appconfig:GetLatestConfiguration" in json.dumps(statement.get("Action"))
+    }
+    assert readers == {f.name for f in SERVICE.functions if f.reads_flags}
+    assert SERVICE.at_stage("prod").stage.flags_deployment_strategy == "AppConfig.Canary10Percent20Minutes"

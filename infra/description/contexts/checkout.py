@@ -1,10 +1,22 @@
-from infra.description.model import Access, Function, MetricAlarm, Role, Route, Schedule
+from infra.description.model import Access, FeatureFlag, Function, MetricAlarm, Role, Route, Schedule
 from infra.description.contexts.payments import PHONEPE_SETTINGS
 from infra.description.settings import SETTINGS
 
 ADMIN = frozenset({Role.ADMIN})
 _CLEANUP_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE,
                    "ops": Access.READ_WRITE}
+
+FLAGS = (
+    FeatureFlag(
+        name="hold_stock_for_payment_timeout",
+        purpose="Hold a checkout's stock for the PhonePe payment's whole life (PHONEPE_PAYMENT_TIMEOUT_SECONDS) "
+                "instead of STOCK_LOCK_EXPIRY_MINUTES: a shopper who pays late then never finds the stock "
+                "released (and the order refunded), at the price of stock held longer from others. Rolled out "
+                "to a share of shoppers to compare expired and refunded orders before everyone gets it.",
+        default=False,
+        rollout_percent=10,
+    ),
+)
 
 FUNCTIONS = (
     Function(
@@ -21,6 +33,8 @@ FUNCTIONS = (
         },
         # Checkout opens the order's PhonePe payment before it answers (the redirect URL).
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         secrets=("phonepe",),
         routes=(
             Route("POST", "/v1/checkout", frozenset({Role.CUSTOMER}),

@@ -1,7 +1,14 @@
 from infra.description.model import (
     PUBLIC, Access, Function, Key, MetricAlarm, Queue, QueueTrigger, Role, Route, Schedule, Table,
 )
+from infra.description.contexts.payments import PHONEPE_SETTINGS
+from infra.description.contexts.payouts import RAZORPAYX_API
+from infra.description.contexts.shipping import SHIPROCKET_API
 from infra.description.settings import SETTINGS
+
+# The providers /health reports on: the hosts the functions that call them are given (a stage's
+# hosts replace these, and the local twin's sandboxes theirs).
+PROVIDER_HOSTS = {"PHONEPE_BASE_URL": PHONEPE_SETTINGS["PHONEPE_BASE_URL"], **SHIPROCKET_API, **RAZORPAYX_API}
 
 TABLES = (
     Table(
@@ -46,6 +53,11 @@ FUNCTIONS = (
         # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
         tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ, "refunds": Access.READ},
         secrets=("app-keys",),
+        environment=PROVIDER_HOSTS,
+        # RazorpayX is probed from the address payouts leave from: its health is also the NAT's.
+        fixed_egress=True,
+        # Diagnostics lists every flag, its default and its value for the calling admin.
+        reads_flags=True,
         routes=(
             Route("GET", "/health", PUBLIC, "Service health: version and dependency reachability"),
             Route("GET", "/v1/admin/diagnostics", frozenset({Role.ADMIN}), "Operational diagnostics for admins"),

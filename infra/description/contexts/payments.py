@@ -1,7 +1,7 @@
 """Payments: PhonePe (v2 Standard Checkout by default, v1 by setting), its webhook, and the
 worker that re-confirms every webhook with PhonePe's status API."""
 
-from infra.description.model import Access, Function, MetricAlarm, Queue, QueueTrigger, Schedule, Secret, Webhook
+from infra.description.model import Access, FeatureFlag, Function, MetricAlarm, Queue, QueueTrigger, Schedule, Secret, Webhook
 
 # Which PhonePe and where. The cloud twin starts on PhonePe's UAT host (no real money) until an
 # operator sets production hosts (PG: https://api.phonepe.com/apis/pg, OAuth:
@@ -23,6 +23,17 @@ PHONEPE_SETTINGS = {
     "PHONEPE_FIRST_STATUS_CHECK_SECONDS": "20",
     "PHONEPE_PAYMENT_TIMEOUT_SECONDS": "1200",
 }
+
+FLAGS = (
+    FeatureFlag(
+        name="phonepe_api_version",
+        purpose="Which PhonePe API generation new payments and status checks use (v2 Standard Checkout or v1 "
+                "X-VERIFY): switch back to v1 without a deploy if v2 misbehaves. One switch for the whole "
+                "service, never per user: a payment's status is asked of the generation that opened it.",
+        default=PHONEPE_SETTINGS["PHONEPE_API_VERSION"],
+        per_user=False,
+    ),
+)
 
 # Settling a payment moves the order and its stock, and records the payment next to the order.
 SETTLING_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE}
@@ -73,6 +84,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
         queue_triggers=(QueueTrigger(queue="payment-events", batch_size=10),),
@@ -85,6 +98,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
         schedules=(

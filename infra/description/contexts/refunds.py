@@ -151,6 +151,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=WORKFLOW_TABLES,
         secrets=("phonepe",),
         state_machines=("refund-approval",),

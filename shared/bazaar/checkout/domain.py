@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +38,20 @@ class LockPolicy:
 
     def expires_at(self, now: datetime) -> datetime:
         return now + self.expiry
+
+
+@dataclass(frozen=True)
+class LockPolicies:
+    """Which lock policy a customer's checkout takes: the standard one, or (for customers in the
+    `hold_stock_for_payment_timeout` rollout) one that holds the stock as long as the payment can
+    still succeed, so a late payment never finds its stock released."""
+
+    standard: LockPolicy
+    for_payment_timeout: LockPolicy
+    holds_for_payment: Callable[[str], bool]  # the flag's value for a customer id
+
+    def for_customer(self, customer_id: str) -> LockPolicy:
+        return self.for_payment_timeout if self.holds_for_payment(customer_id) else self.standard
 
 
 class UnknownItem(BazaarError):

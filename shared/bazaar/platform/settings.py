@@ -48,11 +48,26 @@ class Settings(BaseModel):
     # apigatewaymanagementapi client's endpoint_url.
     websocket_endpoints: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
+    # Where the feature flag document is (a function the description marks reads_flags; none else).
+    flags_application: str | None = Field(alias="BAZAAR_FLAGS_APPLICATION", default=None, min_length=1)
+    flags_environment: str | None = Field(alias="BAZAAR_FLAGS_ENVIRONMENT", default=None, min_length=1)
+    flags_profile: str | None = Field(alias="BAZAAR_FLAGS_PROFILE", default=None, min_length=1)
+    flags_max_age_seconds: int = Field(alias="BAZAAR_FLAGS_MAX_AGE_SECONDS", default=60, ge=5, le=3600)
 
     @field_validator("route_roles", mode="before")
     @classmethod
     def _parse_route_roles(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
+
+    def flags(self):
+        """The feature flags this function evaluates (bazaar.platform.flags); every flag its
+        default for a function that reads none."""
+        from bazaar.platform.flags import NoFlags, appconfig_flags
+
+        if not (self.flags_application and self.flags_environment and self.flags_profile):
+            return NoFlags()
+        return appconfig_flags(self.flags_application, self.flags_environment, self.flags_profile,
+                               self.flags_max_age_seconds)
 
     def table(self, name: str) -> str:
         return self._resource("table", self.tables, name)
