@@ -224,10 +224,12 @@ def acknowledge(stack: BazaarStack) -> None:
     _ack(
         pool,
         "COG2",
-        "MFA is not required of marketplace customers and sellers (sign-in friction for a "
-        "consumer marketplace); passwords are 12+ characters with upper, lower, digit and "
-        "symbol, tokens are revocable and short-lived. Requiring MFA is a product decision to "
-        "revisit, for admins first.",
+        "COG2 passes only MfaConfiguration ON. The pool is OPTIONAL with authenticator apps (TOTP) "
+        "only, no SMS: admins, who refund, pay out and suspend, reach admin routes only once they "
+        "have enrolled one (the identity authorizer answers 403 MFA_REQUIRED until then, and their "
+        "every sign-in then asks for a code); customers, sellers and scouts may turn it on (ON would "
+        "stop a consumer marketplace's shoppers at sign-up). Cognito accepts ON only when a pool is "
+        "created.",
     )
     _ack(
         pool,

@@ -664,10 +664,15 @@ class UserPool:
     password_min_length: int = 12
     access_token_minutes: int = 60
     refresh_token_days: int = 30
+    # The second factor: an authenticator app (TOTP, never SMS). OPTIONAL lets each user turn it on;
+    # the identity context requires it of admins (bazaar.identity.domain.SECOND_FACTOR_ROLES). Cognito
+    # accepts ON only when a pool is created, so a pool cannot move to ON later.
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
 
     def __post_init__(self) -> None:
         _check_name("user pool", self.name)
         _require(self.password_min_length >= 12, "user pool: passwords must be at least 12 characters")
+        _require(self.mfa in ("OFF", "OPTIONAL", "ON"), "user pool: mfa must be OFF, OPTIONAL or ON")
 
 
 # The alarms every function and table gets are named <function>-errors, <function>-throttles and

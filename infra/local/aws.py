@@ -243,7 +243,12 @@ def _user_pool(service: Service, moto: MotoServer, names: LocalNames) -> None:
                 "RequireSymbols": True,
             }
         },
+        MfaConfiguration=pool.mfa,
     )["UserPool"]["Id"]
+    if pool.mfa != "OFF":
+        # As the cloud pool: authenticator apps (TOTP) only, no SMS.
+        cognito.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration=pool.mfa,
+                                         SoftwareTokenMfaConfiguration={"Enabled": True})
     for role in Role:
         cognito.create_group(GroupName=role.value, UserPoolId=pool_id)
     client_id = cognito.create_user_pool_client(

@@ -129,6 +129,8 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.server: GatewayServer | None = None
         self.accounts: dict[str, dict[str, str]] = {}
+        # Authenticator secrets of the admins create_account made, by email.
+        self.totp_secrets: dict[str, str] = {}
         self._accounts_runtime: FunctionRuntime | None = None
         self.sandboxes: list[Sandbox] = []
         # The NAT gateway twin, when the description declares a network.
@@ -467,16 +469,20 @@ class LocalStack:
     def _seed_accounts(self) -> dict[str, dict[str, str]]:
         """One account per role with a password made for this run, created as sign-up creates
         accounts (Cognito user + Bazaar user), printed, and written where scripts and tests can
-        read it (git-ignored)."""
+        read it (git-ignored). The admin enrols an authenticator app as admins must: its
+        `totp_secret` (base32) makes the codes its sign-in asks for."""
         accounts = {
             role.value: {"email": f"{role.value}@bazaar.local", "password": _strong_password()} for role in Role
         }
-        self._accounts_call({
+        created = self._accounts_call({
             "action": "create",
             "accounts": [
                 {"role": role, "name": f"Local {role}", **account} for role, account in accounts.items()
             ],
         })
+        for role, account in accounts.items():
+            if created[role]["totp_secret"]:
+                account["totp_secret"] = created[role]["totp_secret"]
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.config.state_dir / "local-accounts.json"
         path.write_text(json.dumps(accounts, indent=2))
@@ -484,12 +490,15 @@ class LocalStack:
         return accounts
 
     def create_account(self, role: str, email: str, password: str, name: str = "Local user") -> str:
-        """A user of any role (admins included), made as the seeding makes them; returns its id."""
+        """A user of any role (admins included), made as the seeding makes them; returns its id.
+        An admin's authenticator secret is kept in `totp_secrets` under the email."""
         created = self._accounts_call({
             "action": "create",
             "accounts": [{"role": role, "email": email, "password": password, "name": name}],
-        })
-        return created[role]
+        })[role]
+        if created["totp_secret"]:
+            self.totp_secrets[email] = created["totp_secret"]
+        return created["user_id"]
 
     def sign_in(self, role: str) -> dict[str, str]:
         """Tokens for a seeded account, through the login use case (for stacks without the

@@ -396,6 +396,16 @@ def test_user_pool_client(assertions_template):
     )
 
 
+def test_user_pool_mfa_is_optional_with_authenticator_apps_only(cloud_template):
+    pools = [r["Properties"] for r in cloud_template["Resources"].values() if r["Type"] == "AWS::Cognito::UserPool"]
+    assert len(pools) == 1
+    assert SERVICE.user_pool.mfa == "OPTIONAL"
+    assert pools[0]["MfaConfiguration"] == "OPTIONAL"
+    # TOTP only: no SMS factor, so no SNS role or SMS configuration either.
+    assert pools[0]["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert "SmsConfiguration" not in pools[0]
+
+
 def test_outputs(cloud_template):
     outputs = cloud_template["Outputs"]
     assert {"UserPoolId", "UserPoolClientId", "ApiUrl"} <= set(outputs)

@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar.platform.aws import round_trips
+from bazaar.platform.authorizer_context import SECOND_FACTOR_CONTEXT_KEY, SECOND_FACTOR_REQUIRED
 from bazaar.platform.errors import CATALOGUE, BazaarError, Unauthorized
 from bazaar.platform.observability import logger
 from bazaar.platform.settings import Settings
@@ -75,6 +76,16 @@ class HttpApi:
             return None
         roles = frozenset(r for r in str(authorizer.get("roles", "")).split(",") if r)
         return Principal(user_id=user_id, roles=roles)
+
+    @property
+    def access_token(self) -> str:
+        """The caller's bearer token, for the few calls the directory makes on the user's own
+        behalf (enrolling an authenticator); the authorizer has already accepted it."""
+        scheme, _, token = str(self.app.current_event.headers.get("Authorization")
+                               or self.app.current_event.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Sign in first.")
+        return token.strip()
 
     @property
     def caller(self) -> Principal:
@@ -139,6 +150,13 @@ class HttpApi:
         principal = self.principal
         if principal is None:
             return self._error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "A valid access token is required.")
+        authorizer = event.get("requestContext", {}).get("authorizer") or {}
+        if authorizer.get(SECOND_FACTOR_CONTEXT_KEY) == SECOND_FACTOR_REQUIRED:
+            # The authorizer let the request through only to say why it is refused (its own
+            # refusal would be a bare 403); the roles it passed are none.
+            return self._error(HTTPStatus.FORBIDDEN, "MFA_REQUIRED",
+                               "This route needs a second factor: enrol an authenticator app at "
+                               "POST /v1/me/mfa/totp, then sign in again.")
         if not principal.has_any(frozenset(allowed)):
             return self._error(HTTPStatus.FORBIDDEN, "FORBIDDEN", "Your role may not call this route.")
         return next_middleware(app)
