@@ -18,6 +18,7 @@ FUNCTIONS = (
             "stock": Access.READ_WRITE,
             "orders": Access.READ_WRITE, "order-events": Access.WRITE,
             "idempotency": Access.READ_WRITE,
+            "rate-limits": Access.WRITE,
         },
         # Checkout opens the order's PhonePe payment before it answers (the redirect URL).
         environment=PHONEPE_SETTINGS,

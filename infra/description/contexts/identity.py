@@ -49,7 +49,7 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=10,
         environment={"REFERRAL_LINK_BASE": "https://bazaar.example/join"},
-        tables={"identity": Access.READ_WRITE},
+        tables={"identity": Access.READ_WRITE, "rate-limits": Access.WRITE},
         uses_user_pool=True,
         user_pool_actions=(
             "AdminCreateUser", "AdminSetUserPassword", "AdminAddUserToGroup", "AdminDeleteUser",

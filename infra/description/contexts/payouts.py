@@ -145,6 +145,8 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("razorpayx",),
         sends_to=("payout-webhooks",),
+        # RazorpayX's webhook addresses, when known (CIDRs, comma-separated; empty: any address).
+        environment={"RAZORPAYX_WEBHOOK_SOURCE_IPS": ""},
         webhooks=(Webhook(path="/webhooks/razorpayx", provider="razorpayx"),),
     ),
     Function(
@@ -178,7 +180,8 @@ FUNCTIONS = (
         timeout_seconds=15,
         environment=RAZORPAYX_API,
         fixed_egress=True,
-        tables={**MONEY_TABLES, "identity": Access.READ, "idempotency": Access.READ_WRITE},
+        tables={**MONEY_TABLES, "identity": Access.READ, "idempotency": Access.READ_WRITE,
+                "rate-limits": Access.WRITE},
         secrets=("app-keys", "razorpayx"),
         sends_to=("payouts",),
         routes=(

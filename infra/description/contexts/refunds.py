@@ -174,7 +174,7 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=10,
         tables={"refunds": Access.READ_WRITE, "order-events": Access.WRITE, "orders": Access.READ,
-                "stock": Access.READ, "idempotency": Access.READ_WRITE},
+                "stock": Access.READ, "idempotency": Access.READ_WRITE, "rate-limits": Access.WRITE},
         routes=(
             Route("POST", "/v1/orders/{order_id}/refunds", CUSTOMER,
                   "Ask for a refund of your order, whole or in part (Idempotency-Key)"),
@@ -189,7 +189,8 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=15,
         tables={"refunds": Access.READ_WRITE, "order-events": Access.WRITE, "orders": Access.READ,
-                "stock": Access.READ, "audit": Access.READ_WRITE, "idempotency": Access.READ_WRITE},
+                "stock": Access.READ, "audit": Access.READ_WRITE, "idempotency": Access.READ_WRITE,
+                "rate-limits": Access.WRITE},
         secrets=("app-keys",),
         state_machines=("refund-approval",),
         routes=(

@@ -28,7 +28,7 @@ CATALOGUE = _catalogue(
     ErrorKind("REFERRAL_CODE_INVALID", 400, "The referral code does not belong to an active scout."),
     ErrorKind("UNAUTHORIZED", 401, "No token, or an invalid, expired or revoked one."),
     ErrorKind("INVALID_CREDENTIALS", 401, "The email or password is incorrect (never says which)."),
-    ErrorKind("FORBIDDEN", 403, "The caller's role may not call this route."),
+    ErrorKind("FORBIDDEN", 403, "The caller's role (for a webhook, its address) may not call this route."),
     ErrorKind("ACCOUNT_SUSPENDED", 403, "The account is suspended."),
     ErrorKind("NOT_FOUND", 404, "No such route, or no such resource visible to the caller."),
     ErrorKind("CONFLICT", 409, "The request conflicts with the resource's current state."),
