@@ -100,15 +100,29 @@ class Settings(BaseModel):
     def _parse_rate_limits(cls, value: object) -> object:
         if not isinstance(value, Mapping):
             return value
-        return {name: RateLimit.parse(text) if isinstance(text, str) else text for name, text in value.items()}
+        parsed = {}
+        for name, text in value.items():
+            try:
+                parsed[name] = RateLimit.parse(text) if isinstance(text, str) else text
+            except ValueError as error:  # pydantic's ValidationError is one too
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()) \
+                    if isinstance(error, ValidationError) else str(error)
+                raise ValueError(f"{name}={text!r}: {problems}") from None
+        return parsed
 
     @field_validator("webhook_source_ips", mode="before")
     @classmethod
     def _parse_source_ips(cls, value: object) -> object:
         if not isinstance(value, Mapping):
             return value
-        return {provider: tuple(ipaddress.ip_network(c.strip(), strict=True) for c in text.split(",") if c.strip())
-                if isinstance(text, str) else text for provider, text in value.items()}
+        parsed = {}
+        for provider, text in value.items():
+            try:
+                parsed[provider] = tuple(ipaddress.ip_network(c.strip(), strict=True)
+                                         for c in text.split(",") if c.strip()) if isinstance(text, str) else text
+            except ValueError as error:  # host bits set, or not an address at all
+                raise ValueError(f"{provider.upper()}{WEBHOOK_SOURCE_IPS_SUFFIX}={text!r}: {error}") from None
+        return parsed
 
     def table(self, name: str) -> str:
         return self._resource("table", self.tables, name)
