@@ -26,7 +26,8 @@ ran, so nothing was changed; retry after that many seconds.
 
 - **Per user**: the signed-in caller on routes with roles; on sign-up and sign-in, the account
   the body's `email` names (so spreading guesses at one account over many addresses does not
-  help). On token refresh nobody is signed in, so only the address counts.
+  help); on the second factor, the sign-in its `session` names. On token refresh nobody is
+  signed in, so only the address counts.
 - **Per address**: the request's source IP as API Gateway saw it (`requestContext.identity.sourceIp`).
   Many people share one address (offices, carrier NAT), so these limits are the higher ones.
 - **Windows** are fixed, aligned to the Unix epoch: `window_seconds=300` counts 10:00:00–10:04:59,
@@ -48,7 +49,8 @@ ran, so nothing was changed; retry after that many seconds.
   whichever comes first, also `429 THROTTLED` with `Retry-After`.
 """
 
-_WHO = {UserKey.CALLER: "signed-in caller", UserKey.BODY_EMAIL: "body's `email`", UserKey.NONE: "—"}
+_WHO = {UserKey.CALLER: "signed-in caller", UserKey.BODY_EMAIL: "body's `email`",
+        UserKey.BODY_SESSION: "body's `session`", UserKey.NONE: "—"}
 
 
 def render() -> str:

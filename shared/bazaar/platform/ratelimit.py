@@ -51,6 +51,8 @@ class UserKey(StrEnum):
 
     CALLER = "the signed-in caller"
     BODY_EMAIL = "the account named by the body's email"
+    # A second factor's answer names no account, only the sign-in it completes.
+    BODY_SESSION = "the sign-in named by the body's session"
     NONE = "nobody: the address only"
 
 
@@ -68,8 +70,9 @@ LIMITED_ROUTES: tuple[LimitedRoute, ...] = (
     LimitedRoute("POST /v1/auth/login", "RATE_LIMIT_LOGIN", UserKey.BODY_EMAIL,
                  "Password guessing against one account from many addresses, and credential stuffing from "
                  "one address; the failed-login counters (per account and address) apply as well."),
-    LimitedRoute("POST /v1/auth/login/mfa", "RATE_LIMIT_LOGIN_MFA", UserKey.BODY_EMAIL,
-                 "Guessing the six-digit code of a sign-in's second factor."),
+    LimitedRoute("POST /v1/auth/login/mfa", "RATE_LIMIT_LOGIN_MFA", UserKey.BODY_SESSION,
+                 "Guessing the six-digit code of a sign-in's second factor (a new sign-in, for a new "
+                 "session, counts against the sign-in limit)."),
     LimitedRoute("POST /v1/auth/refresh", "RATE_LIMIT_REFRESH", UserKey.NONE,
                  "Trying stolen or guessed refresh tokens; the caller is not signed in, so by address only."),
     LimitedRoute("POST /v1/checkout", "RATE_LIMIT_CHECKOUT", UserKey.CALLER,
@@ -95,11 +98,14 @@ class Client:
     def user(self, key: UserKey) -> str | None:
         if key is UserKey.CALLER:
             return self.user_id
-        if key is UserKey.BODY_EMAIL:
-            email = _body_field(self.body, "email")
-            # Hashed: the counters' keys must not be a list of the emails people tried.
-            return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32] if email else None
-        return None
+        field = {UserKey.BODY_EMAIL: "email", UserKey.BODY_SESSION: "session"}.get(key)
+        value = _body_field(self.body, field) if field else None
+        if value is None:
+            return None
+        # Hashed: the counters' keys must be neither a list of the emails people tried nor
+        # usable sessions. Emails compare as Cognito compares them (case-insensitively).
+        subject = value.strip().lower() if key is UserKey.BODY_EMAIL else value
+        return f"{field}:" + hashlib.sha256(subject.encode()).hexdigest()[:32]
 
 
 class Counters(Protocol):
