@@ -17,6 +17,7 @@ from infra import rate_limit_docs
 from infra.description import SERVICE, edge
 from infra.description.settings import RATE_LIMITS
 from infra.local.events import function_url_event, rest_proxy_event
+from infra.local.gateway import Gateway
 from tests.unit.physical_names import MadeUpNames
 
 PROD = SERVICE.at_stage("prod")
@@ -261,3 +262,11 @@ def test_a_webhook_function_without_its_allow_list_setting_refuses_to_start():
     del env["PHONEPE_WEBHOOK_SOURCE_IPS"]
     with pytest.raises(ConfigurationError, match="PHONEPE_WEBHOOK_SOURCE_IPS"):
         WebhookEdge(load_settings(env), provider="phonepe")
+
+
+def test_every_answer_the_local_gateway_gives_itself_carries_the_security_headers():
+    gateway = Gateway(SERVICE.at_stage("dev"), runtimes={}, control=lambda method, target, body: None)
+    for response in SERVICE.api.gateway_responses:
+        answer = dict(gateway._gateway_error(response.kind, "req-1").headers)
+        assert {k: answer[k] for k in edge.SECURITY_HEADERS} == dict(edge.SECURITY_HEADERS), response.kind
+        assert answer["Vary"] == "Origin" and "Access-Control-Allow-Origin" not in answer, response.kind
