@@ -41,9 +41,9 @@ ran, so nothing was changed; retry after that many seconds.
   failed-login counters, the per-customer stock-lock cap, `Idempotency-Key` on money-moving
   requests and one open refund per order still hold meanwhile.
 - The numbers are settings (`RATE_LIMIT_<NAME>` = `per_user=N,per_ip=N,window_seconds=N`),
-  declared in `infra/description/settings.py` and replaced per stage in
-  `infra/description/stages.py`; a function refuses to start when a limited route it serves has
-  none. The `dev` stage (developers' deployments and the local twin, where every client is
+  declared in `infra/description/settings.py`, given to the function serving the route, and
+  replaced per stage in `infra/description/stages.py`; a function refuses to start when a
+  limited route it serves has none. The `dev` stage (developers' deployments and the local twin, where every client is
   127.0.0.1) counts with limits high enough not to get in the way.
 - Failed sign-ins are limited separately as well: 5 per account and 20 per address in 15 minutes,
   whichever comes first, also `429 THROTTLED` with `Retry-After`.
@@ -59,10 +59,11 @@ def render() -> str:
     header = "| route | setting | user is | " + " | ".join(
         f"{s.stage.name}: per user / per address / window" for s in stages if s.stage) + " |"
     lines += [header, "|" + "---|" * (3 + len(stages))]
+    declared = [{**s.settings, **{k: v for f in s.functions for k, v in f.environment.items()}} for s in stages]
     for row in LIMITED_ROUTES:
         cells = []
-        for staged in stages:
-            limit = RateLimit.parse(staged.settings[row.setting])
+        for settings in declared:
+            limit = RateLimit.parse(settings[row.setting])
             cells.append(f"{_count(limit.per_user)} / {_count(limit.per_ip)} / {limit.window_seconds} s")
         lines.append(f"| `{row.route}` | `{row.setting}` | {_WHO[row.user_key]} | " + " | ".join(cells) + " |")
     lines += ["", "## Why each route is limited", ""]

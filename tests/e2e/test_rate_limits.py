@@ -62,16 +62,13 @@ def send(api: str, method: str, path: str, *, source: str, body: dict | None = N
 @pytest.fixture(scope="module")
 def limited_stack(tmp_path_factory):
     staged = SERVICE.at_stage("dev")
-    settings = {**staged.settings,
-                **dict.fromkeys(RATE_LIMITS, f"per_user={PER_USER},per_ip={PER_IP},window_seconds={WINDOW}")}
+    small = {**dict.fromkeys(RATE_LIMITS, f"per_user={PER_USER},per_ip={PER_IP},window_seconds={WINDOW}"),
+             "PHONEPE_WEBHOOK_SOURCE_IPS": WEBHOOK_NETWORK}
     functions = tuple(
-        replace(f, environment={**f.environment, "PHONEPE_WEBHOOK_SOURCE_IPS": WEBHOOK_NETWORK})
-        if "PHONEPE_WEBHOOK_SOURCE_IPS" in f.environment else f
-        for f in staged.functions
-    )
+        replace(f, environment={k: small.get(k, v) for k, v in f.environment.items()}) for f in staged.functions)
     # Low enough for a burst of cheap requests to exhaust, high enough for the tests' own pace.
     api = replace(staged.api, throttle_rate_per_second=20, throttle_burst=40)
-    service = replace(staged, settings=settings, functions=functions, api=api)
+    service = replace(staged, functions=functions, api=api)
     running = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("rate-limits-state")), service).start()
     yield running
     running.stop()

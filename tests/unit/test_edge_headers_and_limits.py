@@ -73,8 +73,9 @@ def test_every_limited_route_has_its_setting_in_every_stage_and_nothing_else_doe
     assert len({row.route for row in LIMITED_ROUTES}) == len(LIMITED_ROUTES)
     for stage in SERVICE.stages:
         staged = SERVICE.at_stage(stage.name)
+        declared = {k: v for f in staged.functions for k, v in f.environment.items()}
         for row in LIMITED_ROUTES:
-            RateLimit.parse(staged.settings[row.setting])  # raises on a malformed value
+            RateLimit.parse(declared[row.setting])  # raises on a malformed value
 
 
 def test_every_limited_route_is_declared_by_a_function_that_may_write_the_counters():
@@ -83,6 +84,7 @@ def test_every_limited_route_is_declared_by_a_function_that_may_write_the_counte
         if row.route in served:
             function, route = served[row.route]
             assert RATE_LIMIT_TABLE in function.tables, f"{function.name} serves {row.route}"
+            assert row.setting in function.environment, f"{function.name} serves {row.route}"
             # A route with roles limits its caller; a public one can only name an account in its body.
             assert (row.user_key is UserKey.CALLER) == (not route.is_public), row.route
     missing = sorted(row.route for row in LIMITED_ROUTES if row.route not in served)
