@@ -190,3 +190,13 @@ def test_the_stage_throttle_answers_429_with_retry_after_in_the_envelope(limited
     assert {k: answer.headers.get(k) for k in SECURITY_HEADERS} == dict(SECURITY_HEADERS)
     assert "Server" not in answer.headers
     time.sleep(2.5)  # the bucket refills before anything else runs against this stack
+
+
+def test_when_the_counters_table_is_gone_limited_routes_still_answer(limited_stack):
+    # Last in this module: it takes the counters away for good. Fail open (see
+    # bazaar.platform.ratelimit): the limiter's outage must not become sign-in's.
+    limited_stack.client("dynamodb").delete_table(TableName=limited_stack.names.table_name("rate-limits"))
+    source = fresh_address()
+    answers = [send(limited_stack.url, "POST", "/v1/auth/refresh", source=source,
+                    body={"refresh_token": "not-a-token"}) for _ in range(PER_IP + 2)]
+    assert [a.status for a in answers] == [401] * (PER_IP + 2), [a.body for a in answers]

@@ -272,3 +272,18 @@ def test_every_answer_the_local_gateway_gives_itself_carries_the_security_header
         answer = dict(gateway._gateway_error(response.kind, "req-1").headers)
         assert {k: answer[k] for k in edge.SECURITY_HEADERS} == dict(edge.SECURITY_HEADERS), response.kind
         assert answer["Vary"] == "Origin" and "Access-Control-Allow-Origin" not in answer, response.kind
+
+
+def test_a_second_factor_is_limited_per_sign_in_session_and_the_session_is_not_stored():
+    route = "POST /v1/auth/login/mfa"
+    counters = MemoryCounters()
+    limits = limiter(route, RateLimit(per_user=1, per_ip=100, window_seconds=60), counters, Clock(0.0))
+
+    def answer(session: str) -> int | None:
+        return limits.retry_after(route, Client(ip="192.0.2.1", user_id=None,
+                                                body=json.dumps({"session": session, "code": "123456"})))
+
+    assert answer("session-one") is None
+    assert answer("session-one") == 60
+    assert answer("session-two") is None
+    assert not any("session-one" in key for key in counters.hits)
