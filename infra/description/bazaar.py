@@ -7,7 +7,7 @@ from __future__ import annotations
 from infra.description.contexts import (
     catalog, checkout, identity, notifications, ops, orders, payments, payouts, realtime, refunds, shipping,
 )
-from infra.description.model import Api, FeatureFlags, GatewayResponse, Network, Secret, Service, UserPool
+from infra.description.model import Api, FeatureFlags, GatewayResponse, Key, Network, Secret, Service, Table, UserPool
 from infra.description.settings import SETTINGS, VERSION
 from infra.description.stages import STAGES
 
@@ -27,7 +27,16 @@ SECRETS = (
     ),
 )
 
-TABLES = _gather("TABLES")
+# Per-client request counters of the limited routes (bazaar.platform.ratelimit): one item per
+# route, client and fixed window; TTL clears windows that have ended.
+RATE_LIMIT_TABLE = Table(
+    name="rate-limits",
+    purpose="Per-user and per-address request counters of the rate-limited routes, one item per window.",
+    partition_key=Key("pk"),
+    ttl_attribute="expires_at",
+)
+
+TABLES = _gather("TABLES") + (RATE_LIMIT_TABLE,)
 QUEUES = _gather("QUEUES")
 FUNCTIONS = _gather("FUNCTIONS")
 ALARMS = _gather("ALARMS")

@@ -5,10 +5,16 @@ provider's test environment or alarm nobody). Pick one with `cdk synth -c bazaar
 from __future__ import annotations
 
 from infra.description.model import IpRateLimits, Stage
+from infra.description.settings import RATE_LIMITS
+
+# Developers' deployments and the local twin, where every client is one address (127.0.0.1) and
+# test suites sign in hundreds of times a minute: limits that count but do not get in the way.
+_DEVELOPER_RATE_LIMIT = "per_user=1000,per_ip=10000,window_seconds=60"
 
 DEV = Stage(
     name="dev",
     purpose="Developers' own deployment and the local twin: provider sandboxes, a small budget.",
+    settings=dict.fromkeys(RATE_LIMITS, _DEVELOPER_RATE_LIMIT),
     cors_allowed_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
     alarm_recipients=(),
     monthly_budget_usd=25,

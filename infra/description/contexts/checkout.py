@@ -1,6 +1,6 @@
 from infra.description.model import Access, FeatureFlag, Function, MetricAlarm, Role, Route, Schedule
 from infra.description.contexts.payments import PHONEPE_SETTINGS
-from infra.description.settings import SETTINGS
+from infra.description.settings import SETTINGS, rate_limits
 
 ADMIN = frozenset({Role.ADMIN})
 _CLEANUP_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE,
@@ -30,9 +30,10 @@ FUNCTIONS = (
             "stock": Access.READ_WRITE,
             "orders": Access.READ_WRITE, "order-events": Access.WRITE,
             "idempotency": Access.READ_WRITE,
+            "rate-limits": Access.WRITE,
         },
         # Checkout opens the order's PhonePe payment before it answers (the redirect URL).
-        environment=PHONEPE_SETTINGS,
+        environment={**PHONEPE_SETTINGS, **rate_limits("RATE_LIMIT_CHECKOUT")},
         # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
         reads_flags=True,
         secrets=("phonepe",),

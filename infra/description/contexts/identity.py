@@ -1,6 +1,7 @@
 """Identity and access: accounts in Cognito, Bazaar's user records, sessions and their
 revocation, login throttling, and the admin audit trail."""
 
+from infra.description.settings import rate_limits
 from infra.description.model import (
     EVERY_ROLE, PUBLIC, Access, Function, Index, Key, Role, Route, Table,
 )
@@ -48,8 +49,10 @@ FUNCTIONS = (
         description="Sign-up, sign-in (with its one-time-code step), refresh, sign-out and the caller's own account.",
         memory_mb=512,
         timeout_seconds=10,
-        environment={"REFERRAL_LINK_BASE": "https://bazaar.example/join"},
-        tables={"identity": Access.READ_WRITE},
+        environment={"REFERRAL_LINK_BASE": "https://bazaar.example/join",
+                     **rate_limits("RATE_LIMIT_REGISTER", "RATE_LIMIT_LOGIN", "RATE_LIMIT_LOGIN_MFA",
+                                   "RATE_LIMIT_REFRESH")},
+        tables={"identity": Access.READ_WRITE, "rate-limits": Access.WRITE},
         uses_user_pool=True,
         user_pool_actions=(
             "AdminCreateUser", "AdminSetUserPassword", "AdminAddUserToGroup", "AdminDeleteUser",

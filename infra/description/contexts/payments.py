@@ -73,6 +73,9 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("phonepe",),
         sends_to=("payment-events",),
+        # The addresses PhonePe calls from, when it publishes them (CIDRs, comma-separated; a
+        # stage sets them); empty: any address, and the signature decides.
+        environment={"PHONEPE_WEBHOOK_SOURCE_IPS": ""},
         # PhonePe calls back once per payment state change: a sale's peak, not more.
         webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe", reserved_concurrency=20),),
     ),

@@ -30,7 +30,7 @@ CATALOGUE = _catalogue(
     ErrorKind("INVALID_CREDENTIALS", 401, "The email or password is incorrect (never says which)."),
     ErrorKind("MFA_CODE_INVALID", 401, "The one-time code is wrong; the challenge is spent, sign in again."),
     ErrorKind("MFA_SESSION_INVALID", 401, "The sign-in challenge is unknown, already used or expired."),
-    ErrorKind("FORBIDDEN", 403, "The caller's role may not call this route."),
+    ErrorKind("FORBIDDEN", 403, "The caller's role (for a webhook, its address) may not call this route."),
     ErrorKind("ACCOUNT_SUSPENDED", 403, "The account is suspended."),
     ErrorKind("MFA_REQUIRED", 403, "The route needs a second factor the account has not enrolled."),
     ErrorKind("NOT_FOUND", 404, "No such route, or no such resource visible to the caller."),
