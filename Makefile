@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up lint test docs synth deploy bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
+.PHONY: help up lint test docs synth deploy verify bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
@@ -29,6 +29,7 @@ help:
 	@echo "make docs    regenerate the OpenAPI document and docs/errors.md from the code"
 	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
 	@echo "make deploy  synth, then cdk deploy (needs AWS credentials)"
+	@echo "make verify  smoke-check a deployment: make verify URL=https://... [ADMIN_TOKEN=...] [ARGS=...]"
 	@echo "make bench   print the benchmarks' figures"
 
 $(VENV)/.installed: pyproject.toml infra/requirements.py
@@ -69,6 +70,12 @@ synth: install
 # Needs AWS credentials in the environment and a bootstrapped account (cdk bootstrap).
 deploy: synth
 	cdk deploy --app "$(PY) app.py" --no-notices $(CDK_ARGS)
+
+# A smoke suite against any deployment (or `make up`'s http://127.0.0.1:8000); the admin token
+# reaches it through the environment (and the line is not echoed), not its command line. ARGS: --allowed-origin, --webhook, --json, ...
+verify: $(VENV)/.installed
+	$(if $(URL),,$(error make verify needs URL=<the API's base URL>))
+	@BAZAAR_VERIFY_ADMIN_TOKEN="$(ADMIN_TOKEN)" $(PY) -m infra.verify --url "$(URL)" $(ARGS)
 
 bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime
 

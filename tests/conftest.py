@@ -3,6 +3,7 @@ ports and stopped at the end; tests talk to it over HTTP and boto3, the way clie
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 import requests
 
@@ -86,8 +87,23 @@ def tokens(local_stack, api):
     return token
 
 
-def login(api: str, email: str, password: str) -> dict:
+def login(api: str, email: str, password: str, totp_secret: str | None = None) -> dict:
+    """Tokens through POST /v1/auth/login; for an account with a second factor (the seeded admin:
+    `login(api, **stack.accounts["admin"])`), the challenge is answered at /v1/auth/login/mfa with
+    a code made from `totp_secret`, as an authenticator app makes it."""
     response = requests.post(f"{api}/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    if "challenge" not in answer:
+        return answer
+    assert answer["challenge"] == "SOFTWARE_TOKEN_MFA", answer
+    assert totp_secret is not None, f"{email} has a second factor: pass its totp_secret"
+    return answer_mfa_challenge(api, answer["session"], totp_secret)
+
+
+def answer_mfa_challenge(api: str, session: str, totp_secret: str) -> dict:
+    response = requests.post(f"{api}/v1/auth/login/mfa",
+                             json={"session": session, "code": pyotp.TOTP(totp_secret).now()}, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 

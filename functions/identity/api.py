@@ -1,11 +1,15 @@
-"""Identity API: register, login, refresh, logout, /v1/me and a scout's referral."""
+"""Identity API: register, login (and its one-time-code step), refresh, logout, /v1/me, enrolling
+an authenticator app, and a scout's referral."""
 
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.identity import services, wiring
-from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, ReferralSource, Role, referral_link
-from bazaar.identity.schemas import LoginIn, ReferralOut, RefreshIn, RegisterIn, TokensOut, UserOut
+from bazaar.identity.domain import LoginThrottlePolicy, PasswordPolicy, ReferralSource, Role, Tokens, referral_link
+from bazaar.identity.schemas import (
+    LoginIn, LoginMfaIn, MfaStatusOut, ReferralOut, RefreshIn, RegisterIn, SignInChallengeOut, TokensOut,
+    TotpEnrolmentOut, TotpVerifyIn, UserOut,
+)
 from bazaar.platform.clock import utc_now
 from bazaar.platform.errors import NotFound
 from bazaar.platform.http import HttpApi
@@ -36,17 +40,44 @@ def register(body: RegisterIn) -> Response[UserOut]:
     return Response(201, content_types.APPLICATION_JSON, UserOut.of(user))
 
 
-@app.post("/v1/auth/login", summary="Sign in", responses={
-    200: {"description": "The tokens"}, 401: {"description": "INVALID_CREDENTIALS"},
-    403: {"description": "ACCOUNT_SUSPENDED"}, 429: {"description": "THROTTLED: too many failed sign-ins"}})
-def login(body: LoginIn) -> TokensOut:
-    source_ip = app.current_event.request_context.identity.source_ip or "unknown"
-    tokens = services.login(
-        body.email, body.password, source_ip,
+def _source_ip() -> str:
+    return app.current_event.request_context.identity.source_ip or "unknown"
+
+
+@app.post("/v1/auth/login", summary="Sign in: tokens, or a one-time-code challenge", responses={
+    200: {"description": "The tokens, or the challenge POST /v1/auth/login/mfa completes"},
+    401: {"description": "INVALID_CREDENTIALS"}, 403: {"description": "ACCOUNT_SUSPENDED"}})
+def login(body: LoginIn) -> TokensOut | SignInChallengeOut:
+    answer = services.login(
+        body.email, body.password, _source_ip(),
+        users=identity.users, directory=identity.directory, failures=identity.failed_logins,
+        verify=identity.verifier.verify, policy=throttle_policy, session_days=wiring.SESSION_DAYS, now=utc_now,
+    )
+    return TokensOut.of(answer) if isinstance(answer, Tokens) else SignInChallengeOut.of(answer)
+
+
+@app.post("/v1/auth/login/mfa", summary="Complete a sign-in with the authenticator's code")
+def login_mfa(body: LoginMfaIn) -> TokensOut:
+    tokens = services.complete_mfa_login(
+        body.session, body.code, _source_ip(),
         users=identity.users, directory=identity.directory, failures=identity.failed_logins,
         verify=identity.verifier.verify, policy=throttle_policy, session_days=wiring.SESSION_DAYS, now=utc_now,
     )
     return TokensOut.of(tokens)
+
+
+@app.post("/v1/me/mfa/totp", summary="Enrol an authenticator app: its secret and otpauth:// address")
+def enrol_totp() -> TotpEnrolmentOut:
+    enrolment = services.begin_totp_enrolment(api.caller.user_id, api.access_token, users=identity.users,
+                                              directory=identity.directory)
+    return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@app.post("/v1/me/mfa/totp/verify", summary="Confirm the authenticator with its first code")
+def verify_totp(body: TotpVerifyIn) -> MfaStatusOut:
+    user = services.confirm_totp_enrolment(api.caller.user_id, api.access_token, body.code,
+                                           users=identity.users, directory=identity.directory)
+    return MfaStatusOut(mfa_enabled=user.mfa_enabled, method="totp" if user.mfa_enabled else None)
 
 
 @app.post("/v1/auth/refresh", summary="Refresh the access and id tokens", responses={

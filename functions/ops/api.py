@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import published, services, wiring
 from bazaar.ops.schemas import (
-    DiagnosticsOut, FailedShipmentOut, HealthOut, NeedsRefundOut, PaymentsOut, RefundsOut, ShipmentsOut, StockLocksOut,
+    DiagnosticsOut, FailedShipmentOut, FlagsOut, HealthOut, JobOut, NeedsRefundOut, PaymentsOut, RefundsOut,
+    ShipmentsOut, StockLocksOut,
 )
 from bazaar.refunds.services import refund_counts
 from bazaar.orders.domain import OrderStatus
@@ -22,8 +23,9 @@ ops = wiring.diagnostics(settings)
 LISTED = 50
 
 
-@app.get("/health", summary="Service health", responses={200: {"description": "Every dependency answers"},
-                                                      503: {"description": "A dependency is down"}})
+@app.get("/health", summary="Service health", responses={
+    200: {"description": "ok, or degraded: a provider (PhonePe, Shiprocket, RazorpayX) is unreachable"},
+    503: {"description": "down: DynamoDB or Secrets Manager is unreachable"}})
 def health() -> Response[HealthOut]:
     report = services.check_health(ops.version, ops.probes)
     return Response(
@@ -57,7 +59,7 @@ def diagnostics() -> DiagnosticsOut:
     locks = ops.lock_census.count(now)
     refunds, refund_ids = ops.orders_in_status.find(OrderStatus.NEEDS_REFUND, LISTED)
     pending = ops.payment_records.census(now, LISTED)
-    return DiagnosticsOut.of(
+    out = DiagnosticsOut.of(
         ops.version, ops.stage, report, heartbeat, now,
         StockLocksOut(active=locks.active, expired_unreleased=locks.expired_unreleased,
                       oldest_expired_at=locks.oldest_expired_at),
@@ -69,6 +71,10 @@ def diagnostics() -> DiagnosticsOut:
                              pending_order_ids=list(pending.open_order_ids)),
         refunds=RefundsOut(**refund_counts(ops.refund_requests)),
     )
+    out.feature_flags = FlagsOut.of(*services.read_flags(ops.flags, api.caller.user_id))
+    out.stock_cleanup = JobOut.of(services.job_status(ops.job_runs, services.STOCK_CLEANUP_JOB,
+                                                      ops.stock_cleanup_interval, now))
+    return out
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -8,7 +8,7 @@ from bazaar.platform.observability import logger, metrics, tracer
 from bazaar.platform.settings import Settings, from_environment
 
 settings = from_environment(Settings)
-edge = WebhookEdge(settings)
+edge = WebhookEdge(settings, provider="razorpayx")
 webhook = wiring.payout_webhook(settings)
 
 

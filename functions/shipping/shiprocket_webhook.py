@@ -8,7 +8,7 @@ from bazaar.shipping import wiring
 from bazaar.shipping.services import receive_tracking_webhook
 
 settings = from_environment(Settings)
-edge = WebhookEdge(settings)
+edge = WebhookEdge(settings, provider="shiprocket")
 webhook = wiring.tracking_webhook(settings)
 
 

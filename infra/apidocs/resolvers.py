@@ -26,6 +26,7 @@ class _PlaceholderNames:
     def user_pool_jwks_url(self) -> str: return "https://cognito-idp.ap-south-1.amazonaws.com/placeholder/.well-known/jwks.json"
     def state_machine_arn(self, machine: str) -> str: return f"arn:aws:states:ap-south-1:000000000000:stateMachine:{machine}"
     def websocket_endpoint(self, api: str) -> str: return f"https://placeholder.execute-api.ap-south-1.amazonaws.com/{api}"
+    def flags_identifiers(self) -> tuple[str, str, str]: return ("placeholder", "placeholder", "placeholder")
 
 
 def main(names: list[str]) -> None:

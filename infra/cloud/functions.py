@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra.cloud import runtime, tags
 from infra.cloud.email import email_identity_arn
+from infra.cloud.flags import CloudFlags
 from infra.cloud.identity import Identity
 from infra.cloud.network import ENI_ACTIONS, EgressNetwork
 from infra.cloud.queues import QueuePair
@@ -52,10 +53,12 @@ class CloudNames:
         secrets: dict,
         identity: Identity,
         websocket_apis: dict[str, CloudWebSocketApi] | None = None,
+        flags: CloudFlags | None = None,
     ) -> None:
         self._stack, self._tables, self._queues = stack, tables, queues
         self._secrets, self._identity = secrets, identity
         self._websocket_apis = websocket_apis or {}
+        self.flags = flags
 
     def table_name(self, table: str) -> str:
         return self._tables[table].table_name
@@ -78,6 +81,10 @@ class CloudNames:
 
     def websocket_endpoint(self, websocket_api: str) -> str:
         return self._websocket_apis[websocket_api].management_endpoint
+
+    def flags_identifiers(self) -> tuple[str, str, str]:
+        assert self.flags is not None, "the description declares no feature flags"
+        return self.flags.identifiers()
 
     def user_pool_arn(self) -> str:
         return self._identity.user_pool.user_pool_arn
@@ -178,6 +185,9 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
         log_group=log_group,
         role=role,
         environment=environment,
+        # A webhook's function URL is public and no WAF can stand in front of it: its instances
+        # are capped (Lambda answers 429 above the cap and the provider retries).
+        reserved_concurrent_executions=fn.reserved_concurrency,
         **placement,
     )
     for construct in (function, role, log_group):
@@ -206,6 +216,9 @@ def build_function(scope: Construct, fn: Function, shared: Shared) -> lambda_.Fu
                 resources=[email_identity_arn(Stack.of(scope), fn.email_identity)],
             )
         )
+    if fn.reads_flags and shared.physical.flags is not None:
+        # The flag document of this stage, and no other AppConfig configuration.
+        role.add_to_policy(shared.physical.flags.read_statement(Stack.of(scope)))
     if fn.sends_sms:
         # An SMS goes to a phone number, which has no ARN: IAM accepts only '*' for that Publish.
         # (Topics are not published to by this function; it is granted no topic.)

@@ -37,6 +37,9 @@ def build_identity(scope: Construct, service: Service) -> Identity:
             require_symbols=True,
         ),
         account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        # Authenticator apps only: SMS codes can be intercepted (SIM swap) and are billed per message.
+        mfa={"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}[spec.mfa],
+        mfa_second_factor=None if spec.mfa == "OFF" else cognito.MfaSecondFactor(sms=False, otp=True),
         deletion_protection=True,
         # Users and their groups are customer data; never delete them with the stack.
         removal_policy=RemovalPolicy.RETAIN,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from infra.cloud import tags
 from infra.description.model import websocket_endpoint_variable
 from infra.parity import (
-    Inventory, connect_roles_from_environment, event_routes_from_environment, task_function_names,
+    CloudOnlyInventory, Inventory, connect_roles_from_environment, event_routes_from_environment, flag_document_json,
+    task_function_names,
 )
 
 Resources = dict[str, dict[str, Any]]
@@ -60,6 +62,84 @@ class _Names:
 
     def first(self, value: Any) -> str | None:
         return next((self.by_id[lid] for lid in _references(value) if lid in self.by_id), None)
+
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
+def read_nested_templates(template: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:
+    """The nested stacks' templates as the cloud assembly in `directory` wrote them (each a
+    `*.nested.template.json` file, named in the assets manifest by the hash its TemplateURL ends
+    with), by the logical id of their AWS::CloudFormation::Stack resource in `template`."""
+    sources: dict[str, str] = {}
+    for manifest in directory.glob("*.assets.json"):
+        for asset_hash, asset in json.loads(manifest.read_text()).get("files", {}).items():
+            sources[asset_hash] = asset["source"]["path"]
+    found = {}
+    for lid, stack in _of_type(template.get("Resources", {}), NESTED_STACK):
+        url = json.dumps(stack["Properties"]["TemplateURL"])
+        asset_hash = re.search(r"([0-9a-f]{64})\.json", url)
+        path = sources.get(asset_hash.group(1)) if asset_hash else None
+        if path is None:
+            raise ValueError(f"nested stack {lid}: no template in {directory} for TemplateURL {url}")
+        found[lid] = json.loads((directory / path).read_text())
+    return found
+
+
+def _rewrite(value: Any, nested_lid: str, own: set[str], parameters: Mapping[str, Any]) -> Any:
+    """A nested template's value as the parent sees it: a Ref to one of its Parameters becomes
+    what the parent passes for it, and its own logical ids get the nested stack's prefix."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            target = value["Ref"]
+            if target in parameters:
+                return parameters[target]
+            return {"Ref": f"{nested_lid}/{target}"} if target in own else value
+        if set(value) == {"Fn::GetAtt"}:
+            target = value["Fn::GetAtt"]
+            lid, attribute = (target[0], target[1]) if isinstance(target, list) else str(target).split(".", 1)
+            if lid in own:
+                return {"Fn::GetAtt": [f"{nested_lid}/{lid}", attribute]}
+            return value
+        return {key: _rewrite(item, nested_lid, own, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rewrite(item, nested_lid, own, parameters) for item in value]
+    return value
+
+
+def deployment(template: dict[str, Any], nested: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The parent template with every nested stack's resources added, as one resource map: the
+    nested ones under `<nested stack logical id>/<logical id>`, their Parameters replaced by the
+    values the parent passes (so an integration names the parent's function again). What the
+    inventory reads is then everything CloudFormation deploys, across the stacks."""
+    merged = json.loads(json.dumps(template))
+    resources = merged.setdefault("Resources", {})
+    outputs: dict[tuple[str, str], Any] = {}  # (nested stack, "Outputs.<name>") -> its value
+    for nested_lid, nested_template in nested.items():
+        passed = template["Resources"][nested_lid]["Properties"].get("Parameters", {})
+        declared = nested_template.get("Parameters", {})
+        parameters = {name: passed[name] for name in declared if name in passed}
+        own = set(nested_template.get("Resources", {}))
+        for lid, resource in nested_template.get("Resources", {}).items():
+            resources[f"{nested_lid}/{lid}"] = _rewrite(resource, nested_lid, own, parameters)
+        for name, output in nested_template.get("Outputs", {}).items():
+            outputs[(nested_lid, f"Outputs.{name}")] = _rewrite(output["Value"], nested_lid, own, parameters)
+
+    def through_outputs(value: Any) -> Any:
+        # The parent names a nested resource through the nested stack's outputs: name it directly.
+        if isinstance(value, dict):
+            target = value.get("Fn::GetAtt")
+            if set(value) == {"Fn::GetAtt"} and isinstance(target, list) and tuple(target) in outputs:
+                return outputs[(target[0], target[1])]
+            return {key: through_outputs(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [through_outputs(item) for item in value]
+        return value
+
+    for key in ("Resources", "Outputs"):
+        if key in merged:
+            merged[key] = through_outputs(merged[key])
+    return merged
 
 
 def _route_path(resources: Resources, resource_id: Any) -> str:
@@ -190,7 +270,13 @@ def _placeholder_function(function_name: Any) -> str:
     return f"<not a function placeholder: {function_name!r}>"
 
 
-def inventory_from_template(template: dict[str, Any]) -> Inventory:
+def inventory_from_template(
+    template: dict[str, Any], nested: Mapping[str, dict[str, Any]] | None = None
+) -> Inventory:
+    """The inventory of a parent template and its nested stacks' (see `deployment`; a template
+    already merged by `deployment` needs none)."""
+    if nested:
+        template = deployment(template, nested)
     resources: Resources = template.get("Resources", {})
     functions = _Names(resources, "AWS::Lambda::Function", tags.FUNCTION)
     queues = _Names(resources, "AWS::SQS::Queue", tags.QUEUE)
@@ -333,7 +419,91 @@ def inventory_from_template(template: dict[str, Any]) -> Inventory:
         ),
         email_senders=frozenset(email_senders),
         sms_senders=frozenset(sms_senders),
+        reserved_concurrency=frozenset(
+            (functions.by_id[lid], int(function["Properties"]["ReservedConcurrentExecutions"]))
+            for lid, function in _of_type(resources, "AWS::Lambda::Function")
+            if "ReservedConcurrentExecutions" in function["Properties"]
+        ),
+        **_flags(resources, functions),
     )
+
+
+def _scoped_paths(statement: dict[str, Any] | None) -> tuple[str, ...]:
+    """The path fragments a rate rule's scope-down statement matches (one, or an OR of several)."""
+    if not statement:
+        return ()
+    parts = statement.get("OrStatement", {}).get("Statements") or [statement]
+    return tuple(sorted(
+        part["ByteMatchStatement"]["SearchString"] if "UriPath" in part.get("ByteMatchStatement", {}).get(
+            "FieldToMatch", {}) else f"<not a path match: {json.dumps(part)}>"
+        for part in parts
+    ))
+
+
+def cloud_only_from_template(
+    template: dict[str, Any], nested: Mapping[str, dict[str, Any]] | None = None
+) -> CloudOnlyInventory:
+    """The cloud-only parts (the web ACL) of a parent template and its nested stacks'."""
+    resources: Resources = (deployment(template, nested) if nested else template).get("Resources", {})
+    rate_rules, groups = set(), set()
+    acls = dict(_of_type(resources, "AWS::WAFv2::WebACL"))
+    for acl in acls.values():
+        for rule in acl["Properties"].get("Rules", []):
+            statement = rule["Statement"]
+            if "RateBasedStatement" in statement:
+                rate = statement["RateBasedStatement"]
+                per_ip = rate.get("AggregateKeyType") == "IP" and int(rate.get("EvaluationWindowSec", 300)) == 300
+                rate_rules.add((rule["Name"] if per_ip else f"<{rule['Name']}: not per IP per 5 minutes>",
+                                int(rate["Limit"]), _scoped_paths(rate.get("ScopeDownStatement"))))
+            elif "ManagedRuleGroupStatement" in statement:
+                group = statement["ManagedRuleGroupStatement"]
+                counted = tuple(sorted(
+                    o["Name"] for o in group.get("RuleActionOverrides", []) if "Count" in o.get("ActionToUse", {})
+                ))
+                enforced = "None" in rule.get("OverrideAction", {})
+                groups.add((f"{group['VendorName']}/{group['Name']}" if enforced
+                            else f"<{group['Name']}: whole group only counts>", counted))
+    stage_names = {lid: stage["Properties"].get("StageName") for lid, stage in _of_type(resources, "AWS::ApiGateway::Stage")}
+    protected = {
+        stage_names[ref]
+        for _, association in _of_type(resources, "AWS::WAFv2::WebACLAssociation")
+        if any(ref in acls for ref in _references(association["Properties"].get("WebACLArn")))
+        for ref in _references(association["Properties"].get("ResourceArn")) if ref in stage_names
+    }
+    return CloudOnlyInventory(
+        ip_rate_rules=frozenset(rate_rules), managed_rule_groups=frozenset(groups), protected_stages=frozenset(protected)
+    )
+
+
+def _flags(resources: Resources, functions: _Names) -> dict[str, frozenset]:
+    """The tagged AppConfig applications with their profile and the document their deployment
+    ships, and who may read them: a function granted appconfig:GetLatestConfiguration on a
+    profile's configuration that is also given that profile in BAZAAR_FLAGS_PROFILE."""
+    applications = {lid: _tag(r, tags.FEATURE_FLAGS) or f"<untagged application {lid}>"
+                    for lid, r in _of_type(resources, "AWS::AppConfig::Application")}
+    deployed = {lid for _, d in _of_type(resources, "AWS::AppConfig::Deployment")
+                for lid in _references(d["Properties"].get("ConfigurationVersion"))}
+    rows, profiles = set(), {}
+    for lid, profile in _of_type(resources, "AWS::AppConfig::ConfigurationProfile"):
+        props = profile["Properties"]
+        application = next((applications[a] for a in _references(props.get("ApplicationId")) if a in applications),
+                           "<no application>")
+        profiles[lid] = props.get("Name")
+        documents = [json.loads(v["Properties"]["Content"]) for vid, v in
+                     _of_type(resources, "AWS::AppConfig::HostedConfigurationVersion")
+                     if vid in deployed and lid in set(_references(v["Properties"].get("ConfigurationProfileId")))]
+        for document in documents or [None]:
+            rows.add((application, str(props.get("Name")),
+                      flag_document_json(document) if document is not None else "<not deployed>"))
+    granted = {function for function, statement in _statements_by_function(resources, functions)
+               if "appconfig:GetLatestConfiguration" in _actions(statement)
+               and any(p in profiles for p in _references(statement.get("Resource")))}
+    located = {functions.by_id[lid] for lid, r in _of_type(resources, "AWS::Lambda::Function")
+               if any(p in profiles for p in _references(
+                   r["Properties"].get("Environment", {}).get("Variables", {}).get("BAZAAR_FLAGS_PROFILE")))}
+    readers = (granted & located) | {f"<{f}: granted without the location>" for f in granted - located} | {
+        f"<{f}: located without a grant>" for f in located - granted}
+    return {"feature_flags": frozenset(rows), "flag_readers": frozenset(readers)}
 
 
 def _map_tag(resource: dict[str, Any], key: str) -> str | None:

@@ -159,13 +159,14 @@ def acknowledge(stack: BazaarStack) -> None:
             "(cloud_watch_role=True). AWS documents this managed policy for exactly that role; "
             "it grants log writing only and no data access.",
         )
-        _ack(
-            api.api.deployment_stage,
-            "APIG3",
-            "No WAF web ACL yet: the stage is throttled (rate and burst from the description), "
-            "every non-public route goes through the REQUEST authorizer and request validation. "
-            "A WAF ACL (with its monthly cost) is a production decision, not a twin default.",
-        )
+        for path, preflight in api.preflights.items():
+            _ack(
+                preflight,
+                "APIG4",
+                f"OPTIONS {path} is the CORS preflight: browsers send it without credentials, so it "
+                "cannot be authorized. Its MOCK integration answers from a template (204, headers "
+                "only) and reaches no function or data.",
+            )
         for _fn, route in service.routes:
             method = api.methods[(route.method, route.path)]
             if route.is_public:
@@ -223,10 +224,12 @@ def acknowledge(stack: BazaarStack) -> None:
     _ack(
         pool,
         "COG2",
-        "MFA is not required of marketplace customers and sellers (sign-in friction for a "
-        "consumer marketplace); passwords are 12+ characters with upper, lower, digit and "
-        "symbol, tokens are revocable and short-lived. Requiring MFA is a product decision to "
-        "revisit, for admins first.",
+        "COG2 passes only MfaConfiguration ON. The pool is OPTIONAL with authenticator apps (TOTP) "
+        "only, no SMS: admins, who refund, pay out and suspend, reach admin routes only once they "
+        "have enrolled one (the identity authorizer answers 403 MFA_REQUIRED until then, and their "
+        "every sign-in then asks for a code); customers, sellers and scouts may turn it on (ON would "
+        "stop a consumer marketplace's shoppers at sign-up). Cognito accepts ON only when a pool is "
+        "created.",
     )
     _ack(
         pool,

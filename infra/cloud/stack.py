@@ -9,8 +9,9 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.cloud import nag, runtime, tags
-from infra.cloud.api import RestApi, build_api
+from infra.cloud.api import ApiStack, RestApi
 from infra.cloud.email import build_email_identities
+from infra.cloud.flags import build_flags
 from infra.cloud.functions import CloudNames, Shared, build_functions, code_asset, layer
 from infra.cloud.identity import build_identity
 from infra.cloud.monitoring import build_monitoring
@@ -52,6 +53,7 @@ class BazaarStack(Stack):
         # Before the functions: their environment names each API's management endpoint.
         self.websocket_apis = declare_websocket_apis(self, service, stage)
         self.email_identities = build_email_identities(self, service)
+        self.flags = build_flags(self, service, stage)
 
         has_layer = layer_dir.is_dir()
         if not has_layer:
@@ -65,14 +67,19 @@ class BazaarStack(Stack):
             stage=stage,
             code=code_asset(REPO_ROOT),
             layer=layer(self, layer_dir) if has_layer else None,
-            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity, self.websocket_apis),
+            physical=CloudNames(self, self.tables, self.queues, self.secrets, self.identity, self.websocket_apis,
+                                self.flags),
             tables=self.tables,
             queues=self.queues,
             secrets=self.secrets,
             network=self.network,
         )
         self.functions = build_functions(self, self.shared)
-        self.api: RestApi | None = build_api(self, service, stage, self.functions) if service.routes else None
+        # The REST API lives in a nested stack (see infra/cloud/api.py); the functions stay here.
+        self.api_stack: ApiStack | None = (
+            ApiStack(self, "RestApi", service=service, stage=stage, functions=self.functions) if service.routes else None
+        )
+        self.api: RestApi | None = self.api_stack.rest if self.api_stack else None
         self.webhook_urls = build_webhooks(self, service, self.functions)
         build_websocket_apis(service, self.websocket_apis, self.functions)
         self.rules = build_schedules(self, service, self.functions)

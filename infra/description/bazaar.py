@@ -7,7 +7,7 @@ from __future__ import annotations
 from infra.description.contexts import (
     catalog, checkout, identity, notifications, ops, orders, payments, payouts, realtime, refunds, shipping,
 )
-from infra.description.model import Api, GatewayResponse, Network, Secret, Service, UserPool
+from infra.description.model import Api, FeatureFlags, GatewayResponse, Key, Network, Secret, Service, Table, UserPool
 from infra.description.settings import SETTINGS, VERSION
 from infra.description.stages import STAGES
 
@@ -27,7 +27,16 @@ SECRETS = (
     ),
 )
 
-TABLES = _gather("TABLES")
+# Per-client request counters of the limited routes (bazaar.platform.ratelimit): one item per
+# route, client and fixed window; TTL clears windows that have ended.
+RATE_LIMIT_TABLE = Table(
+    name="rate-limits",
+    purpose="Per-user and per-address request counters of the rate-limited routes, one item per window.",
+    partition_key=Key("pk"),
+    ttl_attribute="expires_at",
+)
+
+TABLES = _gather("TABLES") + (RATE_LIMIT_TABLE,)
 QUEUES = _gather("QUEUES")
 FUNCTIONS = _gather("FUNCTIONS")
 ALARMS = _gather("ALARMS")
@@ -51,6 +60,8 @@ API = Api(
         GatewayResponse("DEFAULT_4XX", 400, "BAD_REQUEST", "The request could not be accepted."),
         GatewayResponse("DEFAULT_5XX", 500, "INTERNAL_ERROR", "Something went wrong on our side."),
     ),
+    # "/refund" also covers ".../refunds" (an order's refund requests, the admin's refund queue).
+    strict_rate_limit_paths=("/v1/auth/", "/v1/checkout", "/refund"),
 )
 
 # RazorpayX accepts API calls only from the IPs allowlisted on its dashboard: the functions that
@@ -63,6 +74,11 @@ NETWORK = Network(
     flow_log_retention_days=30,
     allowlisted_settings=("RAZORPAYX_BASE_URL",),
 )
+
+# One flag document for the service (each context declares its FLAGS): AppConfig in the cloud, its
+# twin locally. Functions cache it a minute, so a change reaches every warm function within one.
+FEATURE_FLAGS = FeatureFlags(application="bazaar", profile="feature-flags", flags=_gather("FLAGS"),
+                             max_age_seconds=60)
 
 SERVICE = Service(
     name="bazaar",
@@ -78,6 +94,7 @@ SERVICE = Service(
     alarms=ALARMS,
     network=NETWORK,
     stages=STAGES,
+    feature_flags=FEATURE_FLAGS,
 )
 
 __all__ = ["API", "FUNCTIONS", "NETWORK", "SECRETS", "SERVICE", "SETTINGS", "TABLES", "VERSION"]

@@ -29,3 +29,15 @@ SECURITY_HEADERS = MappingProxyType({
 CORS_ALLOWED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id")
 CORS_EXPOSED_HEADERS = ("Retry-After", "X-Request-Id")
 CORS_MAX_AGE_SECONDS = 600
+
+# The cloud's web ACL (AWS WAF) in front of the REST API; the limits per stage are
+# Stage.ip_rate_limits, the strictly limited paths Api.strict_rate_limit_paths.
+WEB_ACL_STRICT_RULE = "strict-per-ip"
+WEB_ACL_GENERAL_RULE = "per-ip"
+# A managed rule group by AWS, and those of its rules that only count (never block). The common
+# rule set's SizeRestrictions_BODY blocks bodies over 8 KB, but Bazaar accepts bodies up to
+# MAX_REQUEST_BODY_BYTES (64 KiB) and answers a larger one 413 in its envelope: that limit decides.
+WEB_ACL_COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
+WEB_ACL_COUNTED_COMMON_RULES = ("SizeRestrictions_BODY",)
+# How long a client whose requests a rate rule blocks is told to wait: WAF's counting window.
+WEB_ACL_RATE_WINDOW_SECONDS = 300

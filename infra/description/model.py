@@ -53,6 +53,7 @@ class PhysicalNames(Protocol):
     def user_pool_jwks_url(self) -> str: ...
     def state_machine_arn(self, state_machine: str) -> str: ...
     def websocket_endpoint(self, websocket_api: str) -> str: ...
+    def flags_identifiers(self) -> tuple[str, str, str]: ...
 
 
 class Role(StrEnum):
@@ -221,11 +222,22 @@ class Webhook:
 
     path: str
     provider: str
+    # The most instances of the webhook's function that may run at once (Lambda reserved
+    # concurrency; the local twin caps the function's instances the same way). A function URL is
+    # public, and WAF cannot stand in front of one: this bounds what a flood of forged calls can
+    # cost and keeps it from starving every other function of the account's concurrency, while
+    # the provider's retries absorb a throttled genuine call.
+    reserved_concurrency: int = 10
 
     def __post_init__(self) -> None:
         _require(
             self.path.startswith("/webhooks/") and bool(_PATH.match(self.path)),
             f"webhook {self.path!r} must live under /webhooks/",
+        )
+        _require(
+            1 <= self.reserved_concurrency <= 100,
+            f"webhook {self.path!r}: reserved_concurrency must be 1..100 (0 would refuse every call; "
+            "more than 100 reserves most of a new account's concurrency)",
         )
 
 
@@ -397,6 +409,10 @@ class Function:
     sends_email: bool = False
     # Sends SMS through SNS Publish to phone numbers (a phone number has no resource ARN).
     sends_sms: bool = False
+    # Evaluates the service's feature flags: given BAZAAR_FLAGS_* (where the document is) and
+    # allowed to read that one configuration (appconfig:StartConfigurationSession and
+    # GetLatestConfiguration) and nothing else of AppConfig.
+    reads_flags: bool = False
 
     def __post_init__(self) -> None:
         _check_name("function", self.name)
@@ -421,7 +437,7 @@ class Function:
             _require(
                 not key.startswith(
                     ("BAZAAR_TABLE_", "BAZAAR_QUEUE_", "BAZAAR_SECRET_", "BAZAAR_STATE_MACHINE_",
-                     "BAZAAR_WEBSOCKET_", "AWS_")
+                     "BAZAAR_WEBSOCKET_", "BAZAAR_FLAGS_", "AWS_")
                 ),
                 f"{where}: environment variable {key} is reserved; declare the resource instead",
             )
@@ -454,6 +470,11 @@ class Function:
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def reserved_concurrency(self) -> int | None:
+        """The cap on its instances running at once (its webhook's), or None: no cap of its own."""
+        return self.webhooks[0].reserved_concurrency if self.webhooks else None
 
     @property
     def email_identity(self) -> str | None:
@@ -652,43 +673,111 @@ class UserPool:
     password_min_length: int = 12
     access_token_minutes: int = 60
     refresh_token_days: int = 30
+    # The second factor: an authenticator app (TOTP, never SMS). OPTIONAL lets each user turn it on;
+    # the identity context requires it of admins (bazaar.identity.domain.SECOND_FACTOR_ROLES). Cognito
+    # accepts ON only when a pool is created, so a pool cannot move to ON later.
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"
 
     def __post_init__(self) -> None:
         _check_name("user pool", self.name)
         _require(self.password_min_length >= 12, "user pool: passwords must be at least 12 characters")
+        _require(self.mfa in ("OFF", "OPTIONAL", "ON"), "user pool: mfa must be OFF, OPTIONAL or ON")
+
+
+# The alarms every function and table gets are named <function>-errors, <function>-throttles and
+# <table>-throttles (a stage's alarm_thresholds may name them).
+FUNCTION_ERRORS_SUFFIX = "-errors"
+FUNCTION_THROTTLES_SUFFIX = "-throttles"
+TABLE_THROTTLES_SUFFIX = "-throttles"
+_STATISTICS = ("Sum", "Maximum", "Minimum", "Average", "SampleCount")
+_PERCENTILE = re.compile(r"^p(?:[1-9]?[0-9])(?:\.[0-9]{1,2})?$")
+_METRIC_ID = re.compile(r"\bm([0-9]+)\b")
 
 
 @dataclass(frozen=True)
 class MetricAlarm:
-    """An alarm on a metric Bazaar emits (EMF namespace `Bazaar`)."""
+    """An alarm on one metric, or on a metric-math expression over a few metrics of one source.
+
+    The source is a metric Bazaar emits (EMF namespace `Bazaar`, with the `service` dimension) or,
+    when one of `queue`, `state_machine`, `function`, `table` or `api` is given, that resource's
+    own AWS metrics. With `more_metrics`, the metrics are `m0` (`metric`), `m1`, `m2`, ... and the
+    alarm compares `expression` (their sum, a missing value counting as 0, when none is given)."""
 
     name: str
     description: str
     metric: str
     threshold: float
     comparison: Literal[">=", ">", "<", "<="] = ">="
-    statistic: Literal["Sum", "Maximum", "Minimum", "Average", "SampleCount"] = "Sum"
+    # Sum, Maximum, Minimum, Average, SampleCount or a percentile such as p99.
+    statistic: str = "Sum"
     period_seconds: int = 300
     evaluation_periods: int = 1
     treat_missing_as_breaching: bool = False
     dimensions: Mapping[str, str] = field(default_factory=dict)
-    # Alarms on a queue's own metrics (SQS namespace) rather than Bazaar's.
+    # Alarms on a queue's own metrics (AWS/SQS) rather than Bazaar's.
     queue: str | None = None
-    # Alarms on a state machine's own metrics (AWS/States namespace) rather than Bazaar's.
+    # Alarms on a state machine's own metrics (AWS/States).
     state_machine: str | None = None
-    # Further metrics of the same source whose values are added to `metric`'s before the
-    # comparison (one alarm on "failed + timed out + aborted" rather than three).
-    plus_metrics: tuple[str, ...] = ()
+    # Alarms on a function's own metrics (AWS/Lambda, by FunctionName).
+    function: str | None = None
+    # Alarms on a table's own metrics (AWS/DynamoDB, by TableName).
+    table: str | None = None
+    # Alarms on the REST API's own metrics (AWS/ApiGateway, by the stage's API name).
+    api: bool = False
+    # Further metrics of the same source (m1, m2, ...) that `expression` combines with `metric`.
+    more_metrics: tuple[str, ...] = ()
+    # CloudWatch metric math over m0..mN; FILL(mN, 0) where a period without data means none.
+    expression: str | None = None
 
     def __post_init__(self) -> None:
         _check_name("alarm", self.name)
-        _require(self.period_seconds % 60 == 0, f"alarm {self.name!r}: period must be a multiple of 60 s")
+        where = f"alarm {self.name!r}"
+        _require(self.period_seconds % 60 == 0, f"{where}: period must be a multiple of 60 s")
+        _require(self.evaluation_periods >= 1, f"{where}: evaluation periods must be at least 1")
+        sources = [s for s in (self.queue, self.state_machine, self.function, self.table, self.api) if s]
+        _require(len(sources) <= 1, f"{where}: watches one source (a queue, state machine, function, table or the API)")
         _require(
-            not (self.queue and self.state_machine),
-            f"alarm {self.name!r}: watches a queue or a state machine, not both",
+            self.statistic in _STATISTICS or bool(_PERCENTILE.match(self.statistic)),
+            f"{where}: statistic must be one of {_STATISTICS} or a percentile such as p99",
         )
-        object.__setattr__(self, "plus_metrics", tuple(self.plus_metrics))
+        object.__setattr__(self, "more_metrics", tuple(self.more_metrics))
         object.__setattr__(self, "dimensions", MappingProxyType(dict(self.dimensions)))
+        if self.expression is not None:
+            named = {int(i) for i in _METRIC_ID.findall(self.expression)}
+            _require(
+                named == set(range(len(self.metrics))),
+                f"{where}: expression {self.expression!r} must use each of m0..m{len(self.metrics) - 1} "
+                "(m0 is `metric`, then `more_metrics`) and no other",
+            )
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """`metric` and `more_metrics`: m0, m1, ... in `math`."""
+        return (self.metric, *self.more_metrics)
+
+    @property
+    def math(self) -> str | None:
+        """The metric-math expression the alarm compares, or None for a plain metric alarm."""
+        if self.expression is not None:
+            return self.expression
+        if self.more_metrics:
+            # A period with no datapoint of one of them counts as 0 in the sum, not as missing.
+            return " + ".join(f"FILL(m{i}, 0)" for i in range(len(self.metrics)))
+        return None
+
+    @property
+    def namespace(self) -> str:
+        if self.queue:
+            return "AWS/SQS"
+        if self.state_machine:
+            return "AWS/States"
+        if self.function:
+            return "AWS/Lambda"
+        if self.table:
+            return "AWS/DynamoDB"
+        if self.api:
+            return "AWS/ApiGateway"
+        return "Bazaar"
 
 
 @dataclass(frozen=True)
@@ -711,6 +800,36 @@ class Api:
     # API Gateway's own hard limit; the functions enforce the (smaller) application limit.
     gateway_max_body_bytes: int
     gateway_responses: tuple[GatewayResponse, ...]
+    # Parts of a request path (matched anywhere in it, so with or without the stage prefix of an
+    # execute-api URL) whose routes the cloud's web ACL limits per IP more strictly: sign-in,
+    # checkout and refunds, where each request is a guess, a stock lock or money.
+    strict_rate_limit_paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strict_rate_limit_paths", tuple(self.strict_rate_limit_paths))
+        for fragment in self.strict_rate_limit_paths:
+            _require(
+                bool(re.fullmatch(r"/[a-z0-9/-]+", fragment)),
+                f"api: strict rate-limit path {fragment!r} must be a literal path fragment such as /v1/auth/",
+            )
+
+
+@dataclass(frozen=True)
+class IpRateLimits:
+    """How many requests one client IP may send the REST API in five minutes before AWS WAF
+    blocks it (until its rate falls under the limit again): `per_ip` on every route,
+    `strict_per_ip` on the routes under `Api.strict_rate_limit_paths`. WAF's smallest limit is 10."""
+
+    per_ip: int = 2000
+    strict_per_ip: int = 300
+
+    def __post_init__(self) -> None:
+        for name, limit in (("per_ip", self.per_ip), ("strict_per_ip", self.strict_per_ip)):
+            _require(10 <= limit <= 2_000_000_000, f"ip rate limits: {name} {limit} must be 10..2000000000")
+        _require(
+            self.strict_per_ip <= self.per_ip,
+            f"ip rate limits: strict_per_ip {self.strict_per_ip} is above per_ip {self.per_ip}",
+        )
 
 
 
@@ -789,6 +908,99 @@ class WebSocketApi:
     def identity_source(self) -> str:
         """Where API Gateway looks for credentials before calling the authorizer (none: 401)."""
         return f"route.request.querystring.{self.token_query_parameter}"
+
+
+# --------------------------------------------------------------------------------------------
+# Feature flags
+# --------------------------------------------------------------------------------------------
+
+# The evaluation context key a rollout rule reads: a number the function derives from the user id
+# and the flag's name (bazaar.platform.flags.rollout_number keeps the same name; a unit test holds
+# them equal), so each flag picks its own, stable share of users.
+ROLLOUT_CONTEXT_KEY = "rollout_number"
+_FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
+FlagValue = bool | int | str
+
+
+@dataclass(frozen=True)
+class FeatureFlag:
+    """One flag of the feature flag document (Powertools' schema). Everyone gets `default`, except
+    `rollout_percent` of users (chosen by user id, the same users every time) who get
+    `rollout_value` (for a boolean flag, `not default` unless given). A flag with `per_user=False`
+    is one switch for the whole service: it has no rollout (every caller sees the same value)."""
+
+    name: str
+    purpose: str
+    default: FlagValue
+    rollout_percent: int = 0
+    rollout_value: FlagValue | None = None
+    per_user: bool = True
+
+    def __post_init__(self) -> None:
+        where = f"feature flag {self.name!r}"
+        _require(bool(_FLAG_NAME.match(self.name)), f"{where}: name must be 3-63 lower-case letters, digits and '_'")
+        _require(bool(self.purpose.strip()), f"{where}: needs a purpose (what it switches, and why a flag)")
+        _require(0 <= self.rollout_percent <= 100, f"{where}: rollout_percent must be 0..100")
+        _require(self.per_user or self.rollout_percent == 0,
+                 f"{where}: a service-wide flag (per_user=False) has no rollout by user")
+        if self.rollout_value is None and isinstance(self.default, bool):
+            object.__setattr__(self, "rollout_value", not self.default)
+        _require(self.rollout_percent == 0 or self.rollout_value is not None,
+                 f"{where}: a rollout needs the rollout_value its users get")
+        _require(self.rollout_value is None or type(self.rollout_value) is type(self.default),
+                 f"{where}: rollout_value must be of the default's type")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """This flag in Powertools' schema: its default, and a MODULO_RANGE rule over the rollout
+        number (number % 100 in 0..percent-1) when it has a rollout."""
+        entry: dict[str, Any] = {"default": self.default}
+        if not isinstance(self.default, bool):
+            entry["boolean_type"] = False  # Powertools' marker of a flag whose value is not true/false
+        if self.rollout_percent:
+            entry["rules"] = {f"rollout-{self.rollout_percent}-percent": {
+                "when_match": self.rollout_value,
+                "conditions": [{"action": "MODULO_RANGE", "key": ROLLOUT_CONTEXT_KEY,
+                                "value": {"BASE": 100, "START": 0, "END": self.rollout_percent - 1}}],
+            }}
+        return entry
+
+
+@dataclass(frozen=True)
+class FeatureFlags:
+    """The service's feature flags: one AppConfig application with one configuration profile
+    (the flag document, `document`) and one environment per stage, deployed with the stage's
+    `flags_deployment_strategy`. Functions that set `reads_flags` evaluate it through Powertools'
+    feature flags, caching it `max_age_seconds`; when the store cannot be read they use each flag's
+    default in code (bazaar.platform.flags)."""
+
+    application: str
+    profile: str
+    flags: tuple[FeatureFlag, ...]
+    max_age_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        _check_name("feature flags application", self.application)
+        _check_name("feature flags profile", self.profile)
+        object.__setattr__(self, "flags", tuple(self.flags))
+        names = [f.name for f in self.flags]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        _require(not duplicates, f"feature flags declared twice: {duplicates}")
+        _require(5 <= self.max_age_seconds <= 3600, "feature flags: max_age_seconds must be 5..3600")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {flag.name: flag.document for flag in self.flags}
+
+    def flag(self, name: str) -> FeatureFlag:
+        return next(f for f in self.flags if f.name == name)
+
+
+# AppConfig's predefined deployment strategies (no resource of ours to create).
+FLAG_DEPLOYMENT_STRATEGIES: tuple[str, ...] = (
+    "AppConfig.AllAtOnce", "AppConfig.Linear50PercentEvery30Seconds", "AppConfig.Linear20PercentEvery6Minutes",
+    "AppConfig.Canary10Percent20Minutes",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -889,13 +1101,19 @@ class Stage:
     cors_allowed_origins: tuple[str, ...] = ()
     # Email addresses subscribed to the alarm topic.
     alarm_recipients: tuple[str, ...] = ()
-    # Thresholds that replace declared alarms' (by alarm name).
+    # Thresholds that replace alarms' own (by alarm name, declared or derived such as
+    # `<function>-errors`).
     alarm_thresholds: Mapping[str, float] = field(default_factory=dict)
     # The monthly AWS cost budget in US dollars; alerts at 80% and 100% go to the recipients.
     monthly_budget_usd: int = 50
+    # Per-IP request limits of the cloud's web ACL in front of the REST API (per 5 minutes).
+    ip_rate_limits: IpRateLimits = field(default_factory=IpRateLimits)
     # A production stage takes real money: it refuses providers' test hosts and must have someone
     # to tell when an alarm fires.
     production: bool = False
+    # How AppConfig rolls a new flag document out to this stage's functions (a predefined
+    # strategy): at once where nobody is hurt, gradually (with CloudWatch's time to alarm) in prod.
+    flags_deployment_strategy: str = "AppConfig.AllAtOnce"
 
     def __post_init__(self) -> None:
         _check_name("stage", self.name)
@@ -909,6 +1127,8 @@ class Stage:
         for address in self.alarm_recipients:
             _require(bool(_EMAIL_ADDRESS.match(address)), f"stage {self.name!r}: {address!r} is not an email address")
         _require(self.monthly_budget_usd > 0, f"stage {self.name!r}: the monthly budget must be positive")
+        _require(self.flags_deployment_strategy in FLAG_DEPLOYMENT_STRATEGIES,
+                 f"stage {self.name!r}: flags_deployment_strategy must be one of {FLAG_DEPLOYMENT_STRATEGIES}")
 
     def production_problems(self, settings: Mapping[str, str]) -> list[str]:
         """Why this stage may not take real money with these (stage-applied) settings: [] if it may."""
@@ -944,6 +1164,8 @@ class Service:
     # `at_stage` picks one; a twin builds from `at_stage`'s result).
     stages: tuple[Stage, ...] = ()
     stage: Stage | None = None
+    # The feature flags functions with `reads_flags` evaluate (None: no flags, no reader).
+    feature_flags: FeatureFlags | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
@@ -970,6 +1192,9 @@ class Service:
         self._check_network()
         self._check_state_machines()
         self._check_websocket_apis()
+        readers = [f.name for f in self.functions if f.reads_flags]
+        _require(self.feature_flags is not None or not readers,
+                 f"functions {readers} read feature flags, but the description declares none (Service.feature_flags)")
         authorizer = next((f for f in self.functions if f.name == self.api.authorizer), None)
         if authorizer is None:
             raise DescriptionError(f"api authorizer {self.api.authorizer!r} is not a declared function")
@@ -992,7 +1217,7 @@ class Service:
         declared = set(self.settings) | {key for f in self.functions for key in f.environment}
         unknown = sorted(set(stage.settings) - declared)
         _require(not unknown, f"stage {name!r} sets {unknown}, which no setting or function environment declares")
-        unknown_alarms = sorted(set(stage.alarm_thresholds) - {a.name for a in self.alarms})
+        unknown_alarms = sorted(set(stage.alarm_thresholds) - {a.name for a in self.all_alarms})
         _require(not unknown_alarms, f"stage {name!r} sets thresholds of undeclared alarms {unknown_alarms}")
 
         def staged(values: Mapping[str, str]) -> dict[str, str]:
@@ -1004,11 +1229,8 @@ class Service:
         problems = stage.production_problems(every_setting)
         if problems:
             raise DescriptionError(f"stage {name!r} is production and may not be deployed: " + "; ".join(problems))
-        alarms = tuple(
-            replace(a, threshold=stage.alarm_thresholds[a.name]) if a.name in stage.alarm_thresholds else a
-            for a in self.alarms
-        )
-        return replace(self, settings=settings, functions=functions, alarms=alarms, stage=stage)
+        # The stage's alarm thresholds are applied by `all_alarms`, to derived alarms as well.
+        return replace(self, settings=settings, functions=functions, stage=stage)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -1045,6 +1267,24 @@ class Service:
         return tuple((f, r) for f in self.functions for r in f.routes)
 
     @property
+    def methods_by_path(self) -> dict[str, tuple[str, ...]]:
+        """Each route path -> the methods declared on it, sorted (what a preflight allows)."""
+        found: dict[str, set[str]] = {}
+        for _, route in self.routes:
+            found.setdefault(route.path, set()).add(route.method)
+        return {path: tuple(sorted(methods)) for path, methods in sorted(found.items())}
+
+    @property
+    def ip_rate_limits(self) -> IpRateLimits:
+        """The web ACL's per-IP limits: the deployed stage's, or the defaults before one is picked."""
+        return self.stage.ip_rate_limits if self.stage is not None else IpRateLimits()
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """The browser origins the deployed stage allows (none before a stage is picked)."""
+        return self.stage.cors_allowed_origins if self.stage is not None else ()
+
+    @property
     def webhooks(self) -> tuple[tuple[Function, Webhook], ...]:
         return tuple((f, w) for f in self.functions for w in f.webhooks)
 
@@ -1073,9 +1313,11 @@ class Service:
 
     @property
     def all_alarms(self) -> tuple[MetricAlarm, ...]:
-        """Declared alarms plus one per dead-letter queue (a message there is money or a parcel
-        stuck) and one per stream trigger's on-failure queue (a message there describes stream
-        records, events, that never reached their consumers): any depth at all alarms."""
+        """Declared alarms plus the ones every resource of a kind gets: one per dead-letter queue
+        (a message there is money or a parcel stuck) and one per stream trigger's on-failure queue
+        (a message there describes stream records, events, that never reached their consumers),
+        both at any depth; one per state machine; errors and throttles of every function;
+        throttled reads and writes of every table. The stage's thresholds replace any of them."""
         dlq_alarms = tuple(
             MetricAlarm(
                 name=f"{q.dlq_name}-depth",
@@ -1113,7 +1355,7 @@ class Service:
                     "finish. Read the execution's history in the Step Functions console."
                 ),
                 metric="ExecutionsFailed",
-                plus_metrics=("ExecutionsTimedOut", "ExecutionsAborted"),
+                more_metrics=("ExecutionsTimedOut", "ExecutionsAborted"),
                 statistic="Sum",
                 threshold=1,
                 period_seconds=300,
@@ -1121,7 +1363,55 @@ class Service:
             )
             for m in self.state_machines
         )
-        return self.alarms + dlq_alarms + on_failure_alarms + state_machine_alarms
+        function_alarms = tuple(
+            alarm
+            for f in self.functions
+            for alarm in (
+                # Errors counts what the function did not handle (a crash, a timeout, a raised
+                # error in a worker): an API function's refusals are answers, not errors.
+                MetricAlarm(
+                    name=f"{f.name}{FUNCTION_ERRORS_SUFFIX}",
+                    description=(
+                        f"{f.name} failed invocations (unhandled errors or timeouts): {f.description} "
+                        "Read its log group's ERROR lines and its X-Ray traces."
+                    ),
+                    metric="Errors", statistic="Sum", threshold=1, period_seconds=300, function=f.name,
+                ),
+                MetricAlarm(
+                    name=f"{f.name}{FUNCTION_THROTTLES_SUFFIX}",
+                    description=(
+                        f"Lambda refused to run {f.name} (the account's or the function's concurrency "
+                        "was used up): its callers were turned away or their events wait for a retry."
+                    ),
+                    metric="Throttles", statistic="Sum", threshold=1, period_seconds=300, function=f.name,
+                ),
+            )
+        )
+        table_alarms = tuple(
+            MetricAlarm(
+                name=f"{t.name}{TABLE_THROTTLES_SUFFIX}",
+                description=(
+                    f"DynamoDB throttled reads or writes of table {t.name} ({t.purpose}): a hot key, "
+                    "or traffic beyond on-demand capacity's instant limit."
+                ),
+                metric="ReadThrottleEvents",
+                more_metrics=("WriteThrottleEvents",),
+                statistic="Sum",
+                threshold=1,
+                period_seconds=300,
+                table=t.name,
+            )
+            for t in self.tables
+        )
+        everything = (self.alarms + dlq_alarms + on_failure_alarms + state_machine_alarms + function_alarms
+                      + table_alarms)
+        thresholds = self.stage.alarm_thresholds if self.stage else {}
+        return tuple(replace(a, threshold=thresholds[a.name]) if a.name in thresholds else a for a in everything)
+
+    @property
+    def api_name(self) -> str:
+        """The REST API's name, which its AWS/ApiGateway metrics carry as ApiName."""
+        return f"{self.name}-{self.stage.name}" if self.stage else self.name
 
     def function_environment(self, function: Function, physical: PhysicalNames) -> dict[str, str]:
         """Every variable a function starts with. Each twin passes its own physical names (CDK
@@ -1145,6 +1435,11 @@ class Service:
             env[f"BAZAAR_STATE_MACHINE_{env_name(machine)}"] = physical.state_machine_arn(machine)
         for websocket_api in function.pushes_to:
             env[websocket_endpoint_variable(websocket_api)] = physical.websocket_endpoint(websocket_api)
+        if function.reads_flags and self.feature_flags is not None:
+            application, environment, profile = physical.flags_identifiers()
+            env.update({"BAZAAR_FLAGS_APPLICATION": application, "BAZAAR_FLAGS_ENVIRONMENT": environment,
+                        "BAZAAR_FLAGS_PROFILE": profile,
+                        "BAZAAR_FLAGS_MAX_AGE_SECONDS": str(self.feature_flags.max_age_seconds)})
         if function.uses_user_pool:
             env["BAZAAR_USER_POOL_ID"] = physical.user_pool_id()
             env["BAZAAR_USER_POOL_CLIENT_ID"] = physical.user_pool_client_id()
@@ -1195,6 +1490,13 @@ class Service:
             if alarm.queue:
                 known = queues | {self.queue(q).dlq_name for q in queues}
                 _require(alarm.queue in known, f"alarm {alarm.name!r} watches undeclared queue {alarm.queue!r}")
+            if alarm.function:
+                _require(alarm.function in {f.name for f in self.functions},
+                         f"alarm {alarm.name!r} watches undeclared function {alarm.function!r}")
+            if alarm.table:
+                _require(alarm.table in tables, f"alarm {alarm.name!r} watches undeclared table {alarm.table!r}")
+            if alarm.api:
+                _require(bool(self.routes), f"alarm {alarm.name!r} watches the REST API, but no function serves a route")
 
     def _check_queue_consumers(self) -> None:
         for queue in self.queues:
@@ -1251,6 +1553,12 @@ class Service:
         _require(len(webhook_paths) == len(set(webhook_paths)), "a webhook path is declared twice")
         for f in self.functions:
             _require(len(f.webhooks) <= 1, f"function {f.name!r}: a function has one function URL")
+        for fragment in self.api.strict_rate_limit_paths:
+            _require(
+                any(fragment in path for path in self.methods_by_path),
+                f"api: strict rate-limit path {fragment!r} is part of no route's path; a stale entry "
+                "limits nothing",
+            )
 
     def _check_state_machines(self) -> None:
         functions = {f.name: f for f in self.functions}

@@ -3,6 +3,22 @@ at cold start by bazaar.platform.settings.Settings (add a field there when you a
 
 VERSION = "0.1.0"
 
+# Per-client limits of the sensitive routes (docs/rate-limits.md; which route uses which is the
+# table in bazaar.platform.ratelimit): per signed-in user (or the account a sign-in names), per
+# source address, per fixed window. Addresses are shared (offices, carrier NAT), so their limits
+# are the higher ones; 0 turns a check off. Each is given only to the function serving its route
+# (`rate_limits`), not service-wide: a Lambda's environment holds 4 KB in all.
+RATE_LIMITS: dict[str, str] = {
+    "RATE_LIMIT_REGISTER": "per_user=3,per_ip=20,window_seconds=3600",
+    "RATE_LIMIT_LOGIN": "per_user=10,per_ip=100,window_seconds=300",
+    "RATE_LIMIT_LOGIN_MFA": "per_user=5,per_ip=50,window_seconds=300",
+    "RATE_LIMIT_REFRESH": "per_user=0,per_ip=120,window_seconds=300",
+    "RATE_LIMIT_CHECKOUT": "per_user=10,per_ip=100,window_seconds=300",
+    "RATE_LIMIT_REFUND_REQUEST": "per_user=5,per_ip=50,window_seconds=3600",
+    "RATE_LIMIT_ADMIN_REFUND": "per_user=60,per_ip=120,window_seconds=3600",
+    "RATE_LIMIT_SCOUT_PAYOUT": "per_user=5,per_ip=30,window_seconds=3600",
+}
+
 SETTINGS: dict[str, str] = {
     "BAZAAR_VERSION": VERSION,
     "LOG_LEVEL": "INFO",
@@ -33,3 +49,8 @@ SETTINGS: dict[str, str] = {
     # this long (webhooks normally come within seconds; a lost one must not leave it open).
     "PAYOUT_STATUS_POLL_AFTER_SECONDS": "120",
 }
+
+
+def rate_limits(*names: str) -> dict[str, str]:
+    """The named limits, for a function's environment."""
+    return {name: RATE_LIMITS[name] for name in names}

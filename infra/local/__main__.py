@@ -77,7 +77,9 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
                   f"(management: {stack.websocket_endpoint(name)})\n"
                   for name, api in stack.websocket_apis.items())
         + f"  Accounts          {config.state_dir / 'local-accounts.json'}\n"
-        + "".join(f"    {role:<9} {a['email']}  {a['password']}\n" for role, a in stack.accounts.items())
+        + "".join(f"    {role:<9} {a['email']}  {a['password']}"
+                  + (f"  TOTP secret {a['totp_secret']}" if a.get("totp_secret") else "") + "\n"
+                  for role, a in stack.accounts.items())
         + "Press Ctrl-C to stop.\n"
     )
 

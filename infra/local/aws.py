@@ -85,6 +85,12 @@ class LocalNames:
     client_id: str = ""
     # The WebSocket twin's management endpoint per API (infra/local/websockets.py).
     websocket_endpoints: dict[str, str] = field(default_factory=dict)
+    # (application id, environment, profile id) of the feature flags in moto (infra/local/flags.py).
+    flags: tuple[str, str, str] | None = None
+
+    def flags_identifiers(self) -> tuple[str, str, str]:
+        assert self.flags is not None, "the description declares no feature flags"
+        return self.flags
 
     def table_name(self, table: str) -> str:
         return f"{self.service}-{table}"
@@ -237,7 +243,12 @@ def _user_pool(service: Service, moto: MotoServer, names: LocalNames) -> None:
                 "RequireSymbols": True,
             }
         },
+        MfaConfiguration=pool.mfa,
     )["UserPool"]["Id"]
+    if pool.mfa != "OFF":
+        # As the cloud pool: authenticator apps (TOTP) only, no SMS.
+        cognito.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration=pool.mfa,
+                                         SoftwareTokenMfaConfiguration={"Enabled": True})
     for role in Role:
         cognito.create_group(GroupName=role.value, UserPoolId=pool_id)
     client_id = cognito.create_user_pool_client(
@@ -263,26 +274,32 @@ def _alarms(service: Service, moto: MotoServer, names: LocalNames) -> None:
     }
     for alarm in service.all_alarms:
         if alarm.queue:
-            namespace, dimensions = "AWS/SQS", {"QueueName": names.queue_name(alarm.queue)}
+            dimensions = {"QueueName": names.queue_name(alarm.queue)}
         elif alarm.state_machine:
-            namespace, dimensions = "AWS/States", {"StateMachineArn": names.state_machine_arn(alarm.state_machine)}
+            dimensions = {"StateMachineArn": names.state_machine_arn(alarm.state_machine)}
+        elif alarm.function:
+            dimensions = {"FunctionName": alarm.function}
+        elif alarm.table:
+            dimensions = {"TableName": names.table_name(alarm.table)}
+        elif alarm.api:
+            dimensions = {"ApiName": service.api_name}
         else:
-            namespace, dimensions = "Bazaar", {"service": service.name, **alarm.dimensions}
+            dimensions = {"service": service.name, **alarm.dimensions}
         dimension_list = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+        percentile = alarm.statistic.startswith("p")
         metric: dict[str, Any] = {
-            "Namespace": namespace, "MetricName": alarm.metric, "Dimensions": dimension_list,
-            "Statistic": alarm.statistic, "Period": alarm.period_seconds,
+            "Namespace": alarm.namespace, "MetricName": alarm.metric, "Dimensions": dimension_list,
+            "ExtendedStatistic" if percentile else "Statistic": alarm.statistic, "Period": alarm.period_seconds,
         }
-        if alarm.plus_metrics:
-            # The sum, as the cloud twin's metric math alarm has it.
+        if alarm.math:
+            # The expression over m0..mN, as the cloud twin's metric math alarm has it.
             stats = [
                 {"Id": f"m{i}", "ReturnData": False, "MetricStat": {
-                    "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dimension_list},
+                    "Metric": {"Namespace": alarm.namespace, "MetricName": name, "Dimensions": dimension_list},
                     "Period": alarm.period_seconds, "Stat": alarm.statistic}}
-                for i, name in enumerate((alarm.metric, *alarm.plus_metrics))
+                for i, name in enumerate(alarm.metrics)
             ]
-            expression = " + ".join(f"FILL({s['Id']}, 0)" for s in stats)
-            metric = {"Metrics": [*stats, {"Id": "total", "Expression": expression, "ReturnData": True}]}
+            metric = {"Metrics": [*stats, {"Id": "value", "Expression": alarm.math, "ReturnData": True}]}
         cloudwatch.put_metric_alarm(
             AlarmName=names.alarm_name(alarm.name),
             AlarmDescription=alarm.description,

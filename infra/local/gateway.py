@@ -3,7 +3,8 @@ do in the cloud, on 127.0.0.1, from the same description.
 
 For each HTTP request it finds the described route, answers the gateway's own errors (unknown
 route, missing token, body over API Gateway's limit, throttling) in the envelope the description
-gives, calls the authorizer function for non-public routes, builds the exact proxy event, invokes
+gives, answers CORS preflights (OPTIONS on a route's path) as the cloud's mock integration does,
+calls the authorizer function for non-public routes, builds the exact proxy event, invokes
 the route's function through the local runtime and writes the function's response back unchanged.
 Paths under /_local/ are the local twin's own controls (topology, schedules, OpenAPI, Swagger UI).
 """
@@ -22,10 +23,15 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra.description.edge import CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECONDS, SECURITY_HEADERS
 from infra.description.model import Function, GatewayResponse, Route, Service
 from infra.local import events
-from infra.local.loopback import LoopbackServer
+from infra.local.loopback import BannerlessHandler, LoopbackServer
 from infra.local.runtime import FunctionRuntime, Invocation
+
+# What every answer the gateway gives itself carries (infra/description/edge.py): a function's
+# answers carry the same, added by the function (bazaar.platform.headers).
+_EDGE_HEADERS = [*SECURITY_HEADERS.items(), ("Vary", "Origin")]
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,11 @@ class Gateway:
         self.webhooks = {w.path: f for f, w in service.webhooks}
         self.responses = {r.kind: r for r in service.api.gateway_responses}
         self.throttle = TokenBucket(service.api.throttle_rate_per_second, service.api.throttle_burst)
+        self.allowed_origins = frozenset(
+            o for o in service.settings.get("CORS_ALLOWED_ORIGINS", "").split(",") if o)
+        self.methods_by_path: dict[str, list[str]] = {}
+        for compiled in self.routes:
+            self.methods_by_path.setdefault(compiled.route.path, []).append(compiled.route.method)
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -111,6 +122,8 @@ class Gateway:
             return self._gateway_error("THROTTLED", request_id, extra_headers=[("Retry-After", "1")])
         if len(body) > self.service.api.gateway_max_body_bytes:
             return self._gateway_error("REQUEST_TOO_LARGE", request_id)
+        if method == "OPTIONS":
+            return self._preflight(path, headers, request_id)
         match = self._match(method, path)
         if match is None:
             return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
@@ -161,11 +174,30 @@ class Gateway:
         invocation = self.runtimes[function.name].invoke(event)
         if invocation.failed:
             # Function URLs answer a crashed function with a bare 502, not an API Gateway response.
-            return HttpResult(502, [("Content-Type", "application/json")], b'{"Message":"Internal Server Error"}')
+            return HttpResult(502, [("Content-Type", "application/json"), *_EDGE_HEADERS],
+                              b'{"Message":"Internal Server Error"}')
         payload = invocation.payload
         if isinstance(payload, dict) and "statusCode" in payload:
             return _lambda_http_response(payload)
         return HttpResult(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
+
+    def _preflight(self, path: str, headers: list[tuple[str, str]], request_id: str) -> HttpResult:
+        """A CORS preflight, answered without the authorizer or any function: the resource the
+        path falls on (the most specific route path matching it) answers 204 with its declared
+        methods for an allowed origin, and with no Access-Control-* header for any other."""
+        resource = next((c.route.path for c in self.routes if c.pattern.match(path)), None)
+        if resource is None:
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
+        answer = [*_EDGE_HEADERS, ("X-Request-Id", request_id)]
+        origin = next((v for k, v in headers if k.lower() == "origin"), None)
+        if origin is not None and origin in self.allowed_origins:
+            answer += [
+                ("Access-Control-Allow-Origin", origin),
+                ("Access-Control-Allow-Methods", ",".join(sorted({*self.methods_by_path[resource], "OPTIONS"}))),
+                ("Access-Control-Allow-Headers", ",".join(CORS_ALLOWED_HEADERS)),
+                ("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS)),
+            ]
+        return HttpResult(204, answer, b"")
 
     def _match(self, method: str, path: str) -> tuple[_CompiledRoute, dict[str, str]] | None:
         for compiled in self.routes:
@@ -190,7 +222,8 @@ class Gateway:
             "DEFAULT_5XX" if kind.startswith(("DEFAULT_5XX", "AUTHORIZER", "INTEGRATION")) else "DEFAULT_4XX"
         ]
         body = {"error": {"code": response.code, "message": response.message, "request_id": request_id}}
-        headers = [("Content-Type", "application/json"), ("X-Request-Id", request_id), *extra_headers]
+        headers = [("Content-Type", "application/json"), ("X-Request-Id", request_id), *_EDGE_HEADERS,
+                   *extra_headers]
         return HttpResult(response.status, headers, json.dumps(body).encode())
 
 
@@ -241,7 +274,7 @@ class GatewayServer:
 
 
 def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(BannerlessHandler):
         protocol_version = "HTTP/1.1"
         server_version = "bazaar-local-gateway"
         server: Any  # the stdlib types it as BaseServer; the loopback server has `stopping`
@@ -252,7 +285,7 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             if self.server.stopping:
                 # A request on a kept-alive connection after stop() began: no new invocation.
-                result = HttpResult(503, [("Content-Type", "application/json")],
+                result = HttpResult(503, [("Content-Type", "application/json"), *_EDGE_HEADERS],
                                     b'{"error":{"code":"STOPPING","message":"The local stack is stopping."}}')
             else:
                 result = gateway.handle(self.command, self.path, list(self.headers.items()), body,

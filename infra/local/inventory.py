@@ -7,8 +7,10 @@ import json
 from typing import TYPE_CHECKING
 
 from infra.description.model import sender_address
+from infra.local.aws import ACCOUNT, REGION
+from infra.local.flags import FLAGS_TAG
 from infra.local.workflows import STATE_MACHINE_TAG
-from infra.parity import connect_roles_from_environment, pushed_apis_from_environment, Inventory, event_routes_from_environment, task_function_names
+from infra.parity import flag_document_json, connect_roles_from_environment, pushed_apis_from_environment, Inventory, event_routes_from_environment, task_function_names
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -94,7 +96,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
     prefix = f"{stack.service.name}-"
     alarms = {
         a["AlarmName"].removeprefix(prefix)
-        for a in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        for page in stack.client("cloudwatch").get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
         if a["AlarmName"].startswith(prefix)
     }
     assert stack.names is not None  # a running stack
@@ -157,7 +160,34 @@ def local_inventory(stack: LocalStack) -> Inventory:
             name for name, runtime in stack.runtimes.items()
             if runtime.environment.get("AWS_ENDPOINT_URL_SNS") == moto_endpoint
         ),
+        # The cap each runtime enforces, where it has one (never above the machine's pool size).
+        reserved_concurrency=frozenset(
+            (name, runtime.reserved_concurrency) for name, runtime in stack.runtimes.items()
+            if runtime.reserved_concurrency is not None and runtime.max_concurrency <= runtime.reserved_concurrency
+        ),
+        **_local_flags(stack),
     )
+
+
+def _local_flags(stack: LocalStack) -> dict:
+    """The flag applications in moto (by tag) with the document the AppConfig Data twin serves for
+    their profile, and who was handed that twin and the profile (none, if it is down)."""
+    twin = stack.flags if stack.flags is not None and stack.flags.server.running else None
+    if twin is None:
+        return {"feature_flags": frozenset(), "flag_readers": frozenset()}
+    appconfig = stack.client("appconfig")
+    application_id, _, profile_id = twin.flags.identifiers()
+    arn = f"arn:aws:appconfig:{REGION}:{ACCOUNT}:application/{application_id}"
+    application = appconfig.list_tags_for_resource(ResourceArn=arn).get("Tags", {}).get(FLAGS_TAG, "<untagged>")
+    profile = appconfig.get_configuration_profile(ApplicationId=application_id, ConfigurationProfileId=profile_id)
+    return {
+        "feature_flags": frozenset({(application, profile["Name"], flag_document_json(twin.document()))}),
+        "flag_readers": frozenset(
+            name for name, runtime in stack.runtimes.items()
+            if runtime.environment.get("AWS_ENDPOINT_URL_APPCONFIGDATA") == twin.endpoint
+            and runtime.environment.get("BAZAAR_FLAGS_PROFILE") == profile_id
+        ),
+    }
 
 
 def _local_websockets(stack: LocalStack) -> dict:

@@ -10,6 +10,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class BannerlessHandler(BaseHTTPRequestHandler):
+    """A request handler that sends no `Server` header: the stdlib's names the Python version,
+    which tells an attacker what to try and a client nothing it needs."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() != "server":
+            super().send_header(keyword, value)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     stopping = False

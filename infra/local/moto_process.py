@@ -65,6 +65,70 @@ def _read_the_live_shard() -> None:
     ShardIterator.get = get  # type: ignore[method-assign]  # the deliberate patch above
 
 
+def check_totp_codes() -> None:
+    """moto's Cognito hands every user the same TOTP secret and, unless told otherwise, accepts any
+    code for it; told otherwise (MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP) it checks codes against
+    that one shared secret. Its RespondToAuthChallenge also signs in whoever the USERNAME names,
+    not the session's user (measured: docs/local-twin.md, 'Cognito: a second factor'). Cognito
+    gives each user a secret of their own and checks the code, so here: AssociateSoftwareToken
+    issues a fresh secret per user, VerifySoftwareToken checks the code against it before the
+    secret takes effect, and a SOFTWARE_TOKEN_MFA answer must name the session's user and carry
+    a code of that user's verified secret. Codes are checked one 30-second step either side, as
+    authenticator clocks drift."""
+    import pyotp
+    from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    def user_of(backend, access_token: str | None, session: str | None):
+        if session:
+            if session not in backend.sessions:
+                return None
+            username, pool = backend.sessions[session]
+            return pool._get_user(username)
+        for pool in backend.user_pools.values():
+            if access_token in pool.access_tokens:
+                return pool._get_user(pool.access_tokens[access_token][1])
+        return None
+
+    def matches(secret: str | None, code: str | None) -> bool:
+        if not secret or not code:
+            return False
+        return pyotp.TOTP(secret).verify(code, valid_window=1)
+
+    associate, verify, respond = (CognitoIdpBackend.associate_software_token,
+                                  CognitoIdpBackend.verify_software_token,
+                                  CognitoIdpBackend.respond_to_auth_challenge)
+
+    def associate_software_token(self, access_token, session):
+        answer = associate(self, access_token, session)  # moto refuses an unknown token or session
+        secret = pyotp.random_base32(32)
+        user_of(self, access_token, session).bazaar_pending_totp_secret = secret
+        return {**answer, "SecretCode": secret}
+
+    def verify_software_token(self, access_token, session, user_code, friendly_device_name):
+        user = user_of(self, access_token, session)
+        if user is not None and not matches(getattr(user, "bazaar_pending_totp_secret", None), user_code):
+            raise CodeMismatchException("Code mismatch and fail enable Software Token MFA")
+        answer = verify(self, access_token, session, user_code, friendly_device_name)
+        user.bazaar_totp_secret, user.bazaar_pending_totp_secret = user.bazaar_pending_totp_secret, None
+        return answer
+
+    def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+        if challenge_name == "SOFTWARE_TOKEN_MFA" and session in self.sessions:
+            username, pool = self.sessions[session]
+            user = pool._get_user(username)
+            if pool._get_user(str(challenge_responses.get("USERNAME") or "")) is not user:
+                raise NotAuthorizedError("Invalid session for the user.")
+            if not matches(getattr(user, "bazaar_totp_secret", None),
+                           challenge_responses.get("SOFTWARE_TOKEN_MFA_CODE")):
+                raise CodeMismatchException("Invalid code or auth state for the user.")
+        return respond(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.associate_software_token = associate_software_token  # type: ignore[method-assign]
+    CognitoIdpBackend.verify_software_token = verify_software_token  # type: ignore[method-assign]
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge  # type: ignore[method-assign]
+
+
 # Longer than any function's timeout (900 s): the runtime, not this call, decides when a
 # handler has run too long, and answers that as Lambda would.
 _INVOKE_TIMEOUT_SECONDS = 960
@@ -129,7 +193,10 @@ def main() -> None:
     port = arguments.port
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions integrations call back on it
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
+    # moto's own check uses one secret for everyone; check_totp_codes does Cognito's.
+    os.environ.pop("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", None)
     serialise_dynamodb()
+    check_totp_codes()
     if arguments.lambda_endpoint:
         forward_lambda_invokes(_loopback_endpoint(arguments.lambda_endpoint))
 

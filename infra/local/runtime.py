@@ -176,7 +176,10 @@ class FunctionRuntime:
     def __init__(self, function: Function, environment: dict[str, str], max_concurrency: int = 4):
         self.function = function
         self.environment = dict(environment)
-        self.max_concurrency = max_concurrency
+        # The function's own cap (Lambda reserved concurrency) where it declares one, within the
+        # machine's: an invocation beyond it waits for an instance to be free.
+        self.reserved_concurrency = function.reserved_concurrency
+        self.max_concurrency = min(max_concurrency, self.reserved_concurrency or max_concurrency)
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._lock = threading.Condition()

@@ -25,6 +25,7 @@ from infra.description.model import Role, Service
 from infra.local import accounts as local_accounts
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
 from infra.local.egress import EgressProxy
+from infra.local.flags import AppConfigDataTwin, provision_flags
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
 from infra.local.inventory import local_inventory
 from infra.local.pollers import QueuePoller
@@ -67,6 +68,9 @@ class LocalConfig:
     drain_seconds: float = 10.0
     # The stage whose configuration the twin runs (CORS origins, limits): the developers' own.
     stage: str = "dev"
+    # How long functions cache the flag document, instead of the description's (tests that change
+    # a flag and watch the behaviour change set it short).
+    flags_max_age_seconds: int | None = None
 
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
@@ -125,6 +129,8 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.server: GatewayServer | None = None
         self.accounts: dict[str, dict[str, str]] = {}
+        # Authenticator secrets of the admins create_account made, by email.
+        self.totp_secrets: dict[str, str] = {}
         self._accounts_runtime: FunctionRuntime | None = None
         self.sandboxes: list[Sandbox] = []
         # The NAT gateway twin, when the description declares a network.
@@ -132,6 +138,8 @@ class LocalStack:
         # The WebSocket twin, when the description declares WebSocket APIs.
         self.websocket_apis: dict[str, LocalWebSocketApi] = {}
         self.websocket_management: ManagementEndpoint | None = None
+        # The AppConfig Data twin, when the description declares feature flags.
+        self.flags: AppConfigDataTwin | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -140,6 +148,7 @@ class LocalStack:
             self.moto.start()
             self.names = provision(self.service, self.moto)
             provision_state_machines(self.service, self.moto, self.names, self.config.clock_speed)
+            self._start_flags()
             self._start_egress()
             # Provider sandboxes come up before any function, so a function's first call finds them.
             self.sandboxes = local_sandboxes(
@@ -204,7 +213,8 @@ class LocalStack:
         # The management endpoint outlives the runtimes: a last handler may still post through it.
         management = [self.websocket_management] if self.websocket_management else []
         self.websocket_management = None
-        errors += _stop_together([*sandboxes, *egress, *management], self._log)
+        flags, self.flags = [self.flags] if self.flags else [], None
+        errors += _stop_together([*sandboxes, *egress, *management, *flags], self._log)
         try:
             self.moto.stop()
         except Exception as error:  # noqa: BLE001 - reported below, after the rest
@@ -277,7 +287,25 @@ class LocalStack:
             **self._with_sandboxes(self.service.function_environment(function, self.names)),
             **self._egress_environment(function),
             **self._messaging_endpoints(function),
+            **self._flags_environment(function),
         }
+
+    def _start_flags(self) -> None:
+        assert self.names is not None
+        located = provision_flags(self.service, self.moto.client("appconfig"), self.config.stage)
+        if located is not None:
+            self.names.flags = located.identifiers()
+            self.flags = AppConfigDataTwin(located, self.moto.client("appconfig")).start()
+
+    def _flags_environment(self, function) -> dict[str, str]:
+        """Only a function that declares reads_flags reaches the AppConfig Data twin, as IAM allows
+        only those in the cloud."""
+        if not function.reads_flags or self.flags is None:
+            return {"AWS_ENDPOINT_URL_APPCONFIGDATA": NOWHERE}
+        environment = {"AWS_ENDPOINT_URL_APPCONFIGDATA": self.flags.endpoint}
+        if self.config.flags_max_age_seconds is not None:
+            environment["BAZAAR_FLAGS_MAX_AGE_SECONDS"] = str(self.config.flags_max_age_seconds)
+        return environment
 
     def _messaging_endpoints(self, function) -> dict[str, str]:
         """Only a function that declares sends_email (sends_sms) reaches moto's SES (SNS); any
@@ -436,16 +464,20 @@ class LocalStack:
     def _seed_accounts(self) -> dict[str, dict[str, str]]:
         """One account per role with a password made for this run, created as sign-up creates
         accounts (Cognito user + Bazaar user), printed, and written where scripts and tests can
-        read it (git-ignored)."""
+        read it (git-ignored). The admin enrols an authenticator app as admins must: its
+        `totp_secret` (base32) makes the codes its sign-in asks for."""
         accounts = {
             role.value: {"email": f"{role.value}@bazaar.local", "password": _strong_password()} for role in Role
         }
-        self._accounts_call({
+        created = self._accounts_call({
             "action": "create",
             "accounts": [
                 {"role": role, "name": f"Local {role}", **account} for role, account in accounts.items()
             ],
         })
+        for role, account in accounts.items():
+            if created[role]["totp_secret"]:
+                account["totp_secret"] = created[role]["totp_secret"]
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.config.state_dir / "local-accounts.json"
         path.write_text(json.dumps(accounts, indent=2))
@@ -453,12 +485,15 @@ class LocalStack:
         return accounts
 
     def create_account(self, role: str, email: str, password: str, name: str = "Local user") -> str:
-        """A user of any role (admins included), made as the seeding makes them; returns its id."""
+        """A user of any role (admins included), made as the seeding makes them; returns its id.
+        An admin's authenticator secret is kept in `totp_secrets` under the email."""
         created = self._accounts_call({
             "action": "create",
             "accounts": [{"role": role, "email": email, "password": password, "name": name}],
-        })
-        return created[role]
+        })[role]
+        if created["totp_secret"]:
+            self.totp_secrets[email] = created["totp_secret"]
+        return created["user_id"]
 
     def sign_in(self, role: str) -> dict[str, str]:
         """Tokens for a seeded account, through the login use case (for stacks without the

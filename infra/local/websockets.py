@@ -44,7 +44,7 @@ from infra.description.model import WebSocketApi
 from infra.local.aws import ACCOUNT, REGION
 from infra.local.events import STAGE
 from infra.local.gateway import policy_allows
-from infra.local.loopback import LoopbackServer
+from infra.local.loopback import BannerlessHandler, LoopbackServer
 from infra.local.runtime import FunctionRuntime, Invocation
 
 # API Gateway's quotas for WebSocket APIs (fixed ones, not adjustable).
@@ -154,7 +154,8 @@ class LocalWebSocketApi:
             max_size=self.api.max_frame_bytes,
             # API Gateway sends no pings of its own; its idle timeout is enforced below.
             ping_interval=None,
-            server_header="bazaar-local-websocket",
+            # No Server header: a banner with versions only helps an attacker.
+            server_header=None,
         )
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -466,7 +467,7 @@ def _error(status: int, kind: str, message: str) -> tuple[int, dict[str, str], b
 
 
 def _management_handler(endpoint: ManagementEndpoint) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(BannerlessHandler):
         protocol_version = "HTTP/1.1"
         server_version = "bazaar-local-websocket-management"
 

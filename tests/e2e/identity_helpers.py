@@ -7,6 +7,8 @@ import uuid
 
 import requests
 
+from tests.conftest import login as login_with_password
+
 PASSWORD = "Correct-Horse-9-battery"
 
 
@@ -32,10 +34,9 @@ def register(api: str, role: str, **extra) -> dict:
     return {**response.json(), "password": PASSWORD}
 
 
-def login(api: str, email: str, password: str = PASSWORD) -> dict:
-    response = post(f"{api}/v1/auth/login", {"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    return response.json()
+def login(api: str, email: str, password: str = PASSWORD, totp_secret: str | None = None) -> dict:
+    """Tokens, answering the one-time-code challenge with `totp_secret` when the account has one."""
+    return login_with_password(api, email, password, totp_secret)
 
 
 def registered_and_signed_in(api: str, role: str, **extra) -> tuple[dict, dict]:

@@ -39,7 +39,7 @@ def fuzz_tokens(fuzz_stack) -> dict[str, str]:
     for role in ("customer", "seller", "scout", "admin"):
         email, password = f"fuzz-{role}-{uuid.uuid4().hex[:8]}@test.bazaar.local", f"{uuid.uuid4().hex}aZ7!"
         fuzz_stack.create_account(role, email, password)
-        tokens[role] = login(fuzz_stack.url, email, password)["access_token"]
+        tokens[role] = login(fuzz_stack.url, email, password, fuzz_stack.totp_secrets.get(email))["access_token"]
     return tokens
 
 
@@ -110,8 +110,8 @@ def fresh_tokens(stack) -> dict[str, str]:
     tokens = {}
     for role in ("customer", "seller", "scout", "admin"):
         email, password = f"checks-{role}-{uuid.uuid4().hex[:8]}@test.bazaar.local", f"{uuid.uuid4().hex}aZ7!"
-        stack.create_account(role, email, password)
-        tokens[role] = login(stack.url, email, password)["access_token"]
+        stack.create_account(role, email, password)  # an admin is enrolled with a second factor
+        tokens[role] = login(stack.url, email, password, stack.totp_secrets.get(email))["access_token"]
     return tokens
 
 

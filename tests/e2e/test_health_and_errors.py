@@ -19,7 +19,9 @@ def test_health_reports_version_and_reachable_dependencies(api):
     body = response.json()
     assert body["status"] == "ok"
     assert body["version"] == SERVICE.settings["BAZAAR_VERSION"]
-    assert {d["name"]: d["status"] for d in body["dependencies"]} == {"dynamodb": "ok", "secretsmanager": "ok"}
+    assert {d["name"]: (d["kind"], d["status"]) for d in body["dependencies"]} == {
+        "dynamodb": ("core", "ok"), "secretsmanager": ("core", "ok"), "phonepe": ("provider", "ok"),
+        "shiprocket": ("provider", "ok"), "razorpayx": ("provider", "ok")}
     assert response.headers["X-Request-Id"]
 
 
@@ -38,7 +40,7 @@ def test_health_is_503_while_dynamodb_table_is_gone(local_stack, api):
         response = get(f"{api}/health")
         assert response.status_code == 503
         body = response.json()
-        assert body["status"] == "degraded"
+        assert body["status"] == "down"  # a core dependency: nothing can be served (docs/health.md)
         down = {d["name"]: d for d in body["dependencies"]}["dynamodb"]
         assert down["status"] == "down"
         assert down["problem"] == "ResourceNotFoundException"
@@ -164,3 +166,19 @@ def test_each_sandbox_control_root_the_banner_names_describes_its_controls(local
         controls = {(c["method"], c["path"].split("[")[0]) for c in response.json()["controls"]}
         assert {("GET", "/_sandbox"), ("POST", "/_sandbox/reset")} <= controls, sandbox.name
         assert all(c["does"] for c in response.json()["controls"]), sandbox.name
+
+
+def test_the_scheduled_health_probe_reports_what_health_reports(local_stack, api):
+    from infra.local.aws import create_table
+
+    # Given a healthy stack, the probe (fired through the scheduler, as its schedule would) passes.
+    passed = requests.post(f"{api}/_local/schedules/health-probe/run", timeout=30).json()
+    assert passed["ok"] and passed["result"] == {"healthy": True, "down": []}
+    # When DynamoDB's table is gone, the probe reports the failure (and emits HealthCheckPassed 0).
+    dynamodb = local_stack.client("dynamodb")
+    dynamodb.delete_table(TableName=local_stack.names.table_name("ops"))
+    try:
+        failed = requests.post(f"{api}/_local/schedules/health-probe/run", timeout=30).json()
+    finally:
+        create_table(SERVICE, local_stack.moto, local_stack.names, "ops")
+    assert failed["ok"] and failed["result"] == {"healthy": False, "down": ["dynamodb"]}

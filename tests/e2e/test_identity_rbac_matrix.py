@@ -32,13 +32,16 @@ class Principals:
         self.emails = {role: register(api, role)["email"] for role in ("customer", "seller", "scout")}
         self.emails["admin"] = f"matrix-admin-{uuid.uuid4().hex[:8]}@example.in"
         local_stack.create_account("admin", self.emails["admin"], PASSWORD)
+        # Admins reach their routes only with a second factor; create_account enrolled one.
+        self._totp_secrets = {"admin": local_stack.totp_secrets[self.emails["admin"]]}
         self._tokens: dict[str, str] = {}
 
     def headers(self, principal: str) -> dict[str, str]:
         if principal == ANONYMOUS:
             return {}
         if principal not in self._tokens:
-            self._tokens[principal] = login(self.api, self.emails[principal])["access_token"]
+            self._tokens[principal] = login(self.api, self.emails[principal],
+                                            totp_secret=self._totp_secrets.get(principal))["access_token"]
         return {"Authorization": f"Bearer {self._tokens[principal]}"}
 
     def forget(self, principal: str) -> None:

@@ -3,7 +3,8 @@ stack, read back through boto3 and its own tables) contain exactly what the desc
 the same functions, routes, webhooks, queues and triggers, schedules, tables, secrets, alarms,
 user-pool groups, stream triggers, table streams, event routes, and which functions leave through
 the network's one fixed-address NAT gateway, state machines with the functions their tasks run,
-WebSocket APIs (routes, authorizer, who may push), and email and SMS senders.
+WebSocket APIs (routes, authorizer, who may push), email and SMS senders, and the webhook
+functions' reserved concurrency. The cloud-only web ACL is compared with the description alone.
 The failing-on-purpose tests show it fails when one
 twin gets something the other lacks. Streams are checked on the stream fixture service, since the
 real description declares none yet; fixed egress on the egress fixture service, which has
@@ -15,10 +16,10 @@ from __future__ import annotations
 import copy
 import json
 
-from infra.cloud.inventory import inventory_from_template
+from infra.cloud.inventory import cloud_only_from_template, inventory_from_template
 from infra.description import SERVICE
 from infra.local.inventory import local_inventory
-from infra.parity import describe, differences
+from infra.parity import describe, describe_cloud_only, differences
 
 
 def test_local_twin_matches_the_description(local_stack):
@@ -40,6 +41,46 @@ def test_bazaars_realtime_api_and_mail_senders_are_among_what_parity_compares(lo
     assert any(function == "notifications-worker" for function, _ in described.email_senders)
     local = local_inventory(local_stack)
     assert local.websocket_routes == described.websocket_routes and local.email_senders == described.email_senders
+
+
+def test_cloud_only_web_acl_matches_the_description(cloud_template):
+    """AWS WAF has no local twin (see infra.parity.CloudOnlyInventory): the cloud's web ACL is
+    compared with the description alone."""
+    described = describe_cloud_only(SERVICE.at_stage("dev"), "dev")
+    assert described.ip_rate_rules and described.managed_rule_groups and described.protected_stages == {"dev"}
+    assert differences(described, cloud_only_from_template(cloud_template), "cloud") == []
+
+
+def test_parity_fails_when_the_web_acl_leaves_the_stage(cloud_template):
+    template = copy.deepcopy(cloud_template)
+    for lid in [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::WAFv2::WebACLAssociation"]:
+        del template["Resources"][lid]
+    assert differences(describe_cloud_only(SERVICE.at_stage("dev"), "dev"), cloud_only_from_template(template),
+                       "cloud") == ["protected_stages: 'dev' is described but missing from the cloud twin"]
+
+
+def test_webhook_reserved_concurrency_is_among_what_parity_compares(local_stack):
+    described = describe(SERVICE)
+    assert described.reserved_concurrency == {(f.name, w.reserved_concurrency) for f, w in SERVICE.webhooks}
+    assert local_inventory(local_stack).reserved_concurrency == described.reserved_concurrency
+    for function, cap in described.reserved_concurrency:
+        assert local_stack.runtimes[function].max_concurrency <= cap
+
+
+def test_parity_fails_when_only_the_cloud_twin_changes_a_reserved_concurrency(cloud_template):
+    template = copy.deepcopy(cloud_template)
+    function = next(
+        r for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(t["Value"] == "shiprocket-webhook" for t in r["Properties"].get("Tags", []))
+    )
+    declared = function["Properties"]["ReservedConcurrentExecutions"]
+    function["Properties"]["ReservedConcurrentExecutions"] = declared + 1
+
+    assert differences(describe(SERVICE), inventory_from_template(template), "cloud") == [
+        f"reserved_concurrency: ('shiprocket-webhook', {declared}) is described but missing from the cloud twin",
+        f"reserved_concurrency: ('shiprocket-webhook', {declared + 1}) is in the cloud twin but not in the description",
+    ]
 
 
 def test_parity_fails_when_only_the_local_twin_gets_a_queue(local_stack):

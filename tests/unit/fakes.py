@@ -940,7 +940,7 @@ class Shop:
     def __post_init__(self) -> None:
         from bazaar.catalog.domain import Variant
         from bazaar.checkout.adapters.payments import PhonePePayments
-        from bazaar.checkout.domain import LockPolicy
+        from bazaar.checkout.domain import LockPolicies, LockPolicy
         from bazaar.money import Paise
         from bazaar.orders.domain import ShippingAddress
         from bazaar.orders.settlement import Settler
@@ -953,6 +953,7 @@ class Shop:
         self.keys = FakeIdempotencyKeys(self.idempotency)
         self.plan = StatusCheckPlan()
         self.policy = LockPolicy(expiry=timedelta(minutes=self.lock_minutes), hold_cap=self.hold_cap)
+        self.policies = LockPolicies(self.policy, self.policy, holds_for_payment=lambda customer_id: False)
         self.started: list[str] = []
         self.payments = PhonePePayments(lambda: self.phonepe, self.records,
                                         PaymentLinks("https://shop.example/orders", "https://api.example/webhooks"),

@@ -13,3 +13,4 @@ class MadeUpNames:
     def user_pool_jwks_url(self): return "https://jwks"
     def state_machine_arn(self, machine): return f"arn:states:{machine}"
     def websocket_endpoint(self, api): return f"https://abc123.execute-api.ap-south-1.amazonaws.com/live#{api}"
+    def flags_identifiers(self): return ("app", "dev", "profile")

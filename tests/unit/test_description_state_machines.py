@@ -138,7 +138,7 @@ def test_the_state_machine_variables_are_reserved():
 
 def test_every_machine_gets_an_alarm_on_failed_timed_out_and_aborted_executions():
     alarm = next(a for a in STATE_MACHINE_SERVICE.all_alarms if a.state_machine == MACHINE)
-    assert (alarm.name, alarm.metric, alarm.plus_metrics, alarm.statistic, alarm.threshold, alarm.period_seconds) == (
+    assert (alarm.name, alarm.metric, alarm.more_metrics, alarm.statistic, alarm.threshold, alarm.period_seconds) == (
         "sfn-approval-failed", "ExecutionsFailed", ("ExecutionsTimedOut", "ExecutionsAborted"), "Sum", 1, 300,
     )
 

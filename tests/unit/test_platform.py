@@ -65,6 +65,7 @@ def _environment(**overrides):
         def user_pool_id(self): return "pool"
         def user_pool_client_id(self): return "client"
         def user_pool_jwks_url(self): return "http://jwks"
+        def flags_identifiers(self): return ("app", "dev", "profile")
 
     return {**SERVICE.function_environment(function, Names()), **overrides}
 

@@ -1,6 +1,7 @@
 """Identity and access: accounts in Cognito, Bazaar's user records, sessions and their
 revocation, login throttling, and the admin audit trail."""
 
+from infra.description.settings import rate_limits
 from infra.description.model import (
     EVERY_ROLE, PUBLIC, Access, Function, Index, Key, Role, Route, Table,
 )
@@ -45,11 +46,13 @@ FUNCTIONS = (
     Function(
         name="identity-api",
         handler="functions.identity.api.handler",
-        description="Sign-up, sign-in, refresh, sign-out and the caller's own account.",
+        description="Sign-up, sign-in (with its one-time-code step), refresh, sign-out and the caller's own account.",
         memory_mb=512,
         timeout_seconds=10,
-        environment={"REFERRAL_LINK_BASE": "https://bazaar.example/join"},
-        tables={"identity": Access.READ_WRITE},
+        environment={"REFERRAL_LINK_BASE": "https://bazaar.example/join",
+                     **rate_limits("RATE_LIMIT_REGISTER", "RATE_LIMIT_LOGIN", "RATE_LIMIT_LOGIN_MFA",
+                                   "RATE_LIMIT_REFRESH")},
+        tables={"identity": Access.READ_WRITE, "rate-limits": Access.WRITE},
         uses_user_pool=True,
         user_pool_actions=(
             "AdminCreateUser", "AdminSetUserPassword", "AdminAddUserToGroup", "AdminDeleteUser",
@@ -57,10 +60,16 @@ FUNCTIONS = (
         ),
         routes=(
             Route("POST", "/v1/auth/register", PUBLIC, "Create a customer, seller or scout account"),
-            Route("POST", "/v1/auth/login", PUBLIC, "Sign in: access, id and refresh tokens"),
+            Route("POST", "/v1/auth/login", PUBLIC,
+                  "Sign in: access, id and refresh tokens, or a one-time-code challenge for an account with a second factor"),
+            Route("POST", "/v1/auth/login/mfa", PUBLIC, "Complete a challenged sign-in with the authenticator's code"),
             Route("POST", "/v1/auth/refresh", PUBLIC, "New access and id tokens from a refresh token"),
             Route("POST", "/v1/auth/logout", EVERY_ROLE, "Sign out everywhere: every token of the caller stops working"),
             Route("GET", "/v1/me", EVERY_ROLE, "The caller's own account"),
+            # Open to every role: an admin without a second factor must reach them to enrol one.
+            Route("POST", "/v1/me/mfa/totp", EVERY_ROLE, "Enrol an authenticator app (TOTP): its secret and otpauth:// address"),
+            Route("POST", "/v1/me/mfa/totp/verify", EVERY_ROLE,
+                  "Confirm the authenticator with its first code: every later sign-in asks for one"),
             Route("GET", "/v1/scouts/me/referral", frozenset({Role.SCOUT}), "The scout's referral code and link"),
         ),
     ),

@@ -1,7 +1,14 @@
 from infra.description.model import (
     PUBLIC, Access, Function, Key, MetricAlarm, Queue, QueueTrigger, Role, Route, Schedule, Table,
 )
+from infra.description.contexts.payments import PHONEPE_SETTINGS
+from infra.description.contexts.payouts import RAZORPAYX_API
+from infra.description.contexts.shipping import SHIPROCKET_API
 from infra.description.settings import SETTINGS
+
+# The providers /health reports on: the hosts the functions that call them are given (a stage's
+# hosts replace these, and the local twin's sandboxes theirs).
+PROVIDER_HOSTS = {"PHONEPE_BASE_URL": PHONEPE_SETTINGS["PHONEPE_BASE_URL"], **SHIPROCKET_API, **RAZORPAYX_API}
 
 TABLES = (
     Table(
@@ -25,6 +32,8 @@ TABLES = (
 MEASURED_EVENTS = ("Delivered", "OrderExpired", "OrderPaid", "OrderPlaced", "PartiallyRefunded", "PaymentFailed",
                    "Refunded")
 
+HEALTH_PROBE_INTERVAL_MINUTES = 5
+
 QUEUES = (
     Queue(
         name="order-metrics",
@@ -44,6 +53,11 @@ FUNCTIONS = (
         # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
         tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ, "refunds": Access.READ},
         secrets=("app-keys",),
+        environment=PROVIDER_HOSTS,
+        # RazorpayX is probed from the address payouts leave from: its health is also the NAT's.
+        fixed_egress=True,
+        # Diagnostics lists every flag, its default and its value for the calling admin.
+        reads_flags=True,
         routes=(
             Route("GET", "/health", PUBLIC, "Service health: version and dependency reachability"),
             Route("GET", "/v1/openapi.json", PUBLIC, "This API's OpenAPI document (generated at build time)"),
@@ -63,6 +77,23 @@ FUNCTIONS = (
                 name="heartbeat",
                 expression=f"rate({SETTINGS['HEARTBEAT_INTERVAL_MINUTES']} minutes)",
                 description="Proves schedules fire; diagnostics shows the last beat.",
+            ),
+        ),
+    ),
+    Function(
+        name="ops-health-probe",
+        handler="functions.ops.health_probe_job.handler",
+        description="Runs the health check GET /health answers with and reports it as a metric.",
+        memory_mb=256,
+        timeout_seconds=30,
+        # What the health check reads: the same dependencies as ops-api's GET /health.
+        tables={"ops": Access.READ},
+        secrets=("app-keys",),
+        schedules=(
+            Schedule(
+                name="health-probe",
+                expression=f"rate({HEALTH_PROBE_INTERVAL_MINUTES} minutes)",
+                description="Checks health from inside; the health-failing alarm watches what it reports.",
             ),
         ),
     ),
@@ -89,5 +120,44 @@ ALARMS = (
         comparison="<",
         period_seconds=900,
         treat_missing_as_breaching=True,
+    ),
+    MetricAlarm(
+        name="health-failing",
+        description="The health probe found a dependency of GET /health down (DynamoDB or Secrets Manager), "
+        "or reported nothing for 10 minutes. Call GET /health and read the probe's log.",
+        metric="HealthCheckPassed",
+        statistic="Minimum",
+        threshold=1,
+        comparison="<",
+        # Two probes per period: one late firing of the schedule is not an outage.
+        period_seconds=2 * HEALTH_PROBE_INTERVAL_MINUTES * 60,
+        # A probe that does not run (or cannot emit) is as bad as one that fails.
+        treat_missing_as_breaching=True,
+    ),
+    MetricAlarm(
+        name="api-5xx-rate",
+        description="More than the threshold's percentage of API requests answered 5xx in two 5-minute periods "
+        "running. Look at the API's 5xx by route in its access log, then the failing function's errors.",
+        metric="5XXError",
+        more_metrics=("Count",),
+        expression="100 * FILL(m0, 0) / m1",
+        statistic="Sum",
+        threshold=5,
+        comparison=">",
+        period_seconds=300,
+        evaluation_periods=2,
+        api=True,
+    ),
+    MetricAlarm(
+        name="api-latency-p99",
+        description="The API's p99 latency was over 500 ms for three 5-minute periods running. Look at the "
+        "slowest functions' Duration and X-Ray traces (DynamoDB throttles, a slow provider).",
+        metric="Latency",
+        statistic="p99",
+        threshold=500,
+        comparison=">",
+        period_seconds=300,
+        evaluation_periods=3,
+        api=True,
     ),
 )

@@ -83,6 +83,8 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=29,
         environment={**PHONEPE_SETTINGS, **SHIPROCKET_API},
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         # stock: only named (the order book's constructor); these transitions move no stock.
         tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ,
                 "audit": Access.READ_WRITE},
@@ -137,6 +139,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables={"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ},
         secrets=("phonepe",),
         schedules=(

@@ -1,7 +1,7 @@
 """Payments: PhonePe (v2 Standard Checkout by default, v1 by setting), its webhook, and the
 worker that re-confirms every webhook with PhonePe's status API."""
 
-from infra.description.model import Access, Function, MetricAlarm, Queue, QueueTrigger, Schedule, Secret, Webhook
+from infra.description.model import Access, FeatureFlag, Function, MetricAlarm, Queue, QueueTrigger, Schedule, Secret, Webhook
 
 # Which PhonePe and where. The cloud twin starts on PhonePe's UAT host (no real money) until an
 # operator sets production hosts (PG: https://api.phonepe.com/apis/pg, OAuth:
@@ -23,6 +23,17 @@ PHONEPE_SETTINGS = {
     "PHONEPE_FIRST_STATUS_CHECK_SECONDS": "20",
     "PHONEPE_PAYMENT_TIMEOUT_SECONDS": "1200",
 }
+
+FLAGS = (
+    FeatureFlag(
+        name="phonepe_api_version",
+        purpose="Which PhonePe API generation new payments and status checks use (v2 Standard Checkout or v1 "
+                "X-VERIFY): switch back to v1 without a deploy if v2 misbehaves. One switch for the whole "
+                "service, never per user: a payment's status is asked of the generation that opened it.",
+        default=PHONEPE_SETTINGS["PHONEPE_API_VERSION"],
+        per_user=False,
+    ),
+)
 
 # Settling a payment moves the order and its stock, and records the payment next to the order.
 SETTLING_TABLES = {"orders": Access.READ_WRITE, "order-events": Access.WRITE, "stock": Access.READ_WRITE}
@@ -62,7 +73,11 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("phonepe",),
         sends_to=("payment-events",),
-        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe"),),
+        # The addresses PhonePe calls from, when it publishes them (CIDRs, comma-separated; a
+        # stage sets them); empty: any address, and the signature decides.
+        environment={"PHONEPE_WEBHOOK_SOURCE_IPS": ""},
+        # PhonePe calls back once per payment state change: a sale's peak, not more.
+        webhooks=(Webhook(path="/webhooks/phonepe", provider="phonepe", reserved_concurrency=20),),
     ),
     Function(
         name="payments-events-worker",
@@ -72,6 +87,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=PAYMENT_EVENTS_WORKER_TIMEOUT_SECONDS,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
         queue_triggers=(QueueTrigger(queue="payment-events", batch_size=10),),
@@ -84,6 +101,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=SETTLING_TABLES,
         secrets=("phonepe",),
         schedules=(
@@ -99,6 +118,20 @@ FUNCTIONS = (
 )
 
 ALARMS = (
+    MetricAlarm(
+        name="payment-success-rate-low",
+        description="Fewer than the threshold's percentage of payments settled in the last hour succeeded "
+        "(PaymentSucceeded against PaymentFailed, expired ones included): PhonePe trouble, or a bug in "
+        "the payment page. Check PhonePe's status and the failed payments' codes in the worker's log.",
+        metric="PaymentSucceeded",
+        more_metrics=("PaymentFailed",),
+        # No payment settled in the hour: no value (0/0), which is not an alarm.
+        expression="100 * FILL(m0, 0) / (FILL(m0, 0) + FILL(m1, 0))",
+        statistic="Sum",
+        threshold=70,
+        comparison="<",
+        period_seconds=3600,
+    ),
     MetricAlarm(
         name="payment-event-mismatch",
         description="A PhonePe webhook's amount or order id differs from PhonePe's own status: "

@@ -7,6 +7,7 @@ for when its return window has passed; a refund after that posts its reversal); 
 through `payouts` (one message per payout, retried with the payout's idempotency key);
 RazorpayX's word comes back through the webhook (`payout-webhooks`) and the status poll."""
 
+from infra.description.settings import rate_limits
 from infra.description.model import (
     Access, Function, Index, Key, MetricAlarm, Queue, QueueTrigger, Role, Route, Schedule, Secret, Table, Webhook,
 )
@@ -145,7 +146,10 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("razorpayx",),
         sends_to=("payout-webhooks",),
-        webhooks=(Webhook(path="/webhooks/razorpayx", provider="razorpayx"),),
+        # RazorpayX's webhook addresses, when known (CIDRs, comma-separated; empty: any address).
+        environment={"RAZORPAYX_WEBHOOK_SOURCE_IPS": ""},
+        # One call per payout state change; payouts leave in batches Bazaar itself paces.
+        webhooks=(Webhook(path="/webhooks/razorpayx", provider="razorpayx", reserved_concurrency=5),),
     ),
     Function(
         name="payouts-webhook-worker",
@@ -176,9 +180,10 @@ FUNCTIONS = (
         description="Sellers' and scouts' payout accounts, earnings, statements and payouts; scouts' withdrawals.",
         memory_mb=512,
         timeout_seconds=15,
-        environment=RAZORPAYX_API,
+        environment={**RAZORPAYX_API, **rate_limits("RATE_LIMIT_SCOUT_PAYOUT")},
         fixed_egress=True,
-        tables={**MONEY_TABLES, "identity": Access.READ, "idempotency": Access.READ_WRITE},
+        tables={**MONEY_TABLES, "identity": Access.READ, "idempotency": Access.READ_WRITE,
+                "rate-limits": Access.WRITE},
         secrets=("app-keys", "razorpayx"),
         sends_to=("payouts",),
         routes=(

@@ -6,6 +6,7 @@ reaches `refund-workflow-events`, whose consumer starts the execution named afte
 and its version, so a redelivered event starts nothing twice."""
 
 from infra.description.contexts.payments import PHONEPE_SETTINGS
+from infra.description.settings import rate_limits
 from infra.description.model import (
     Access, Function, Index, Key, Queue, QueueTrigger, Role, Route, StateMachine, Table,
 )
@@ -151,6 +152,8 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_seconds=60,
         environment=PHONEPE_SETTINGS,
+        # The PhonePe generation is a flag (phonepe_api_version); the setting is its fallback.
+        reads_flags=True,
         tables=WORKFLOW_TABLES,
         secrets=("phonepe",),
         state_machines=("refund-approval",),
@@ -174,7 +177,8 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=10,
         tables={"refunds": Access.READ_WRITE, "order-events": Access.WRITE, "orders": Access.READ,
-                "stock": Access.READ, "idempotency": Access.READ_WRITE},
+                "stock": Access.READ, "idempotency": Access.READ_WRITE, "rate-limits": Access.WRITE},
+        environment=rate_limits("RATE_LIMIT_REFUND_REQUEST"),
         routes=(
             Route("POST", "/v1/orders/{order_id}/refunds", CUSTOMER,
                   "Ask for a refund of your order, whole or in part (Idempotency-Key)"),
@@ -189,7 +193,9 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_seconds=15,
         tables={"refunds": Access.READ_WRITE, "order-events": Access.WRITE, "orders": Access.READ,
-                "stock": Access.READ, "audit": Access.READ_WRITE, "idempotency": Access.READ_WRITE},
+                "stock": Access.READ, "audit": Access.READ_WRITE, "idempotency": Access.READ_WRITE,
+                "rate-limits": Access.WRITE},
+        environment=rate_limits("RATE_LIMIT_ADMIN_REFUND"),
         secrets=("app-keys",),
         state_machines=("refund-approval",),
         routes=(

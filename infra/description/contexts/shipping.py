@@ -48,7 +48,10 @@ FUNCTIONS = (
         timeout_seconds=5,
         secrets=("shiprocket",),
         sends_to=("tracking-events",),
-        webhooks=(Webhook(path="/webhooks/shiprocket", provider="shiprocket"),),
+        # Shiprocket's sending addresses, when known (CIDRs, comma-separated; empty: any address).
+        environment={"SHIPROCKET_WEBHOOK_SOURCE_IPS": ""},
+        # Tracking updates arrive in bursts of a courier's scans, a few per parcel.
+        webhooks=(Webhook(path="/webhooks/shiprocket", provider="shiprocket", reserved_concurrency=10),),
     ),
     Function(
         name="tracking-worker",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,20 @@ class LockPolicy:
         return now + self.expiry
 
 
+@dataclass(frozen=True)
+class LockPolicies:
+    """Which lock policy a customer's checkout takes: the standard one, or (for customers in the
+    `hold_stock_for_payment_timeout` rollout) one that holds the stock as long as the payment can
+    still succeed, so a late payment never finds its stock released."""
+
+    standard: LockPolicy
+    for_payment_timeout: LockPolicy
+    holds_for_payment: Callable[[str], bool]  # the flag's value for a customer id
+
+    def for_customer(self, customer_id: str) -> LockPolicy:
+        return self.for_payment_timeout if self.holds_for_payment(customer_id) else self.standard
+
+
 class UnknownItem(BazaarError):
     code = "VALIDATION_FAILED"
 
@@ -56,6 +71,8 @@ class CleanupReport:
     lost_races: int  # already paid or cancelled when cleanup came to it: left as they were
     errors: int
     oldest_unreleased_at: datetime | None  # after the run; None when every expired lock is back
+    # Locks expired by the run's moment and still held when it ended: 0 unless releases failed.
+    expired_still_held: int = 0
 
     def unreleased_age_seconds(self, now: datetime) -> int:
         if self.oldest_unreleased_at is None:

@@ -143,7 +143,7 @@ def release_expired_locks(orders: OrderBook, clock: Clock, batch_size: int = 100
                 logger.exception("could not release an expired lock", extra={"order_id": order.order_id})
                 errors += 1
     census = orders.lock_census(now)
-    return CleanupReport(expired, units, lost, errors, census.oldest_expired_at)
+    return CleanupReport(expired, units, lost, errors, census.oldest_expired_at, census.expired_unreleased)
 
 
 def run_stock_cleanup(
@@ -204,7 +204,8 @@ def checkout_once(customer_id: str, key: str, cart: dict, command: Callable[[Key
     now = kit.clock()  # one moment for the key's claim and the order it makes
     claim = kit.keys.claim(caller=customer_id, key=key, body=cart, now=now)
     try:
-        result = checkout(command(claim), kit.products, kit.orders, kit.payments, kit.policy, fixed(now), kit.new_id,
+        result = checkout(command(claim), kit.products, kit.orders, kit.payments,
+                          kit.policies.for_customer(customer_id), fixed(now), kit.new_id,
                           kit.keys)
     except KeyTaken as taken:
         return kit.keys.answer(claim, taken)  # nothing was written

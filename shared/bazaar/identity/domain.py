@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from bazaar.platform.errors import BazaarError, Conflict, NotFound
 
@@ -25,6 +26,10 @@ class Role(StrEnum):
 
 # Admins are made by other admins (or the local seeding), never by signing up.
 SELF_REGISTERABLE = frozenset({Role.CUSTOMER, Role.SELLER, Role.SCOUT})
+
+# Roles that act for everyone (refunds, payouts, suspensions): they reach their routes only with a
+# second factor. Every other role may turn one on.
+SECOND_FACTOR_ROLES = frozenset({Role.ADMIN})
 
 
 class UserStatus(StrEnum):
@@ -87,6 +92,35 @@ class LoginThrottled(BazaarError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("Too many failed sign-ins; try again later.")
         self.headers = {"Retry-After": str(max(1, retry_after_seconds))}
+
+
+class MfaCodeInvalid(BazaarError):
+    code = "MFA_CODE_INVALID"
+
+    def __init__(self) -> None:
+        super().__init__("The one-time code is not valid; sign in again.")
+
+
+class MfaSessionInvalid(BazaarError):
+    code = "MFA_SESSION_INVALID"
+
+    def __init__(self) -> None:
+        super().__init__("The sign-in challenge is unknown, used or expired; sign in again.")
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "MFA_ALREADY_ENABLED"
+
+    def __init__(self) -> None:
+        super().__init__("An authenticator app is already enrolled for this account.")
+
+
+class EnrolmentCodeMismatch(BazaarError):
+    code = "VALIDATION_FAILED"
+
+    def __init__(self) -> None:
+        super().__init__("The code does not match the authenticator's secret.",
+                         details=[{"field": "code", "issue": "does not match; check the device's clock"}])
 
 
 class UserNotFound(NotFound):
@@ -170,6 +204,8 @@ class User:
     # Every session begun at or before this instant (ms since the epoch) is over: logout and
     # suspension move it forward.
     sessions_valid_after_ms: int = 0
+    # An authenticator app (TOTP) is enrolled and verified: the directory asks for its code at sign-in.
+    mfa_enabled: bool = False
     version: int = 1
 
     @property
@@ -196,6 +232,63 @@ class Tokens:
     id_token: str
     refresh_token: str | None
     expires_in: int
+
+
+@dataclass(frozen=True)
+class DirectoryChallenge:
+    """The directory checked the password and wants the user's one-time code before it issues tokens."""
+
+    directory_session: str
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A sign-in waiting for its one-time code. The client holds only `session` (random); the record
+    is kept under its hash, so a read of the table cannot answer a challenge."""
+
+    session_hash: str
+    email: str
+    user_id: str
+    directory_session: str
+    started_at_ms: int
+    expires_at_ms: int
+
+
+@dataclass(frozen=True)
+class SignInChallenge:
+    """What login answers a user with a second factor: complete it at POST /v1/auth/login/mfa."""
+
+    session: str
+    expires_in: int
+    challenge: str = "SOFTWARE_TOKEN_MFA"
+
+
+# As long as Cognito's app client keeps a sign-in session open by default (3 minutes).
+SIGN_IN_CHALLENGE_SECONDS = 180
+
+
+def new_challenge_session() -> tuple[str, str]:
+    """(what the client holds, the key it is stored under)."""
+    session = secrets.token_urlsafe(32)
+    return session, challenge_session_hash(session)
+
+
+def challenge_session_hash(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()
+
+
+def totp_uri(issuer: str, account: str, secret: str) -> str:
+    """The otpauth:// address authenticator apps read (usually shown as a QR code)."""
+    label = quote(f"{issuer}:{account}", safe="@:")
+    query = urlencode({"secret": secret, "issuer": issuer, "algorithm": "SHA1", "digits": 6, "period": 30})
+    return f"otpauth://totp/{label}?{query}"
+
+
+def second_factor_missing(user: User, route_roles: frozenset[str]) -> bool:
+    """An admin without a second factor may still reach the routes open to every role (their own
+    account, enrolling an authenticator, signing out), never those their role opens."""
+    opened_to_everyone = frozenset(role.value for role in Role) <= route_roles
+    return user.role in SECOND_FACTOR_ROLES and not user.mfa_enabled and not opened_to_everyone
 
 
 def admit(user: User | None, session: Session | None) -> frozenset[Role]:

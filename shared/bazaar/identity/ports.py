@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bazaar.identity.domain import AdminChange, AuditEntry, AuditQuery, Page, Role, Session, Tokens, User, UserStatus
+from bazaar.identity.domain import (
+    AdminChange, AuditEntry, AuditQuery, DirectoryChallenge, Page, PendingSignIn, Role, Session, Tokens, User,
+    UserStatus,
+)
 
 
 class Users(Protocol):
@@ -34,6 +37,13 @@ class Users(Protocol):
     def user_and_session(self, user_id: str, session_id: str) -> tuple[User | None, Session | None]:
         """Both read consistently: a logout or suspension is seen by the next request."""
 
+    def enable_mfa(self, user_id: str) -> None: ...
+
+    def hold_sign_in(self, pending: PendingSignIn) -> None: ...
+
+    def take_sign_in(self, session_hash: str) -> PendingSignIn | None:
+        """Removes and returns the pending sign-in, so one challenge is answered at most once."""
+
 
 class Directory(Protocol):
     """The account store that holds passwords and issues tokens (Cognito)."""
@@ -43,8 +53,19 @@ class Directory(Protocol):
 
     def delete_account(self, email: str) -> None: ...
 
-    def sign_in(self, email: str, password: str) -> Tokens:
-        """InvalidCredentials on any refusal (unknown email and wrong password alike)."""
+    def sign_in(self, email: str, password: str) -> Tokens | DirectoryChallenge:
+        """Tokens, or a challenge for the user's one-time code. InvalidCredentials on any refusal
+        (unknown email and wrong password alike)."""
+
+    def answer_mfa(self, email: str, directory_session: str, code: str) -> Tokens:
+        """MfaCodeInvalid for a wrong code, MfaSessionInvalid for a session the directory refuses."""
+
+    def associate_totp(self, access_token: str) -> str:
+        """A new TOTP secret (base32) for the token's user, not in use until verified."""
+
+    def verify_totp(self, access_token: str, code: str) -> None:
+        """Verifies the code against the new secret and makes TOTP the user's second factor;
+        EnrolmentCodeMismatch for a wrong code."""
 
     def refresh(self, refresh_token: str) -> Tokens:
         """SessionRejected if the refresh token is not accepted."""

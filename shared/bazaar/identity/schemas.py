@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bazaar.identity.domain import EMAIL_PATTERN, REFERRAL_CODE_PATTERN, AuditEntry, Tokens, User
+from bazaar.identity.domain import EMAIL_PATTERN, REFERRAL_CODE_PATTERN, AuditEntry, SignInChallenge, Tokens, User
 from bazaar.platform.ids import id_pattern
 
 RoleName = Literal["customer", "seller", "scout", "admin"]
@@ -45,6 +45,45 @@ class RefreshIn(_In):
     refresh_token: str = Field(min_length=1, max_length=8192)
 
 
+# What authenticator apps show: six digits.
+TOTP_CODE_PATTERN = r"^[0-9]{6}$"
+
+
+class LoginMfaIn(_In):
+    session: str = Field(min_length=20, max_length=200)
+    code: str = Field(pattern=TOTP_CODE_PATTERN)
+
+
+class TotpVerifyIn(_In):
+    code: str = Field(pattern=TOTP_CODE_PATTERN)
+
+
+class SignInChallengeOut(BaseModel):
+    """Login's answer for an account with a second factor: send `session` and the authenticator's
+    code to POST /v1/auth/login/mfa within `expires_in` seconds."""
+
+    challenge: Literal["SOFTWARE_TOKEN_MFA"]
+    session: str
+    expires_in: int
+
+    @classmethod
+    def of(cls, challenge: SignInChallenge) -> SignInChallengeOut:
+        return cls(challenge="SOFTWARE_TOKEN_MFA", session=challenge.session, expires_in=challenge.expires_in)
+
+
+class TotpEnrolmentOut(BaseModel):
+    """The authenticator's secret (base32) and the otpauth:// address a QR code shows; enrolment
+    ends when POST /v1/me/mfa/totp/verify accepts a code made from it."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class MfaStatusOut(BaseModel):
+    mfa_enabled: bool
+    method: Literal["totp"] | None
+
+
 class TokensOut(BaseModel):
     access_token: str
     id_token: str
@@ -72,6 +111,7 @@ class UserOut(BaseModel):
     recruiter_id: str | None = None
     referral_source: Literal["code", "link"] | None = None
     referral_code: str | None = None  # scouts only
+    mfa_enabled: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -85,6 +125,7 @@ class UserOut(BaseModel):
             recruiter_id=user.recruiter_id,
             referral_source=user.referral_source.value if user.referral_source else None,
             referral_code=user.referral_code,
+            mfa_enabled=user.mfa_enabled,
         )
 
 

@@ -14,24 +14,34 @@ from bazaar.identity.domain import (
     AdminChange,
     AuditEntry,
     AuditQuery,
+    DirectoryChallenge,
     InvalidCredentials,
     LoginThrottled,
     LoginThrottlePolicy,
+    MfaAlreadyEnabled,
+    MfaCodeInvalid,
+    MfaSessionInvalid,
     Page,
     PasswordPolicy,
+    PendingSignIn,
     ReferralCodeInvalid,
     ReferralSource,
     Role,
     Session,
     SessionRejected,
+    SIGN_IN_CHALLENGE_SECONDS,
+    SignInChallenge,
     Tokens,
     User,
     UserNotFound,
     UserStatus,
     EmailTaken,
     admit,
+    challenge_session_hash,
+    new_challenge_session,
     new_referral_code,
     normalise_email,
+    totp_uri,
 )
 from bazaar.identity.ports import AuditTrail, Directory, FailedLogins, Users
 from bazaar.identity.tokens import AccessClaims, InvalidToken
@@ -108,24 +118,87 @@ def create_account(account: NewAccount, *, users: Users, directory: Directory, p
 # -- sessions -----------------------------------------------------------------------------------
 
 
-def login(email: str, password: str, source_ip: str, *, users: Users, directory: Directory,
-          failures: FailedLogins, verify: Verify, policy: LoginThrottlePolicy, session_days: int,
-          now: Clock) -> Tokens:
-    started = now()
-    window, retry_after = policy.window_of(started)
-    counters = (
+def _counters(email: str, source_ip: str, policy: LoginThrottlePolicy) -> tuple[tuple[str, int], ...]:
+    return (
         (policy.account_key(email), policy.max_failures_per_account),
         (policy.ip_key(source_ip), policy.max_failures_per_ip),
     )
+
+
+def _refuse_if_throttled(failures: FailedLogins, counters, window: int, retry_after: int) -> None:
     for key, limit in counters:
         if failures.count(key, window) >= limit:
             raise LoginThrottled(retry_after)
+
+
+def _count_failure(failures: FailedLogins, counters, window: int, retry_after: int) -> None:
+    for key, _ in counters:
+        failures.add(key, window, expires_after_seconds=retry_after + 60)
+
+
+def login(email: str, password: str, source_ip: str, *, users: Users, directory: Directory,
+          failures: FailedLogins, verify: Verify, policy: LoginThrottlePolicy, session_days: int,
+          now: Clock) -> Tokens | SignInChallenge:
+    """Tokens, or, for a user with a second factor, a challenge that complete_mfa_login answers."""
+    started = now()
+    window, retry_after = policy.window_of(started)
+    counters = _counters(email, source_ip, policy)
+    _refuse_if_throttled(failures, counters, window, retry_after)
     try:
-        tokens = directory.sign_in(normalise_email(email), password)
+        answer = directory.sign_in(normalise_email(email), password)
     except InvalidCredentials:
-        for key, _ in counters:
-            failures.add(key, window, expires_after_seconds=retry_after + 60)
+        _count_failure(failures, counters, window, retry_after)
         raise
+    if isinstance(answer, DirectoryChallenge):
+        return _challenge(normalise_email(email), answer, epoch_ms(started), users=users)
+    tokens = _begin_session(answer, epoch_ms(started), users=users, verify=verify, session_days=session_days)
+    failures.clear(counters[0][0], window)
+    return tokens
+
+
+def _challenge(email: str, answer: DirectoryChallenge, started_at_ms: int, *, users: Users) -> SignInChallenge:
+    user = users.get_by_email(email)
+    if user is None:
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountSuspended()
+    session, session_hash = new_challenge_session()
+    users.hold_sign_in(PendingSignIn(
+        session_hash=session_hash, email=email, user_id=user.user_id,
+        directory_session=answer.directory_session, started_at_ms=started_at_ms,
+        expires_at_ms=started_at_ms + SIGN_IN_CHALLENGE_SECONDS * 1000,
+    ))
+    return SignInChallenge(session=session, expires_in=SIGN_IN_CHALLENGE_SECONDS)
+
+
+def complete_mfa_login(session: str, code: str, source_ip: str, *, users: Users, directory: Directory,
+                       failures: FailedLogins, verify: Verify, policy: LoginThrottlePolicy, session_days: int,
+                       now: Clock) -> Tokens:
+    """The second step of a sign-in: the one-time code for a challenge login answered. A challenge
+    is answered once: right or wrong, it is spent (a wrong code means signing in again), and a
+    wrong code counts as a failed sign-in of the account and the IP."""
+    at = now()
+    window, retry_after = policy.window_of(at)
+    by_ip = ((policy.ip_key(source_ip), policy.max_failures_per_ip),)
+    _refuse_if_throttled(failures, by_ip, window, retry_after)
+    pending = users.take_sign_in(challenge_session_hash(session))
+    if pending is None or pending.expires_at_ms <= epoch_ms(at):
+        # Guessing sessions is a failed sign-in of the IP (no account is known).
+        _count_failure(failures, by_ip, window, retry_after)
+        raise MfaSessionInvalid()
+    counters = _counters(pending.email, source_ip, policy)
+    _refuse_if_throttled(failures, counters, window, retry_after)
+    try:
+        tokens = directory.answer_mfa(pending.email, pending.directory_session, code)
+    except MfaCodeInvalid:
+        _count_failure(failures, counters, window, retry_after)
+        raise
+    tokens = _begin_session(tokens, pending.started_at_ms, users=users, verify=verify, session_days=session_days)
+    failures.clear(counters[0][0], window)
+    return tokens
+
+
+def _begin_session(tokens: Tokens, started_at_ms: int, *, users: Users, verify: Verify, session_days: int) -> Tokens:
     claims = _verified(tokens, verify)
     user_id = users.user_id_for_sub(claims.user_id)
     user = users.get(user_id) if user_id else None
@@ -135,10 +208,42 @@ def login(email: str, password: str, source_ip: str, *, users: Users, directory:
     if not user.is_active:
         raise AccountSuspended()
     # The session starts when the sign-in began, so a logout racing this sign-in still ends it.
-    users.record_session(Session(user.user_id, claims.token_id, epoch_ms(started)),
+    users.record_session(Session(user.user_id, claims.token_id, started_at_ms),
                          expires_after_seconds=session_days * 86400)
-    failures.clear(counters[0][0], window)
     return tokens
+
+
+# -- a second factor ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    uri: str
+
+
+TOTP_ISSUER = "Bazaar"
+
+
+def begin_totp_enrolment(user_id: str, access_token: str, *, users: Users, directory: Directory) -> TotpEnrolment:
+    """A new authenticator secret for the caller. Refused once one is enrolled: replacing the
+    factor would need only a stolen access token, so it is an operator's reset instead."""
+    user = me(user_id, users=users)
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    secret = directory.associate_totp(access_token)
+    return TotpEnrolment(secret=secret, uri=totp_uri(TOTP_ISSUER, user.email, secret))
+
+
+def confirm_totp_enrolment(user_id: str, access_token: str, code: str, *, users: Users,
+                           directory: Directory) -> User:
+    """The first code from the authenticator: from now on every sign-in asks for one."""
+    user = me(user_id, users=users)
+    if user.mfa_enabled:
+        raise MfaAlreadyEnabled()
+    directory.verify_totp(access_token, code)
+    users.enable_mfa(user_id)
+    return me(user_id, users=users)
 
 
 def refresh(refresh_token: str, *, users: Users, directory: Directory, verify: Verify) -> Tokens:

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+
+# What a dependency is to Bazaar. Without a core one (DynamoDB, Secrets Manager) no request can be
+# served: Bazaar is down. Without a provider (PhonePe, Shiprocket, RazorpayX) the work that needs
+# it waits (webhooks queue, jobs retry, payments reconcile later) and everything else is served:
+# Bazaar is degraded, and a provider's outage must not make Bazaar's own health check fail.
+DependencyKind = Literal["core", "provider"]
+Health = Literal["ok", "degraded", "down"]
 
 
 @dataclass(frozen=True)
@@ -12,6 +20,13 @@ class DependencyStatus:
     healthy: bool
     latency_ms: int
     problem: str | None = None
+    kind: DependencyKind = "core"
+
+    @property
+    def status(self) -> Health:
+        if self.healthy:
+            return "ok"
+        return "down" if self.kind == "core" else "degraded"
 
 
 @dataclass(frozen=True)
@@ -20,8 +35,14 @@ class HealthReport:
     dependencies: tuple[DependencyStatus, ...]
 
     @property
+    def status(self) -> Health:
+        statuses = {d.status for d in self.dependencies}
+        return "down" if "down" in statuses else "degraded" if "degraded" in statuses else "ok"
+
+    @property
     def healthy(self) -> bool:
-        return all(d.healthy for d in self.dependencies)
+        """Serving requests: every core dependency answers (providers may not)."""
+        return self.status != "down"
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bazaar.ops.domain import JobRun
+from bazaar.ops.domain import DependencyKind, JobRun
 
 
 class DependencyProbe(Protocol):
     """Raises if the dependency cannot serve a request right now."""
 
     name: str
+    kind: DependencyKind  # "core" (down without it) or "provider" (degraded without it)
 
     def check(self) -> None: ...
 

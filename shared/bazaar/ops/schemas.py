@@ -12,25 +12,28 @@ from bazaar.ops.domain import HealthReport, HeartbeatStatus
 
 class DependencyOut(BaseModel):
     name: str
-    status: Literal["ok", "down"]
+    kind: Literal["core", "provider"]
+    # ok; down (a core dependency: nothing can be served); degraded (a provider: what needs it waits)
+    status: Literal["ok", "degraded", "down"]
     latency_ms: int
     problem: str | None = None
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "degraded"]
+    """`down` (HTTP 503) when a core dependency is unreachable; `degraded` (HTTP 200: still serving)
+    when only providers are; `ok` otherwise."""
+
+    status: Literal["ok", "degraded", "down"]
     version: str
     dependencies: list[DependencyOut]
 
     @classmethod
     def of(cls, report: HealthReport) -> HealthOut:
         return cls(
-            status="ok" if report.healthy else "degraded",
+            status=report.status,
             version=report.version,
             dependencies=[
-                DependencyOut(
-                    name=d.name, status="ok" if d.healthy else "down", latency_ms=d.latency_ms, problem=d.problem
-                )
+                DependencyOut(name=d.name, kind=d.kind, status=d.status, latency_ms=d.latency_ms, problem=d.problem)
                 for d in report.dependencies
             ],
         )
@@ -81,6 +84,39 @@ class RefundsOut(BaseModel):
     expired: int  # nobody decided in time
 
 
+class FlagOut(BaseModel):
+    name: str
+    default: bool | int | str | None  # the flag document's default
+    value: bool | int | str | None  # for the calling admin
+    rules: dict  # Powertools rules: a rollout is a MODULO_RANGE condition on rollout_number
+
+
+class FlagsOut(BaseModel):
+    """The feature flags as the flag store has them now. Unreadable: every flag takes its setting."""
+
+    readable: bool
+    flags: list[FlagOut]
+
+    @classmethod
+    def of(cls, readable: bool, readings) -> FlagsOut:
+        return cls(readable=readable, flags=[FlagOut(**vars(r)) for r in readings])
+
+
+class JobOut(BaseModel):
+    last_run_at: datetime | None
+    last_outcome: Literal["succeeded", "failed"] | None
+    last_error: str | None
+    next_run_at: datetime | None
+    late: bool  # no scheduled run for two intervals
+
+    @classmethod
+    def of(cls, status) -> JobOut:
+        run = status.last_run
+        return cls(last_run_at=run.started_at if run else None,
+                   last_outcome=None if run is None else "succeeded" if run.succeeded else "failed",
+                   last_error=run.error if run else None, next_run_at=status.next_run_at, late=status.late)
+
+
 class DiagnosticsOut(BaseModel):
     """Filled in by each context as it lands (stock locks, payments, shipments, payouts)."""
 
@@ -92,6 +128,8 @@ class DiagnosticsOut(BaseModel):
     payments: PaymentsOut | None = None
     shipments: ShipmentsOut | None = None
     refunds: RefundsOut | None = None
+    feature_flags: FlagsOut | None = None
+    stock_cleanup: JobOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,

@@ -3,27 +3,72 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bazaar.ops.domain import DependencyStatus, HealthReport, HeartbeatStatus, JobRun
 from bazaar.ops.ports import DependencyProbe, JobRuns
+from bazaar.platform.flags import Flags
 
 HEARTBEAT_JOB = "scheduler-heartbeat"
+# The stock cleanup's job name in the job runs (bazaar.checkout.services.STOCK_CLEANUP_JOB; ops may
+# not import checkout, which imports ops: a unit test keeps the two equal).
+STOCK_CLEANUP_JOB = "stock-cleanup"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    last_run: JobRun | None
+    next_run_at: datetime | None  # the schedule's next firing after the last scheduled run
+    late: bool  # no scheduled run for two intervals
+
+
+def job_status(runs: JobRuns, job: str, interval: timedelta, now: datetime) -> JobStatus:
+    recent = runs.latest(job, limit=10)
+    scheduled = next((r for r in recent if not r.summary.get("manual")), None)
+    next_run = scheduled.started_at + interval if scheduled else None
+    return JobStatus(recent[0] if recent else None, next_run,
+                     late=scheduled is None or now - scheduled.started_at > 2 * interval)
+
+
+@dataclass(frozen=True)
+class FlagReading:
+    name: str
+    default: object  # the document's default (what a user outside every rule gets)
+    value: object  # for the caller
+    rules: dict
+
+
+def read_flags(flags: Flags, user_id: str) -> tuple[bool, list[FlagReading]]:
+    """Every flag of the document as the store has it now, with its value for this user; (False,
+    []) when the store cannot be read (every flag then takes its setting)."""
+    document = flags.document()
+    if document is None:
+        return False, []
+    return True, [FlagReading(name, entry.get("default"), flags.value(name, entry.get("default", False), user_id),
+                              dict(entry.get("rules") or {}))
+                  for name, entry in sorted(document.items()) if isinstance(entry, dict)]
 
 
 def check_health(version: str, probes: Sequence[DependencyProbe]) -> HealthReport:
-    statuses = []
-    for probe in probes:
-        started = time.perf_counter()
-        try:
-            probe.check()
-            problem = None
-        except Exception as error:  # noqa: BLE001 - any failure means "down" to a health check
-            problem = _describe(error)
-        latency = int((time.perf_counter() - started) * 1000)
-        statuses.append(DependencyStatus(probe.name, problem is None, latency, problem))
-    return HealthReport(version=version, dependencies=tuple(statuses))
+    """Every probe at once (each has its own short timeout), so health answers within the slowest
+    probe's timeout rather than their sum."""
+    with ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="probe") as pool:
+        statuses = tuple(pool.map(_probe, probes))
+    return HealthReport(version=version, dependencies=statuses)
+
+
+def _probe(probe: DependencyProbe) -> DependencyStatus:
+    started = time.perf_counter()
+    try:
+        probe.check()
+        problem = None
+    except Exception as error:  # noqa: BLE001 - any failure means "unreachable" to a health check
+        problem = _describe(error)
+    latency = int((time.perf_counter() - started) * 1000)
+    return DependencyStatus(probe.name, problem is None, latency, problem, getattr(probe, "kind", "core"))
 
 
 def record_heartbeat(runs: JobRuns, now: Callable[[], datetime]) -> JobRun:
@@ -39,5 +84,6 @@ def heartbeat_status(runs: JobRuns, interval: timedelta) -> HeartbeatStatus:
 
 def _describe(error: Exception) -> str:
     # Say what kind of failure it was, for operators; never the endpoint, ARN or credentials.
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
-    return code or type(error).__name__
+    response = getattr(error, "response", None)  # botocore's is a dict; requests' a Response or None
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code or getattr(error, "public_problem", None) or type(error).__name__

@@ -14,6 +14,11 @@ from bazaar.payments.domain import StatusCheckPlan
 from bazaar.platform.settings import ConfigurationError
 
 
+# The flag that picks the API generation (infra/description/contexts/payments.py declares it; a
+# unit test keeps the names equal). Its fallback is PHONEPE_API_VERSION.
+PHONEPE_API_VERSION_FLAG = "phonepe_api_version"
+
+
 class PhonePeSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 

@@ -1,9 +1,11 @@
 """The edge every non-API function shares, so each entry point is only its own business.
 
-- Function-URL webhooks (`WebhookEdge`): the raw body decoded (base64 or not) and kept as bytes
-  for signature checks, refused with 413 above MAX_REQUEST_BODY_BYTES before anything reads it,
-  headers lower-cased, the request id in the logs and on the response, and every answer (a
-  refusal or an unexpected failure alike) in the error envelope, never a stack trace.
+- Function-URL webhooks (`WebhookEdge`): a caller outside the provider's source-IP allow-list
+  (<PROVIDER>_WEBHOOK_SOURCE_IPS, when set) refused with 403 before anything else; the raw body
+  decoded (base64 or not) and kept as bytes for signature checks, refused with 413 above
+  MAX_REQUEST_BODY_BYTES before anything reads it, headers lower-cased, the request id in the
+  logs and on the response, the security headers on every answer, and every answer (a refusal
+  or an unexpected failure alike) in the error envelope, never a stack trace.
 - SQS workers (`sqs_worker`): each record parsed by the worker's record model and handled alone
   (partial batch response), so a bad record fails by itself and, after the queue's max receives,
   rests in its DLQ where an alarm sees it.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,8 +25,9 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bazaar.platform.observability import logger
-from bazaar.platform.settings import Settings
+from bazaar.platform.headers import SECURITY_HEADERS
+from bazaar.platform.observability import logger, metrics
+from bazaar.platform.settings import WEBHOOK_SOURCE_IPS_SUFFIX, ConfigurationError, Settings
 
 T = TypeVar("T")
 
@@ -53,13 +57,25 @@ class WebhookReply:
 
 
 class WebhookEdge:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, provider: str):
         self.max_body_bytes = settings.max_request_body_bytes
+        setting = f"{provider.upper()}{WEBHOOK_SOURCE_IPS_SUFFIX}"
+        if provider not in settings.webhook_source_ips:
+            raise ConfigurationError(f"invalid configuration: {setting} is not set (empty lets every address "
+                                     "through to the signature check)")
+        self.source_networks = settings.webhook_source_ips[provider]
 
     def handle(self, event: dict, receive: Callable[[WebhookRequest], WebhookReply]) -> dict:
         context = event.get("requestContext") or {}
         request_id = str(context.get("requestId") or "unknown")
         logger.set_correlation_id(request_id)
+        source_ip = (context.get("http") or {}).get("sourceIp")
+        if not self._allowed(source_ip):
+            # Refused before the body is even decoded: nothing of it is worth reading.
+            logger.warning("webhook from an address outside the allow-list", extra={"source_ip": source_ip})
+            metrics.add_metric(name="WebhookSourceRefused", unit="Count", value=1)
+            return _respond(WebhookReply.refused(403, "FORBIDDEN", "This address may not call the webhook."),
+                            request_id)
         raw = event.get("body") or ""
         try:
             body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
@@ -73,7 +89,7 @@ class WebhookEdge:
             body=body,
             headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
             query=dict(event.get("queryStringParameters") or {}),
-            source_ip=(context.get("http") or {}).get("sourceIp"),
+            source_ip=source_ip,
             request_id=request_id,
             received_at=datetime.now(UTC),
         )
@@ -84,13 +100,25 @@ class WebhookEdge:
             reply = WebhookReply.refused(500, "INTERNAL_ERROR", "Something went wrong on our side; retry.")
         return _respond(reply, request_id)
 
+    def _allowed(self, source_ip: str | None) -> bool:
+        if not self.source_networks:
+            return True
+        try:
+            address = ipaddress.ip_address(source_ip or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.source_networks)
+
 
 def _respond(reply: WebhookReply, request_id: str) -> dict:
     body = reply.body
     if "error" in body:
         body = {"error": {**body["error"], "request_id": request_id}}
+    # No CORS allow headers: no browser has any business calling a webhook. `Vary: Origin` as
+    # on every other answer.
     return {"statusCode": reply.status,
-            "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
+            "headers": {**SECURITY_HEADERS, "Vary": "Origin", "Content-Type": "application/json",
+                        "X-Request-Id": request_id},
             "body": json.dumps(body)}
 
 

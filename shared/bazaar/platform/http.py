@@ -6,6 +6,10 @@ What a client can rely on for every route:
 - a body over MAX_REQUEST_BODY_BYTES is refused with 413 before any parsing;
 - a body sent with a Content-Type other than JSON is refused with 415 UNSUPPORTED_MEDIA_TYPE,
   and a body that is not JSON with 400 MALFORMED_JSON;
+- a limited route (bazaar.platform.ratelimit) refuses a client over its limit with 429 THROTTLED
+  and `Retry-After`, before the route runs;
+- every response carries the security headers and the CORS headers of the stage's allow-list
+  (bazaar.platform.headers), whatever it answered;
 - the route's roles (from the description, via BAZAAR_ROUTE_ROLES) are checked again here after
   the authorizer, so a gateway misconfiguration cannot open a route;
 - failures come back as the envelope, never a stack trace, exception name or AWS detail.
@@ -26,13 +30,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bazaar.platform.aws import round_trips
+from bazaar.platform.authorizer_context import SECOND_FACTOR_CONTEXT_KEY, SECOND_FACTOR_REQUIRED
 from bazaar.platform.errors import CATALOGUE, BazaarError, Unauthorized
+from bazaar.platform.headers import edge_headers, request_origin
 from bazaar.platform.observability import logger
+from bazaar.platform.ratelimit import Client, RateLimiter
 from bazaar.platform.settings import Settings
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # application/json and its structured-syntax relatives (application/problem+json, ...).
+_POLICY = "Content-Security-Policy"
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json$")
 
 
@@ -58,8 +66,9 @@ class HttpApi:
     """A powertools resolver wired to Bazaar's conventions. Build one per function at cold start
     and register routes on `.app` (or include routers)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, limiter: RateLimiter | None = None):
         self.settings = settings
+        self.limiter = limiter or RateLimiter.for_function(settings)
         self.app = APIGatewayRestResolver(enable_validation=True)
         self._register_error_handlers()
         self.app.use(middlewares=[self._enforce_route_roles])
@@ -80,6 +89,16 @@ class HttpApi:
         return Principal(user_id=user_id, roles=roles)
 
     @property
+    def access_token(self) -> str:
+        """The caller's bearer token, for the few calls the directory makes on the user's own
+        behalf (enrolling an authenticator); the authorizer has already accepted it."""
+        scheme, _, token = str(self.app.current_event.headers.get("Authorization")
+                               or self.app.current_event.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Sign in first.")
+        return token.strip()
+
+    @property
     def caller(self) -> Principal:
         """The signed-in caller of a route that has roles (the role check already refused anyone
         else); 401 if there is none, so a misdescribed public route cannot act for nobody."""
@@ -94,15 +113,42 @@ class HttpApi:
         request_id = _request_id(event)
         logger.set_correlation_id(request_id)
         round_trips.reset()
-        refusal = self._refuse_unreadable_body(event, request_id)
+        refusal = self._refuse_unreadable_body(event, request_id) or self._refuse_over_limit(event, request_id)
         response = refusal if refusal is not None else self.app.resolve(event, context)
         headers = response.setdefault("headers", {}) or {}
+        edge = edge_headers(request_origin(event.get("headers")), self.settings.cors_allowed_origins)
+        page_policy = headers.get(_POLICY) or (response.get("multiValueHeaders") or {}).get(_POLICY, [None])[0]
+        if page_policy:
+            # An HTML page (the API docs) states exactly what it loads; the default allows nothing.
+            edge[_POLICY] = page_policy
+        if headers.get("Vary") and "origin" not in headers["Vary"].lower():
+            edge["Vary"] = f"{headers['Vary']}, Origin"
+        headers.update(edge)
         headers["X-Request-Id"] = request_id
         if self.settings.count_aws_calls:
             headers["X-Bazaar-Aws-Calls"] = round_trips.header()
         response["headers"] = headers
         if response.get("multiValueHeaders"):
-            response["multiValueHeaders"]["X-Request-Id"] = [request_id]
+            # API Gateway prefers these over `headers` for a name in both: keep them in step.
+            for name in (*edge, "X-Request-Id"):
+                response["multiValueHeaders"][name] = [headers[name]]
+        return response
+
+    def _refuse_over_limit(self, event: dict, request_id: str) -> dict | None:
+        if self.limiter is None:
+            return None
+        context = event.get("requestContext") or {}
+        sender = Client(
+            ip=(context.get("identity") or {}).get("sourceIp"),
+            user_id=(context.get("authorizer") or {}).get("user_id"),
+            body=_body_text(event),
+        )
+        retry_after = self.limiter.retry_after(f"{event.get('httpMethod')} {event.get('resource')}", sender)
+        if retry_after is None:
+            return None
+        response = _plain_response(429, error_body("THROTTLED", "Too many requests; retry after Retry-After "
+                                                                "seconds.", request_id))
+        response["headers"]["Retry-After"] = str(retry_after)
         return response
 
     def _refuse_unreadable_body(self, event: dict, request_id: str) -> dict | None:
@@ -120,12 +166,12 @@ class HttpApi:
             if media_type and not _JSON_MEDIA_TYPE.match(media_type):
                 return _plain_response(415, error_body(
                     "UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON (Content-Type: application/json).", request_id))
+            text = _body_text(event)
             try:
-                # Every route takes JSON; a body API Gateway passed base64-encoded (it was not
-                # UTF-8 text) is JSON only if it decodes as UTF-8, which is what JSON must be.
-                json.loads(base64.b64decode(body, validate=True).decode("utf-8")
-                           if event.get("isBase64Encoded") else body)
-            except ValueError:  # UnicodeDecodeError and binascii.Error are ValueErrors too
+                if text is None:
+                    raise ValueError("not UTF-8")
+                json.loads(text)
+            except ValueError:
                 return _plain_response(
                     400, error_body("MALFORMED_JSON", "The request body is not valid JSON.", request_id)
                 )
@@ -146,6 +192,13 @@ class HttpApi:
         principal = self.principal
         if principal is None:
             return self._error(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "A valid access token is required.")
+        authorizer = event.get("requestContext", {}).get("authorizer") or {}
+        if authorizer.get(SECOND_FACTOR_CONTEXT_KEY) == SECOND_FACTOR_REQUIRED:
+            # The authorizer let the request through only to say why it is refused (its own
+            # refusal would be a bare 403); the roles it passed are none.
+            return self._error(HTTPStatus.FORBIDDEN, "MFA_REQUIRED",
+                               "This route needs a second factor: enrol an authenticator app at "
+                               "POST /v1/me/mfa/totp, then sign in again.")
         if not principal.has_any(frozenset(allowed)):
             return self._error(HTTPStatus.FORBIDDEN, "FORBIDDEN", "Your role may not call this route.")
         return next_middleware(app)
@@ -208,6 +261,19 @@ def _request_id(event: dict) -> str:
         return client_id
     context = event.get("requestContext") or {}
     return context.get("requestId") or "unknown"
+
+
+def _body_text(event: dict) -> str | None:
+    """The body as text: every route takes JSON, and a body API Gateway passed base64-encoded
+    (it was not UTF-8 text) is JSON only if it decodes as UTF-8, which is what JSON must be.
+    None when it does not decode."""
+    body = event.get("body")
+    if not body or not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except ValueError:  # UnicodeDecodeError and binascii.Error are ValueErrors too
+        return None
 
 
 def _plain_response(status: int, body: dict) -> dict:

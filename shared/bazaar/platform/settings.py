@@ -11,12 +11,15 @@ The variable names are the contract written by infra/description (both twins set
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigurationError(RuntimeError):
@@ -26,6 +29,31 @@ class ConfigurationError(RuntimeError):
 class UndeclaredResourceError(ConfigurationError):
     """Code asked for a table, queue, secret, state machine or WebSocket API its function does not declare in
     the description."""
+
+
+class RateLimit(BaseModel):
+    """One limited route's numbers (bazaar.platform.ratelimit): at most `per_user` requests of one
+    caller and `per_ip` from one address in each fixed window of `window_seconds`; 0 turns that
+    check off. Written in a setting as `per_user=10,per_ip=100,window_seconds=300`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_user: int = Field(ge=0)
+    per_ip: int = Field(ge=0)
+    window_seconds: int = Field(ge=1, le=24 * 3600)
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        fields: dict[str, str] = {}
+        for part in text.split(","):
+            name, equals, value = part.strip().partition("=")
+            if not equals:
+                raise ValueError(f"{text!r} is not per_user=N,per_ip=N,window_seconds=N")
+            fields[name.strip()] = value.strip()
+        return cls.model_validate(fields)
+
+    def describe(self) -> str:
+        return f"per_user={self.per_user},per_ip={self.per_ip},window_seconds={self.window_seconds}"
 
 
 class Settings(BaseModel):
@@ -48,11 +76,69 @@ class Settings(BaseModel):
     # apigatewaymanagementapi client's endpoint_url.
     websocket_endpoints: Mapping[str, str] = Field(default_factory=dict)
     route_roles: Mapping[str, frozenset[str]] = Field(alias="BAZAAR_ROUTE_ROLES", default_factory=dict)
+    # Where the feature flag document is (a function the description marks reads_flags; none else).
+    flags_application: str | None = Field(alias="BAZAAR_FLAGS_APPLICATION", default=None, min_length=1)
+    flags_environment: str | None = Field(alias="BAZAAR_FLAGS_ENVIRONMENT", default=None, min_length=1)
+    flags_profile: str | None = Field(alias="BAZAAR_FLAGS_PROFILE", default=None, min_length=1)
+    flags_max_age_seconds: int = Field(alias="BAZAAR_FLAGS_MAX_AGE_SECONDS", default=60, ge=5, le=3600)
+
+    # Browser origins the stage allows (CORS), exactly as `scheme://host[:port]`; comma-separated.
+    cors_allowed_origins: frozenset[str] = Field(alias="CORS_ALLOWED_ORIGINS", default_factory=frozenset)
+    # Per-client limits of the sensitive routes, by setting name (RATE_LIMIT_<ROUTE>): the table
+    # of which route uses which is bazaar.platform.ratelimit.LIMITED_ROUTES.
+    rate_limits: Mapping[str, RateLimit] = Field(default_factory=dict)
+    # Where each provider's webhook may come from (<PROVIDER>_WEBHOOK_SOURCE_IPS, CIDRs,
+    # comma-separated), by provider; an empty list lets any address through to the signature check.
+    webhook_source_ips: Mapping[str, tuple[IpNetwork, ...]] = Field(default_factory=dict)
 
     @field_validator("route_roles", mode="before")
     @classmethod
     def _parse_route_roles(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
+
+    def flags(self):
+        """The feature flags this function evaluates (bazaar.platform.flags); every flag its
+        default for a function that reads none."""
+        from bazaar.platform.flags import NoFlags, appconfig_flags
+
+        if not (self.flags_application and self.flags_environment and self.flags_profile):
+            return NoFlags()
+        return appconfig_flags(self.flags_application, self.flags_environment, self.flags_profile,
+                               self.flags_max_age_seconds)
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        return frozenset(o.strip() for o in value.split(",") if o.strip()) if isinstance(value, str) else value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return value
+        parsed = {}
+        for name, text in value.items():
+            try:
+                parsed[name] = RateLimit.parse(text) if isinstance(text, str) else text
+            except ValueError as error:  # pydantic's ValidationError is one too
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()) \
+                    if isinstance(error, ValidationError) else str(error)
+                raise ValueError(f"{name}={text!r}: {problems}") from None
+        return parsed
+
+    @field_validator("webhook_source_ips", mode="before")
+    @classmethod
+    def _parse_source_ips(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return value
+        parsed = {}
+        for provider, text in value.items():
+            try:
+                parsed[provider] = tuple(ipaddress.ip_network(c.strip(), strict=True)
+                                         for c in text.split(",") if c.strip()) if isinstance(text, str) else text
+            except ValueError as error:  # host bits set, or not an address at all
+                raise ValueError(f"{provider.upper()}{WEBHOOK_SOURCE_IPS_SUFFIX}={text!r}: {error}") from None
+        return parsed
 
     def table(self, name: str) -> str:
         return self._resource("table", self.tables, name)
@@ -87,6 +173,9 @@ def _resources(environ: Mapping[str, str], prefix: str, suffix: str = "") -> dic
     }
 
 
+RATE_LIMIT_PREFIX = "RATE_LIMIT_"
+WEBHOOK_SOURCE_IPS_SUFFIX = "_WEBHOOK_SOURCE_IPS"
+
 S = TypeVar("S", bound="Settings")
 
 
@@ -106,6 +195,8 @@ def load_settings(environ: Mapping[str, str], kind: type[S] = Settings) -> S:  #
                 "secrets": _resources(environ, "BAZAAR_SECRET_"),
                 "state_machines": _resources(environ, "BAZAAR_STATE_MACHINE_"),
                 "websocket_endpoints": _resources(environ, "BAZAAR_WEBSOCKET_", "_ENDPOINT"),
+                "rate_limits": {k: v for k, v in environ.items() if k.startswith(RATE_LIMIT_PREFIX)},
+                "webhook_source_ips": _resources(environ, "", WEBHOOK_SOURCE_IPS_SUFFIX),
             }
         )
     except ValidationError as error:

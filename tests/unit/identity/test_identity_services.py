@@ -71,12 +71,22 @@ class FakeUsers:
     def find(self, role, status, limit, position):
         raise NotImplementedError
 
+    def enable_mfa(self, user_id):
+        self.users[user_id] = replace(self.users[user_id], mfa_enabled=True)
+
+    def hold_sign_in(self, pending):
+        self.pending = {**getattr(self, "pending", {}), pending.session_hash: pending}
+
+    def take_sign_in(self, session_hash):
+        return getattr(self, "pending", {}).pop(session_hash, None)
+
 
 class ForgivingDirectory:
     """Like moto's Cognito: refresh tokens keep working after sign-out."""
 
     def __init__(self):
         self.accounts: dict[str, tuple[str, str, Role]] = {}
+        self.totp = set()
         self.sessions = 0
         self.signed_out: list[str] = []
 
@@ -94,8 +104,30 @@ class ForgivingDirectory:
         account = self.accounts.get(email)
         if account is None or account[1] != password:
             raise InvalidCredentials()
+        if email in self.totp:
+            return domain.DirectoryChallenge(directory_session=f"dir|{email}")
+        return self._tokens(account[0])
+
+    def _tokens(self, sub):
         self.sessions += 1
-        return Tokens(f"access|{account[0]}|s{self.sessions}", "id", f"refresh|{account[0]}|s{self.sessions}", 3600)
+        return Tokens(f"access|{sub}|s{self.sessions}", "id", f"refresh|{sub}|s{self.sessions}", 3600)
+
+    # A second factor (self.totp: the emails enrolled): the fake's one right code is TOTP_CODE.
+    def answer_mfa(self, email, directory_session, code):
+        if directory_session != f"dir|{email}":
+            raise domain.MfaSessionInvalid()
+        if code != TOTP_CODE:
+            raise domain.MfaCodeInvalid()
+        return self._tokens(self.accounts[email][0])
+
+    def associate_totp(self, access_token):
+        return "JBSWY3DPEHPK3PXP"
+
+    def verify_totp(self, access_token, code):
+        if code != TOTP_CODE:
+            raise domain.EnrolmentCodeMismatch()
+        sub = access_token.split("|")[1]
+        self.totp.add(next(email for email, account in self.accounts.items() if account[0] == sub))
 
     def refresh(self, refresh_token):
         _, sub, session = refresh_token.split("|")
@@ -131,6 +163,7 @@ def verify(token: str) -> AccessClaims:
 
 
 PASSWORD = "Correct-Horse-9-battery"
+TOTP_CODE = "314159"
 
 
 @pytest.fixture
@@ -292,3 +325,102 @@ def test_owned_or_404_hides_other_peoples_objects():
     with pytest.raises(NotFound) as missing:
         owned_or_404(None, lambda o: o["owner"], "usr_b", "order")
     assert theirs.value.message == missing.value.message
+
+
+# -- a second factor ----------------------------------------------------------------------------
+
+
+def _enrolled(world, role=Role.CUSTOMER):
+    user = world.sign_up(role)
+    token = world.sign_in(user.email).access_token
+    enrolment = services.begin_totp_enrolment(user.user_id, token, users=world.users, directory=world.directory)
+    assert enrolment.uri.startswith("otpauth://totp/Bazaar:") and f"secret={enrolment.secret}" in enrolment.uri
+    services.confirm_totp_enrolment(user.user_id, token, TOTP_CODE, users=world.users, directory=world.directory)
+    return world.users.get(user.user_id), token
+
+
+def _answer(world, session, code, ip="10.0.0.1"):
+    world.clock.tick()
+    return services.complete_mfa_login(session, code, ip, users=world.users, directory=world.directory,
+                                       failures=world.failures, verify=verify, policy=LoginThrottlePolicy(),
+                                       session_days=30, now=world.clock)
+
+
+def test_an_enrolled_user_gets_a_challenge_and_its_code_begins_the_session(world):
+    user, _ = _enrolled(world)
+    assert user.mfa_enabled
+    challenge = world.sign_in(user.email)
+    assert isinstance(challenge, domain.SignInChallenge) and challenge.expires_in == domain.SIGN_IN_CHALLENGE_SECONDS
+    # The client's session is not the stored key: a read of the table cannot answer a challenge.
+    assert challenge.session not in world.users.pending
+    tokens = _answer(world, challenge.session, TOTP_CODE)
+    assert world.roles_of(tokens.access_token) == {Role.CUSTOMER}
+    with pytest.raises(domain.MfaSessionInvalid):  # answered once
+        _answer(world, challenge.session, TOTP_CODE)
+
+
+def test_a_wrong_code_spends_the_challenge_and_counts_for_the_account_and_the_ip(world):
+    user, _ = _enrolled(world)
+    challenge = world.sign_in(user.email)
+    with pytest.raises(domain.MfaCodeInvalid):
+        _answer(world, challenge.session, "000000", ip="10.9.9.9")
+    window, _ = LoginThrottlePolicy().window_of(world.clock())
+    assert world.failures.count(LoginThrottlePolicy.account_key(user.email), window) == 1
+    assert world.failures.count(LoginThrottlePolicy.ip_key("10.9.9.9"), window) == 1
+    with pytest.raises(domain.MfaSessionInvalid):
+        _answer(world, challenge.session, TOTP_CODE)
+
+
+def test_a_late_or_unknown_challenge_is_refused_and_counts_for_the_ip(world):
+    user, _ = _enrolled(world)
+    challenge = world.sign_in(user.email)
+    world.clock.tick(domain.SIGN_IN_CHALLENGE_SECONDS * 1000)
+    with pytest.raises(domain.MfaSessionInvalid):
+        _answer(world, challenge.session, TOTP_CODE, ip="10.8.8.8")
+    with pytest.raises(domain.MfaSessionInvalid):
+        _answer(world, "made-up-session-of-some-length", TOTP_CODE, ip="10.8.8.8")
+    window, _ = LoginThrottlePolicy().window_of(world.clock())
+    assert world.failures.count(LoginThrottlePolicy.ip_key("10.8.8.8"), window) == 2
+
+
+def test_a_throttled_account_cannot_answer_its_challenge(world):
+    user, _ = _enrolled(world)
+    challenge = world.sign_in(user.email)
+    for _ in range(LoginThrottlePolicy().max_failures_per_account):
+        with pytest.raises(InvalidCredentials):
+            world.sign_in(user.email, password="wrong")
+    with pytest.raises(LoginThrottled):
+        _answer(world, challenge.session, TOTP_CODE)
+
+
+def test_enrolment_needs_the_right_first_code_and_happens_once(world):
+    user = world.sign_up()
+    token = world.sign_in(user.email).access_token
+    services.begin_totp_enrolment(user.user_id, token, users=world.users, directory=world.directory)
+    with pytest.raises(domain.EnrolmentCodeMismatch):
+        services.confirm_totp_enrolment(user.user_id, token, "000000", users=world.users, directory=world.directory)
+    assert not world.users.get(user.user_id).mfa_enabled
+    services.confirm_totp_enrolment(user.user_id, token, TOTP_CODE, users=world.users, directory=world.directory)
+    with pytest.raises(domain.MfaAlreadyEnabled):
+        services.begin_totp_enrolment(user.user_id, token, users=world.users, directory=world.directory)
+
+
+EVERY_ROLE = frozenset(role.value for role in Role)
+
+
+@pytest.mark.parametrize(("role", "mfa", "route_roles", "missing"), [
+    (Role.ADMIN, False, frozenset({"admin"}), True),
+    (Role.ADMIN, False, frozenset({"customer", "admin"}), True),  # an admin reads any order as an admin
+    (Role.ADMIN, False, EVERY_ROLE, False),  # their own account, enrolling, signing out
+    (Role.ADMIN, True, frozenset({"admin"}), False),
+    (Role.CUSTOMER, False, frozenset({"customer", "admin"}), False),  # opting in is the customer's choice
+])
+def test_admins_need_a_second_factor_for_every_route_their_role_opens(world, role, mfa, route_roles, missing):
+    user = replace(world.sign_up(role), mfa_enabled=mfa)
+    assert domain.second_factor_missing(user, route_roles) is missing
+
+
+def test_the_otpauth_address_names_the_issuer_and_account():
+    uri = domain.totp_uri("Bazaar", "asha+shop@example.in", "JBSWY3DPEHPK3PXP")
+    assert uri.startswith("otpauth://totp/Bazaar:asha%2Bshop@example.in?")
+    assert "secret=JBSWY3DPEHPK3PXP" in uri and "issuer=Bazaar" in uri and "digits=6" in uri and "period=30" in uri

@@ -1,12 +1,24 @@
 """The directory on Cognito: accounts (email as username), one group per role, sign-in with
-USER_PASSWORD_AUTH and refresh. Cognito's own refusals are turned into the domain's errors;
-nothing from Cognito's messages reaches a client."""
+USER_PASSWORD_AUTH, its SOFTWARE_TOKEN_MFA challenge, TOTP enrolment (AssociateSoftwareToken,
+VerifySoftwareToken, SetUserMFAPreference) and refresh. Cognito's own refusals are turned into the
+domain's errors; nothing from Cognito's messages reaches a client."""
 
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from bazaar.identity.domain import EmailTaken, InvalidCredentials, PasswordPolicyViolated, Role, SessionRejected, Tokens
+from bazaar.identity.domain import (
+    DirectoryChallenge,
+    EmailTaken,
+    EnrolmentCodeMismatch,
+    InvalidCredentials,
+    MfaCodeInvalid,
+    MfaSessionInvalid,
+    PasswordPolicyViolated,
+    Role,
+    SessionRejected,
+    Tokens,
+)
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 
 _REFUSED_SIGN_IN = {"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException",
@@ -61,7 +73,7 @@ class CognitoDirectory:
             if _code(error) != "UserNotFoundException":
                 raise
 
-    def sign_in(self, email: str, password: str) -> Tokens:
+    def sign_in(self, email: str, password: str) -> Tokens | DirectoryChallenge:
         try:
             result = self._cognito.initiate_auth(
                 ClientId=self._client_id,
@@ -74,7 +86,54 @@ class CognitoDirectory:
             if _code(error) == "TooManyRequestsException":
                 raise DependencyUnavailable("Sign-in is busy; retry shortly.") from None
             raise
+        if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+            return DirectoryChallenge(directory_session=result["Session"])
         return _tokens(result)
+
+    def answer_mfa(self, email: str, directory_session: str, code: str) -> Tokens:
+        try:
+            result = self._cognito.respond_to_auth_challenge(
+                ClientId=self._client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                Session=directory_session,
+                ChallengeResponses={"USERNAME": email, "SOFTWARE_TOKEN_MFA_CODE": code},
+            )
+        except ClientError as error:
+            if _code(error) in ("CodeMismatchException", "ExpiredCodeException"):
+                raise MfaCodeInvalid() from None
+            # NotAuthorizedException: Cognito's session expired or was spent (moto answers
+            # ResourceNotFoundException for an unknown one).
+            if _code(error) in _REFUSED_SIGN_IN or _code(error) in ("ResourceNotFoundException",
+                                                                  "InvalidParameterException"):
+                raise MfaSessionInvalid() from None
+            if _code(error) == "TooManyRequestsException":
+                raise DependencyUnavailable("Sign-in is busy; retry shortly.") from None
+            raise
+        return _tokens(result)
+
+    def associate_totp(self, access_token: str) -> str:
+        try:
+            return self._cognito.associate_software_token(AccessToken=access_token)["SecretCode"]
+        except ClientError as error:
+            if _code(error) == "NotAuthorizedException":
+                raise SessionRejected() from None
+            raise
+
+    def verify_totp(self, access_token: str, code: str) -> None:
+        try:
+            self._cognito.verify_software_token(AccessToken=access_token, UserCode=code,
+                                                FriendlyDeviceName="authenticator")
+        except ClientError as error:
+            if _code(error) in ("CodeMismatchException", "EnableSoftwareTokenMFAException",
+                                "InvalidParameterException"):
+                raise EnrolmentCodeMismatch() from None
+            if _code(error) == "NotAuthorizedException":
+                raise SessionRejected() from None
+            raise
+        # TOTP becomes the factor Cognito asks for at every sign-in from now on.
+        self._cognito.set_user_mfa_preference(
+            AccessToken=access_token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+        )
 
     def refresh(self, refresh_token: str) -> Tokens:
         try:

@@ -8,6 +8,7 @@ identity table items (pk / sk):
   SUB#<sub>      / SUB                Cognito sub -> user id (never changes)
   REFCODE#<code> / REFCODE            a scout's referral code -> user id
   FAILS#<key>    / WINDOW#<n>         failed sign-ins of one account or IP in window n
+  SIGNIN#<hash>  / PENDING            a sign-in waiting for its one-time code (hash of the client's session)
 audit table: stream "audit" / "<at>#<audit_id>", one item per admin change, only ever added.
 """
 
@@ -27,6 +28,7 @@ from bazaar.identity.domain import (
     AuditQuery,
     EmailTaken,
     Page,
+    PendingSignIn,
     ReferralSource,
     Role,
     Session,
@@ -250,6 +252,39 @@ class DynamoDbUsers:
             "expires_at": _expires_at(expires_after_seconds),
         }))
 
+    def enable_mfa(self, user_id: str) -> None:
+        # Not a versioned admin change: turning the caller's own second factor on never conflicts
+        # with an admin's edit of role or status.
+        self._client.update_item(
+            TableName=self._table, Key=_key(f"USER#{user_id}", "PROFILE"),
+            UpdateExpression="SET mfa_enabled = :on", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":on": to_value(True)},
+        )
+
+    def hold_sign_in(self, pending: PendingSignIn) -> None:
+        self._client.put_item(TableName=self._table, Item=to_item({
+            "pk": f"SIGNIN#{pending.session_hash}", "sk": "PENDING",
+            "email": pending.email, "user_id": pending.user_id,
+            "directory_session": pending.directory_session,
+            "started_at_ms": pending.started_at_ms, "expires_at_ms": pending.expires_at_ms,
+            # Housekeeping only: expires_at_ms is what refuses a late answer.
+            "expires_at": pending.expires_at_ms // 1000 + 60,
+        }))
+
+    def take_sign_in(self, session_hash: str) -> PendingSignIn | None:
+        # One delete both reads and spends it: two answers racing, only one gets the record.
+        old = self._client.delete_item(
+            TableName=self._table, Key=_key(f"SIGNIN#{session_hash}", "PENDING"), ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        if not old:
+            return None
+        item = from_item(old)
+        return PendingSignIn(
+            session_hash=session_hash, email=item["email"], user_id=item["user_id"],
+            directory_session=item["directory_session"], started_at_ms=int(item["started_at_ms"]),
+            expires_at_ms=int(item["expires_at_ms"]),
+        )
+
     def _profile(self, user: User) -> dict[str, Any]:
         return {
             "pk": f"USER#{user.user_id}",
@@ -266,6 +301,7 @@ class DynamoDbUsers:
             "referred_with_code": user.referred_with_code,
             "referral_code": user.referral_code,
             "sessions_valid_after_ms": user.sessions_valid_after_ms,
+            "mfa_enabled": user.mfa_enabled,
             "version": user.version,
         }
 
@@ -284,6 +320,7 @@ def _user(item: dict[str, Any]) -> User:
         referred_with_code=item.get("referred_with_code"),
         referral_code=item.get("referral_code"),
         sessions_valid_after_ms=int(item.get("sessions_valid_after_ms") or 0),
+        mfa_enabled=bool(item.get("mfa_enabled")),
         version=int(item.get("version") or 1),
     )
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bazaar.ops.domain import JobRun
+from bazaar.ops.domain import DependencyKind, JobRun
 from bazaar.platform import aws
 from bazaar.platform.dynamo import query_page, to_item, to_value
 
@@ -16,6 +16,7 @@ JOB_RUN_RETENTION = timedelta(days=30)
 class DynamoDbProbe:
     def __init__(self, client, table_name: str):
         self.name = "dynamodb"
+        self.kind: DependencyKind = "core"
         self._client = client
         self._table_name = table_name
 
@@ -29,6 +30,7 @@ class DynamoDbProbe:
 class SecretsManagerProbe:
     def __init__(self, client, secret_id: str):
         self.name = "secretsmanager"
+        self.kind: DependencyKind = "core"
         self._client = client
         self._secret_id = secret_id
 
