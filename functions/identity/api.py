@@ -2,6 +2,7 @@
 an authenticator app, and a scout's referral."""
 
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.identity import services, wiring
@@ -40,6 +41,9 @@ def register(body: RegisterIn) -> Response[UserOut]:
     return Response(201, content_types.APPLICATION_JSON, UserOut.of(user))
 
 
+ALREADY_ENROLLED: dict[int, OpenAPIResponse] = {409: {"description": "MFA_ALREADY_ENABLED"}}
+
+
 def _source_ip() -> str:
     return app.current_event.request_context.identity.source_ip or "unknown"
 
@@ -56,7 +60,10 @@ def login(body: LoginIn) -> TokensOut | SignInChallengeOut:
     return TokensOut.of(answer) if isinstance(answer, Tokens) else SignInChallengeOut.of(answer)
 
 
-@app.post("/v1/auth/login/mfa", summary="Complete a sign-in with the authenticator's code")
+@app.post("/v1/auth/login/mfa", summary="Complete a sign-in with the authenticator's code", responses={
+    200: {"description": "The tokens"},
+    401: {"description": "MFA_CODE_INVALID (the challenge is spent) or MFA_SESSION_INVALID"},
+    403: {"description": "ACCOUNT_SUSPENDED"}})
 def login_mfa(body: LoginMfaIn) -> TokensOut:
     tokens = services.complete_mfa_login(
         body.session, body.code, _source_ip(),
@@ -66,14 +73,16 @@ def login_mfa(body: LoginMfaIn) -> TokensOut:
     return TokensOut.of(tokens)
 
 
-@app.post("/v1/me/mfa/totp", summary="Enrol an authenticator app: its secret and otpauth:// address")
+@app.post("/v1/me/mfa/totp", summary="Enrol an authenticator app: its secret and otpauth:// address",
+          responses={200: {"description": "The secret and its otpauth:// address"}, **ALREADY_ENROLLED})
 def enrol_totp() -> TotpEnrolmentOut:
     enrolment = services.begin_totp_enrolment(api.caller.user_id, api.access_token, users=identity.users,
                                               directory=identity.directory)
     return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.uri)
 
 
-@app.post("/v1/me/mfa/totp/verify", summary="Confirm the authenticator with its first code")
+@app.post("/v1/me/mfa/totp/verify", summary="Confirm the authenticator with its first code",
+          responses={200: {"description": "The account's second factor, now on"}, **ALREADY_ENROLLED})
 def verify_totp(body: TotpVerifyIn) -> MfaStatusOut:
     user = services.confirm_totp_enrolment(api.caller.user_id, api.access_token, body.code,
                                            users=identity.users, directory=identity.directory)

@@ -72,9 +72,9 @@ _STANDARD: dict[str, dict[str, Any]] = {
             "description": "VALIDATION_FAILED (details name each field and issue), MALFORMED_JSON, or another "
                            f"refusal of the request itself: {_codes(400)}."},
     "401": {"name": "Unauthorized", "description": "UNAUTHORIZED: no access token, or an invalid, expired or "
-                                                   "revoked one."},
-    "403": {"name": "Forbidden", "description": "FORBIDDEN (the caller's role may not call this route) or "
-                                                "ACCOUNT_SUSPENDED."},
+                                                   f"revoked one (every 401 code: {_codes(401)})."},
+    "403": {"name": "Forbidden", "description": "FORBIDDEN: the caller's role may not call this route (every 403 "
+                                                f"code: {_codes(403)})."},
     "404": {"name": "NotFound", "description": "NOT_FOUND: no such resource visible to the caller."},
     "409": {"name": "Conflict", "description": f"The request conflicts with the resource's state: {_codes(409)}."},
     "413": {"name": "PayloadTooLarge", "description": "PAYLOAD_TOO_LARGE: the body is over MAX_REQUEST_BODY_BYTES."},
