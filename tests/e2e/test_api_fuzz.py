@@ -148,6 +148,7 @@ def _failures(run: subprocess.CompletedProcess) -> str:
     return run.stdout[-6000:] + run.stdout[:14000] + run.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_schemathesis_checks_all_find_the_published_document_true(published_document, fuzz_stack, checks_tokens,
                                                                    tmp_path):
     run = check_all(fuzz_stack.url, published_document, checks_tokens, tmp_path)
