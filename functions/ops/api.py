@@ -6,9 +6,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from bazaar.ops import published, services, wiring
 from bazaar.ops.schemas import (
-    DiagnosticsOut, FailedShipmentOut, FlagsOut, HealthOut, JobOut, NeedsRefundOut, PaymentsOut, RefundsOut,
-    ShipmentsOut, StockLocksOut,
+    BacklogOut, DiagnosticsOut, FailedShipmentOut, FlagsOut, HealthOut, JobOut, NeedsRefundOut, OrderCountsOut,
+    PaymentsOut, PayoutsOut, RefundsOut, ShipmentsOut, StockLocksOut,
 )
+from bazaar.payouts.domain import OPEN as OPEN_PAYOUTS
+from bazaar.refunds.domain import OPEN as OPEN_REFUNDS
 from bazaar.refunds.services import refund_counts
 from bazaar.orders.domain import OrderStatus
 from bazaar.platform.http import HttpApi
@@ -69,8 +71,11 @@ def diagnostics() -> DiagnosticsOut:
         payments=PaymentsOut(needs_refund=NeedsRefundOut(count=refunds, order_ids=refund_ids),
                              pending_reconciliation=pending.open, overdue_checks=pending.overdue,
                              pending_order_ids=list(pending.open_order_ids)),
-        refunds=RefundsOut(**refund_counts(ops.refund_requests)),
+        refunds=RefundsOut(**refund_counts(ops.refund_requests),
+                           pending=BacklogOut.of(services.backlog(ops.refund_requests, sorted(OPEN_REFUNDS)), now)),
     )
+    out.orders_last_24h = OrderCountsOut.of(services.order_counts(ops.orders_in_status, list(OrderStatus), now))
+    out.payouts = PayoutsOut(pending=BacklogOut.of(services.backlog(ops.payout_census, sorted(OPEN_PAYOUTS)), now))
     out.feature_flags = FlagsOut.of(*services.read_flags(ops.flags, api.caller.user_id))
     out.stock_cleanup = JobOut.of(services.job_status(ops.job_runs, services.STOCK_CLEANUP_JOB,
                                                       ops.stock_cleanup_interval, now))

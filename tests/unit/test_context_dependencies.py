@@ -23,7 +23,8 @@ ALLOWED = {
     "notifications": {"orders", "payouts", "refunds", "identity"},  # emails go to the address identity holds
     "refunds": {"orders", "payouts", "identity", "payments"},
     "payouts": {"orders", "identity"},
-    "ops": {"orders", "payments", "refunds"},  # diagnostics read the orders table's indexes and pending payments
+    # Diagnostics read the orders table's indexes, pending payments, and unsettled refunds and payouts.
+    "ops": {"orders", "payments", "refunds", "payouts"},
     "realtime": {"orders", "payouts", "refunds"},  # reads their events, nothing else
 }
 

@@ -50,8 +50,10 @@ FUNCTIONS = (
         description="Health, the published OpenAPI document and admin diagnostics.",
         memory_mb=512,
         timeout_seconds=10,
-        # orders: stock lock counts, NEEDS_REFUND orders and pending payments in diagnostics.
-        tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ, "refunds": Access.READ},
+        # orders: stock lock counts, NEEDS_REFUND orders, pending payments and the last 24 hours'
+        # orders by status in diagnostics; refunds and payouts: those not settled yet.
+        tables={"ops": Access.READ, "notifications": Access.READ, "orders": Access.READ, "refunds": Access.READ,
+                "payouts": Access.READ},
         secrets=("app-keys",),
         environment=PROVIDER_HOSTS,
         # RazorpayX is probed from the address payouts leave from: its health is also the NAT's.

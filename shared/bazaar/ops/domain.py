@@ -65,3 +65,33 @@ class HeartbeatStatus:
     def is_late(self, now: datetime) -> bool:
         # Two missed beats, not one: a single late invocation is EventBridge jitter, not an outage.
         return self.last_beat is None or now - self.last_beat > 2 * self.interval
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Work waiting in some statuses (payouts not paid yet, refunds not settled yet): how many,
+    how many per status, and since when the oldest has waited."""
+
+    by_status: dict[str, int]
+    oldest_at: datetime | None
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_status.values())
+
+    def oldest_age(self, now: datetime) -> timedelta | None:
+        # Never negative: the oldest item's clock may run a little ahead of this one.
+        return None if self.oldest_at is None else max(timedelta(0), now - self.oldest_at)
+
+
+@dataclass(frozen=True)
+class OrderCounts:
+    """The orders that changed in a window, by the status each is in now (every status listed)."""
+
+    since: datetime
+    until: datetime
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())

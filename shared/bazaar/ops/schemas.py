@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bazaar.ops.domain import HealthReport, HeartbeatStatus
+from bazaar.ops.domain import Backlog, HealthReport, HeartbeatStatus, OrderCounts
 
 
 class DependencyOut(BaseModel):
@@ -76,12 +76,52 @@ class ShipmentsOut(BaseModel):
     oldest_failed: list[FailedShipmentOut]
 
 
+class BacklogOut(BaseModel):
+    """Work not finished yet: how many, per status, and how long the oldest has waited since it
+    was made (null when there is none)."""
+
+    count: int
+    by_status: dict[str, int]
+    oldest_created_at: datetime | None
+    oldest_age_seconds: int | None
+
+    @classmethod
+    def of(cls, backlog: Backlog, now: datetime) -> BacklogOut:
+        age = backlog.oldest_age(now)
+        return cls(count=backlog.count, by_status=backlog.by_status, oldest_created_at=backlog.oldest_at,
+                   oldest_age_seconds=None if age is None else int(age.total_seconds()))
+
+
 class RefundsOut(BaseModel):
     """Refund requests an admin must look at (GET /v1/admin/refunds lists them)."""
 
     waiting: int  # for an admin's decision
     failed: int  # PhonePe refused or failed them: retryable
     expired: int  # nobody decided in time
+    # Not settled yet: requested, approved, processing at PhonePe, or failed (an admin may retry).
+    pending: BacklogOut | None = None
+
+
+class PayoutsOut(BaseModel):
+    """Payouts not paid yet: `pending` (made; not yet accepted by RazorpayX, or queued there for a
+    low balance) and `processing` (RazorpayX is moving the money)."""
+
+    pending: BacklogOut
+
+
+class OrderCountsOut(BaseModel):
+    """The orders placed or changed from `since` to `until` (the last 24 hours), by the status
+    each is in now; every status is listed, zeros included. An order counts once, in its current
+    status: one paid then shipped in the window is a SHIPMENT_CREATED one."""
+
+    since: datetime
+    until: datetime
+    total: int
+    by_status: dict[str, int]
+
+    @classmethod
+    def of(cls, counts: OrderCounts) -> OrderCountsOut:
+        return cls(since=counts.since, until=counts.until, total=counts.total, by_status=counts.by_status)
 
 
 class FlagOut(BaseModel):
@@ -130,6 +170,8 @@ class DiagnosticsOut(BaseModel):
     refunds: RefundsOut | None = None
     feature_flags: FlagsOut | None = None
     stock_cleanup: JobOut | None = None
+    orders_last_24h: OrderCountsOut | None = None
+    payouts: PayoutsOut | None = None
 
     @classmethod
     def of(cls, version: str, stage: str, health: HealthReport, heartbeat: HeartbeatStatus, now: datetime,

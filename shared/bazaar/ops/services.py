@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bazaar.ops.domain import DependencyStatus, HealthReport, HeartbeatStatus, JobRun
-from bazaar.ops.ports import DependencyProbe, JobRuns
+from bazaar.ops.domain import Backlog, DependencyStatus, HealthReport, HeartbeatStatus, JobRun, OrderCounts
+from bazaar.ops.ports import DependencyProbe, JobRuns, OrdersChanged, StatusBacklog
 from bazaar.platform.flags import Flags
 
 HEARTBEAT_JOB = "scheduler-heartbeat"
 # The stock cleanup's job name in the job runs (bazaar.checkout.services.STOCK_CLEANUP_JOB; ops may
 # not import checkout, which imports ops: a unit test keeps the two equal).
 STOCK_CLEANUP_JOB = "stock-cleanup"
+# The window of diagnostics' order counts.
+ORDER_COUNT_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,24 @@ def read_flags(flags: Flags, user_id: str) -> tuple[bool, list[FlagReading]]:
     return True, [FlagReading(name, entry.get("default"), flags.value(name, entry.get("default", False), user_id),
                               dict(entry.get("rules") or {}))
                   for name, entry in sorted(document.items()) if isinstance(entry, dict)]
+
+
+def order_counts(orders: OrdersChanged, statuses: Sequence[str], now: datetime,
+                 window: timedelta = ORDER_COUNT_WINDOW) -> OrderCounts:
+    """The orders that changed in the window, by the status they are in now: one index query per
+    status, run at once. An order is one item, so however many times it changed (or however many
+    times its events were delivered) it counts once, in its current status."""
+    since = now - window
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(statuses))), thread_name_prefix="count") as pool:
+        counts = list(pool.map(lambda status: orders.changed_since(status, since), statuses))
+    return OrderCounts(since=since, until=now, by_status={str(s): n for s, n in zip(statuses, counts, strict=True)})
+
+
+def backlog(source: StatusBacklog, statuses: Iterable[str]) -> Backlog:
+    """What waits in these statuses: the count of each and the oldest item's creation time."""
+    found = {str(status): source.backlog(status) for status in statuses}
+    oldest = [at for _, at in found.values() if at is not None]
+    return Backlog(by_status={status: n for status, (n, _) in found.items()}, oldest_at=min(oldest, default=None))
 
 
 def check_health(version: str, probes: Sequence[DependencyProbe]) -> HealthReport:

@@ -12,6 +12,7 @@ from bazaar.ops.ports import DependencyProbe, JobRuns
 from bazaar.ops.settings import OpsSettings
 from bazaar.orders.adapters.dynamodb import DynamoDbFailedShipments, DynamoDbLockCensus, DynamoDbOrdersInStatus
 from bazaar.payments.adapters.dynamodb import DynamoDbPaymentRecords
+from bazaar.payouts.adapters.dynamodb import DynamoDbPayoutCensus
 from bazaar.platform import aws
 from bazaar.platform.flags import Flags
 from bazaar.platform.settings import Settings
@@ -20,8 +21,9 @@ from bazaar.refunds.adapters.dynamodb import DynamoDbRefundBook
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """What health and admin diagnostics read: dependency probes, job runs, and the orders
-    table's sparse indexes (locks, failed shipments, orders in a status, pending payments)."""
+    """What health and admin diagnostics read: dependency probes, job runs, the orders table's
+    sparse indexes (locks, failed shipments, orders in a status, pending payments) and the status
+    indexes of refunds and payouts."""
 
     version: str
     stage: str
@@ -33,6 +35,7 @@ class Diagnostics:
     orders_in_status: DynamoDbOrdersInStatus
     payment_records: DynamoDbPaymentRecords
     refund_requests: DynamoDbRefundBook
+    payout_census: DynamoDbPayoutCensus
     flags: Flags
     stock_cleanup_interval: timedelta
 
@@ -50,6 +53,7 @@ def diagnostics(settings: OpsSettings) -> Diagnostics:
         orders_in_status=DynamoDbOrdersInStatus(dynamodb, orders),
         payment_records=DynamoDbPaymentRecords(dynamodb, orders),
         refund_requests=DynamoDbRefundBook(dynamodb, settings.table("refunds"), None),
+        payout_census=DynamoDbPayoutCensus(dynamodb, settings.table("payouts")),
         flags=settings.flags(),
         stock_cleanup_interval=timedelta(minutes=settings.stock_cleanup_interval_minutes),
     )

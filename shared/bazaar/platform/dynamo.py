@@ -281,6 +281,13 @@ def count(client, **query: Any) -> int:
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+def count_and_first(client, first_attribute: str, **query: Any) -> tuple[int, Any]:
+    """How many items a query matches, and `first_attribute` of the first in the index's order
+    (None when it matches nothing): on an index sorted by a stored time, the oldest item's."""
+    first = client.query(**query, Limit=1).get("Items", [])
+    return count(client, **query), from_item(first[0]).get(first_attribute) if first else None
+
+
 def valid_position(position: dict | None, key_attributes: Iterable[str]) -> bool:
     return position is None or (
         set(position) == set(key_attributes) and all(isinstance(v, str) and v for v in position.values())

@@ -14,7 +14,8 @@ Items:
   (sparse `by-open-refund` index, what the refund-status poll reads).
 - `ORDER#<id>` / `PAYMENT`: the order's payment (bazaar.payments.adapters.dynamodb).
 The `by-status` index (status, updated_at) covers order items only (history items name their
-status `to_status`), so operators can list the orders in a status (NEEDS_REFUND)."""
+status `to_status`), so operators can list the orders in a status (NEEDS_REFUND) and count those
+that changed in a time window (diagnostics' last 24 hours)."""
 
 from __future__ import annotations
 
@@ -461,6 +462,14 @@ class DynamoDbOrdersInStatus:
             if not response.get("LastEvaluatedKey"):
                 return total, ids
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def changed_since(self, status: OrderStatus, since: datetime) -> int:
+        """How many orders are in `status` now and changed at or after `since`: the index's sort
+        key is the order's `updated_at`, so the count reads only the orders in that window."""
+        return count(self._client, TableName=self._table, IndexName="by-status",
+                     KeyConditionExpression="#s = :s AND updated_at >= :since",
+                     ExpressionAttributeNames={"#s": "status"},
+                     ExpressionAttributeValues={":s": to_value(status.value), ":since": to_value(stored_time(since))})
 
 
 def order_unchanged(orders_table: str, order_id: str, version: int) -> dict:

@@ -39,7 +39,10 @@ from bazaar.payouts.domain import (
 from bazaar.payouts.events import PayoutEvent
 from bazaar.payouts.ledger import Claimable, CommissionRule, Entry, EntryKind, Posting, PostingKind
 from bazaar.payouts.ports import BountyAward, ClaimLost, DueSettlement, OrderAsRead, StalePayout, StaleSettlement
-from bazaar.platform.dynamo import read_time, stored_time, Transaction, TransactionCancelled, error_code, from_item, query_page, to_item, to_value
+from bazaar.platform.dynamo import (
+    Transaction, TransactionCancelled, count_and_first, error_code, from_item, query_page, read_time, stored_time, to_item,
+    to_value,
+)
 from bazaar.platform.outbox import outbox_item
 
 DUE = "DUE"
@@ -449,3 +452,19 @@ class DynamoDbPayouts:
         tx.add("audit", audit_put(self._audited(), audit))
         tx.run(self._client)
 
+
+class DynamoDbPayoutCensus:
+    """How many payouts sit in a status and since when, from the `by-status` index (its sort key
+    is `created_at`): what admin diagnostics read, with nothing but the payouts table."""
+
+    def __init__(self, client, payouts_table: str):
+        self._client = client
+        self._table = payouts_table
+
+    def backlog(self, status: PayoutStatus) -> tuple[int, datetime | None]:
+        """(how many, when the oldest of them was made)."""
+        total, oldest = count_and_first(self._client, "created_at", TableName=self._table, IndexName="by-status",
+                                        KeyConditionExpression="#status = :status",
+                                        ExpressionAttributeNames={"#status": "status"},
+                                        ExpressionAttributeValues={":status": to_value(status.value)})
+        return total, read_time(oldest)

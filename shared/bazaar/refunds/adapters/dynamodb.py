@@ -17,7 +17,7 @@ from bazaar.identity.domain import AuditEntry
 from bazaar.money import Paise
 from bazaar.platform.dynamo import (
     read_time, stored_time,
-    Transaction, TransactionCancelled, batch_get, count, from_item, query_page, rewrite, to_item, to_value,
+    Transaction, TransactionCancelled, batch_get, count, count_and_first, from_item, query_page, rewrite, to_item, to_value,
     valid_position,
 )
 from bazaar.platform.outbox import outbox_item
@@ -163,6 +163,14 @@ class DynamoDbRefundBook:
         return [_request(v) for v in page], after
 
     def count(self, status: RefundStatus) -> int:
-        return count(self._client, TableName=self._table, IndexName="by-status",
-                     KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
-                     ExpressionAttributeValues={":status": to_value(status.value)})
+        return count(self._client, **self._in_status(status))
+
+    def backlog(self, status: RefundStatus) -> tuple[int, datetime | None]:
+        """(how many requests are in `status`, when the oldest of them was made)."""
+        total, oldest = count_and_first(self._client, "created_at", **self._in_status(status))
+        return total, read_time(oldest)
+
+    def _in_status(self, status: RefundStatus) -> dict[str, Any]:
+        return {"TableName": self._table, "IndexName": "by-status", "KeyConditionExpression": "#status = :status",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":status": to_value(status.value)}}
