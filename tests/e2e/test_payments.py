@@ -18,6 +18,7 @@ import time
 import pytest
 import requests
 
+from bazaar.payments.config import PHONEPE_API_VERSION_FLAG
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, get, login
@@ -26,14 +27,18 @@ from tests.shop import assert_balanced, checkout, create_product, new_account_to
 
 
 def payments_service(api_version: str):
-    """The description with every PhonePe-using function on `api_version`, first check at once."""
+    """The description with every PhonePe-using function on `api_version` (the setting and the
+    `phonepe_api_version` flag, which decides while the flag store answers), first check at once."""
     def tuned(function):
         if "PHONEPE_API_VERSION" not in function.environment:
             return function
         return dataclasses.replace(function, environment={
             **function.environment, "PHONEPE_API_VERSION": api_version, "PHONEPE_FIRST_STATUS_CHECK_SECONDS": "0"})
 
-    return dataclasses.replace(SERVICE, functions=tuple(tuned(f) for f in SERVICE.functions))
+    flags = SERVICE.feature_flags
+    generation = dataclasses.replace(flags.flag(PHONEPE_API_VERSION_FLAG), default=api_version)
+    deployed = dataclasses.replace(flags, flags=tuple(generation if f.name == generation.name else f for f in flags.flags))
+    return dataclasses.replace(SERVICE, functions=tuple(tuned(f) for f in SERVICE.functions), feature_flags=deployed)
 
 
 @pytest.fixture(scope="module", params=["v2", "v1"])
