@@ -1114,10 +1114,14 @@ class Stage:
     # How AppConfig rolls a new flag document out to this stage's functions (a predefined
     # strategy): at once where nobody is hurt, gradually (with CloudWatch's time to alarm) in prod.
     flags_deployment_strategy: str = "AppConfig.AllAtOnce"
+    # Rollout percentages that replace declared flags' (by flag name): a behaviour can be on for
+    # a share of prod's shoppers while developers' stages keep one known behaviour.
+    flag_rollout_percent: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_name("stage", self.name)
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "flag_rollout_percent", MappingProxyType(dict(self.flag_rollout_percent)))
         object.__setattr__(self, "alarm_thresholds", MappingProxyType(dict(self.alarm_thresholds)))
         object.__setattr__(self, "cors_allowed_origins", tuple(self.cors_allowed_origins))
         object.__setattr__(self, "alarm_recipients", tuple(self.alarm_recipients))
@@ -1230,7 +1234,20 @@ class Service:
         if problems:
             raise DescriptionError(f"stage {name!r} is production and may not be deployed: " + "; ".join(problems))
         # The stage's alarm thresholds are applied by `all_alarms`, to derived alarms as well.
-        return replace(self, settings=settings, functions=functions, stage=stage)
+        return replace(self, settings=settings, functions=functions, stage=stage,
+                       feature_flags=self._staged_flags(stage))
+
+    def _staged_flags(self, stage: Stage) -> FeatureFlags | None:
+        rollouts = stage.flag_rollout_percent
+        if not rollouts:
+            return self.feature_flags
+        declared = {f.name for f in self.feature_flags.flags} if self.feature_flags else set()
+        unknown = sorted(set(rollouts) - declared)
+        _require(not unknown, f"stage {stage.name!r} sets the rollout of undeclared feature flags {unknown}")
+        assert self.feature_flags is not None  # rollouts name declared flags, so there are some
+        flags = tuple(replace(f, rollout_percent=rollouts[f.name]) if f.name in rollouts else f
+                      for f in self.feature_flags.flags)
+        return replace(self.feature_flags, flags=flags)
 
     # -- lookups --------------------------------------------------------------------------
 

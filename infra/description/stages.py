@@ -20,6 +20,9 @@ DEV = Stage(
     monthly_budget_usd=25,
     # Developers and test scripts hammer their own stage from one address.
     ip_rate_limits=IpRateLimits(per_ip=5000, strict_per_ip=1000),
+    # One known behaviour for developers and the test suites (a 15-minute stock hold for everyone);
+    # the longer hold is tried on a share of staging's and prod's shoppers.
+    flag_rollout_percent={"hold_stock_for_payment_timeout": 0},
 )
 
 STAGING = Stage(

@@ -418,7 +418,7 @@ def test_outputs(cloud_template):
 
 def test_inventory_matches_the_description(cloud_template):
     actual = inventory_from_template(cloud_template)
-    expected = describe(SERVICE)
+    expected = describe(SERVICE.at_stage("dev"))
     assert differences(expected, actual, "cloud") == []
     assert actual == expected
 
@@ -766,7 +766,8 @@ def test_the_flag_document_is_deployed_to_the_stage_environment_and_only_readers
     [deployment] = of("AWS::AppConfig::Deployment").values()
     [version] = of("AWS::AppConfig::HostedConfigurationVersion").values()
     assert environment["Name"] == "dev" and deployment["DeploymentStrategyId"] == "AppConfig.AllAtOnce"
-    assert flag_document_json(json.loads(version["Content"])) == flag_document_json(SERVICE.feature_flags.document)
+    assert flag_document_json(json.loads(version["Content"])) == flag_document_json(
+        SERVICE.at_stage("dev").feature_flags.document)
     readers = {
         next(t["Value"] for t in role["Tags"] if t["Key"] == "bazaar:function")
         for role in of("AWS::IAM::Role").values()

@@ -23,11 +23,11 @@ from infra.parity import describe, describe_cloud_only, differences
 
 
 def test_local_twin_matches_the_description(local_stack):
-    assert differences(describe(SERVICE), local_inventory(local_stack), "local") == []
+    assert differences(describe(SERVICE.at_stage("dev")), local_inventory(local_stack), "local") == []
 
 
 def test_cloud_twin_matches_the_description(cloud_template):
-    assert differences(describe(SERVICE), inventory_from_template(cloud_template), "cloud") == []
+    assert differences(describe(SERVICE.at_stage("dev")), inventory_from_template(cloud_template), "cloud") == []
 
 
 def test_the_twins_match_each_other(local_stack, cloud_template):
@@ -35,7 +35,7 @@ def test_the_twins_match_each_other(local_stack, cloud_template):
 
 
 def test_bazaars_realtime_api_and_mail_senders_are_among_what_parity_compares(local_stack):
-    described = describe(SERVICE)
+    described = describe(SERVICE.at_stage("dev"))
     assert ("realtime", "$connect", "realtime-connect", True) in described.websocket_routes
     assert ("realtime-events-worker", "realtime") in described.websocket_pushes
     assert any(function == "notifications-worker" for function, _ in described.email_senders)
@@ -60,7 +60,7 @@ def test_parity_fails_when_the_web_acl_leaves_the_stage(cloud_template):
 
 
 def test_webhook_reserved_concurrency_is_among_what_parity_compares(local_stack):
-    described = describe(SERVICE)
+    described = describe(SERVICE.at_stage("dev"))
     assert described.reserved_concurrency == {(f.name, w.reserved_concurrency) for f, w in SERVICE.webhooks}
     assert local_inventory(local_stack).reserved_concurrency == described.reserved_concurrency
     for function, cap in described.reserved_concurrency:
@@ -77,7 +77,7 @@ def test_parity_fails_when_only_the_cloud_twin_changes_a_reserved_concurrency(cl
     declared = function["Properties"]["ReservedConcurrentExecutions"]
     function["Properties"]["ReservedConcurrentExecutions"] = declared + 1
 
-    assert differences(describe(SERVICE), inventory_from_template(template), "cloud") == [
+    assert differences(describe(SERVICE.at_stage("dev")), inventory_from_template(template), "cloud") == [
         f"reserved_concurrency: ('shiprocket-webhook', {declared}) is described but missing from the cloud twin",
         f"reserved_concurrency: ('shiprocket-webhook', {declared + 1}) is in the cloud twin but not in the description",
     ]
@@ -93,7 +93,7 @@ def test_parity_fails_when_only_the_local_twin_gets_a_queue(local_stack):
         QueueUrl=url, Attributes={"RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq}", "maxReceiveCount": "5"}}'}
     )
     try:
-        problems = differences(describe(SERVICE), local_inventory(local_stack), "local")
+        problems = differences(describe(SERVICE.at_stage("dev")), local_inventory(local_stack), "local")
     finally:
         sqs.delete_queue(QueueUrl=url)
     assert problems == [
@@ -115,7 +115,7 @@ def test_parity_fails_when_only_the_cloud_twin_gets_a_function(cloud_template):
             tag["Value"] = "cloud-only"
     resources[f"{logical_id}Extra"] = extra
 
-    problems = differences(describe(SERVICE), inventory_from_template(template), "cloud")
+    problems = differences(describe(SERVICE.at_stage("dev")), inventory_from_template(template), "cloud")
 
     assert problems == ["functions: 'cloud-only' is in the cloud twin but not in the description"]
 
@@ -475,7 +475,7 @@ def test_parity_fails_when_the_cloud_twin_lacks_the_email_identity_or_grants_sms
         "PolicyDocument": {"Version": "2012-10-17",
                            "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}}}
 
-    problems = differences(describe(SERVICE), inventory_from_template(template), "cloud")
+    problems = differences(describe(SERVICE.at_stage("dev")), inventory_from_template(template), "cloud")
 
     assert problems == [
         "email_identities: 'no-reply@bazaar.example' is described but missing from the cloud twin",
@@ -488,7 +488,7 @@ def test_parity_fails_when_a_local_function_reaches_ses_without_declaring_it(loc
     before = dict(runtime.environment)
     runtime.environment["AWS_ENDPOINT_URL_SESV2"] = local_stack.aws_endpoint
     try:
-        problems = differences(describe(SERVICE), local_inventory(local_stack), "local")
+        problems = differences(describe(SERVICE.at_stage("dev")), local_inventory(local_stack), "local")
     finally:
         runtime.environment.clear()
         runtime.environment.update(before)

@@ -76,3 +76,18 @@ def test_cors_origins_must_be_exact_origins(origin):
 def test_alarm_recipients_must_be_addresses():
     with pytest.raises(DescriptionError, match="not an email address"):
         Stage(name="dev", purpose="t", alarm_recipients=("ops",))
+
+
+def test_a_stage_sets_a_flags_rollout_and_the_others_keep_the_declared_one():
+    hold = "hold_stock_for_payment_timeout"
+    declared = SERVICE.feature_flags.flag(hold).rollout_percent
+    assert declared == 10
+    assert SERVICE.at_stage("dev").feature_flags.flag(hold).rollout_percent == 0
+    assert "rules" not in SERVICE.at_stage("dev").feature_flags.document[hold]
+    assert SERVICE.at_stage("prod").feature_flags.flag(hold).rollout_percent == declared
+
+
+def test_a_rollout_of_an_undeclared_flag_is_refused():
+    typo = Stage(name="dev", purpose="t", flag_rollout_percent={"hold_stock_for_payment_timout": 5})
+    with pytest.raises(DescriptionError, match="hold_stock_for_payment_timout"):
+        replace(SERVICE, stages=(typo,)).at_stage("dev")
