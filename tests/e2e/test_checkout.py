@@ -250,4 +250,4 @@ def test_local_twin_matches_the_description(local_stack):
     from infra.local.inventory import local_inventory
     from infra.parity import describe, differences
 
-    assert differences(describe(SERVICE), local_inventory(local_stack), "local") == []
+    assert differences(describe(SERVICE.at_stage("dev")), local_inventory(local_stack), "local") == []
