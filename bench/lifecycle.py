@@ -209,8 +209,12 @@ class Lifecycle:
                 headers={"Authorization": f"Bearer {self.admin.token}"}, timeout=60).status_code == 200,
                 120, f"refund {refund_id} awaiting approval", every=0.5)
             self.say(f"order {order_id}: refund {refund_id} approved by an admin")
-        request = until(lambda: (r := self._refund(order_id, refund_id))["merchant_refund_id"]
-                        and r["status"] == "processing" and r, 120, f"refund {refund_id} sent to PhonePe")
+        def sent() -> dict | None:
+            request = self._refund(order_id, refund_id)
+            if request["status"] in ("failed", "rejected", "expired"):
+                raise LifecycleError(f"refund {refund_id} {request['status']}: {request.get('failure_reason')}")
+            return request if request["merchant_refund_id"] and request["status"] == "processing" else None
+        request = until(sent, 120, f"refund {refund_id} sent to PhonePe")
         # The id is reserved before PhonePe is asked: the sandbox knows it (no 404) once it was.
         until(lambda: self.sandboxes.post(
             f"{self.endpoints.phonepe}/_sandbox/refunds/{request['merchant_refund_id']}/outcome",
