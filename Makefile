@@ -20,17 +20,18 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help up lint test docs synth deploy verify bench bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
+.PHONY: help up demo lint test docs synth deploy verify bench bench-cost bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime install clean
 
 help:
 	@echo "make up      start the local stack (API on http://127.0.0.1:8000)"
+	@echo "make demo    one order's whole life against the running make up, step by step"
 	@echo "make lint    ruff and mypy over the code (make test runs it first)"
 	@echo "make test    lint, then run the whole test suite"
 	@echo "make docs    regenerate the OpenAPI document and docs/errors.md from the code"
 	@echo "make synth   build the Lambda layer and synthesize the CDK stack into cdk.out/"
 	@echo "make deploy  synth, then cdk deploy (needs AWS credentials)"
 	@echo "make verify  smoke-check a deployment: make verify URL=https://... [ADMIN_TOKEN=...] [ARGS=...]"
-	@echo "make bench   print the benchmarks' figures"
+	@echo "make bench   print the benchmarks' figures (make bench-cost: what 1,000 orders cost on AWS)"
 
 $(VENV)/.installed: pyproject.toml infra/requirements.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,10 @@ install: $(VENV)/.installed $(TOOLS)/.installed
 
 up: $(VENV)/.installed
 	$(PY) -m infra.local $(ARGS)
+
+# Against the running `make up` (its accounts file and ports); ARGS: --api URL.
+demo: $(VENV)/.installed
+	$(PY) bench/demo.py $(ARGS)
 
 # Static checks: ruff's rule set and mypy (with the pydantic plugin), both configured in pyproject.toml.
 lint: $(VENV)/.installed
@@ -77,7 +82,7 @@ verify: $(VENV)/.installed
 	$(if $(URL),,$(error make verify needs URL=<the API's base URL>))
 	@BAZAAR_VERIFY_ADMIN_TOKEN="$(ADMIN_TOKEN)" $(PY) -m infra.verify --url "$(URL)" $(ARGS)
 
-bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime
+bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime bench-cost
 
 bench-cold-start: $(VENV)/.installed
 	$(PY) bench/cold_start.py
@@ -96,6 +101,10 @@ bench-refunds: $(VENV)/.installed
 
 bench-realtime: $(VENV)/.installed
 	$(PY) bench/realtime.py
+
+# ARGS: --lifecycles N (50), --per-month N (30000: what monthly charges are spread over).
+bench-cost: $(VENV)/.installed
+	$(PY) bench/cost.py $(ARGS)
 
 clean:
 	rm -rf cdk.out layers/build .bazaar .pytest_cache

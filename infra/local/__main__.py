@@ -1,14 +1,16 @@
 """`make up`: start the local stack in the foreground, print where everything is, stop on Ctrl-C.
 
-    python -m infra.local [--port 8000] [--moto-port 5100] [--clock-speed 1] [--quiet]
+    python -m infra.local [--port 8000] [--moto-port 5100] [--clock-speed 1] [--return-window-days 0] [--quiet]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import threading
 
+from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 
 
@@ -27,6 +29,9 @@ def main() -> None:
                         help="the WebSocket management endpoint's port (@connections)")
     parser.add_argument("--clock-speed", type=float, default=1.0,
                         help="run schedules this many times faster (e.g. 60: a 5-minute rate fires every 5 s)")
+    parser.add_argument("--return-window-days", type=float, default=None,
+                        help="the return window after delivery before a sale is paid out (the description's "
+                             "RETURN_WINDOW_DAYS otherwise); 0 lets `make demo` show the payout")
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args()
 
@@ -34,7 +39,11 @@ def main() -> None:
                          shiprocket_port=args.shiprocket_port, razorpayx_port=args.razorpayx_port,
                          websocket_port=args.websocket_port, websocket_management_port=args.websocket_management_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
-    stack = LocalStack(config)
+    service = SERVICE
+    if args.return_window_days is not None:
+        service = dataclasses.replace(SERVICE, settings={**SERVICE.settings,
+                                                         "RETURN_WINDOW_DAYS": f"{args.return_window_days:g}"})
+    stack = LocalStack(config, service)
     # Ctrl-C and SIGTERM only ask to stop; the main thread then stops the stack in order. A
     # KeyboardInterrupt raised wherever the main thread happens to be (inside start(), or halfway
     # through stop()) would skip part of the shutdown and print a traceback.
