@@ -49,6 +49,9 @@ class OfflineNames:
     def user_pool_id(self): return "us-east-1_bench"
     def user_pool_client_id(self): return "benchclient"
     def user_pool_jwks_url(self): return "http://127.0.0.1:9/jwks.json"
+    def state_machine_arn(self, machine): return f"arn:aws:states:us-east-1:123456789012:stateMachine:bench-{machine}"
+    def websocket_endpoint(self, api): return f"https://bench.execute-api.us-east-1.amazonaws.com/{api}"
+    def flags_identifiers(self): return ("bench", "bench", "bench")
 
 
 def run(body: str, environment: dict[str, str]) -> tuple[float, float]:

@@ -17,7 +17,6 @@ from bazaar.notifications.ports import (
     DeliveryQueue, Feeds, Mailer, PermanentFailure, PreferenceStore, Recipients, TemporaryFailure, Texter,
 )
 from bazaar.notifications.refund_updates import notification_for_refund
-from bazaar.notifications.rendering import email_for, sms_for
 from bazaar.orders.events import OrderEvent
 from bazaar.payouts.events import PayoutEvent
 from bazaar.platform.clock import Clock
@@ -140,6 +139,10 @@ def send(request: DeliveryRequest, senders: Senders) -> Delivery | None:
 
 
 def _send_by(channel: Channel, notification: Notification, senders: Senders) -> str:
+    # Only the worker that sends renders, and its wiring (senders) has loaded the templates at
+    # cold start already; the event consumers and the API never pay for jinja2.
+    from bazaar.notifications.rendering import email_for, sms_for
+
     if channel is Channel.EMAIL:
         recipient = senders.recipients.recipient(notification.user_id)
         if recipient is None:

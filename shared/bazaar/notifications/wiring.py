@@ -35,6 +35,10 @@ def outlets(settings: NotificationSettings) -> Outlets:
 
 def senders(settings: SenderSettings) -> Senders:
     """For the notifications worker: the claims, the recipient's address and the providers."""
+    # The templates load here, at the sender's cold start, not on its first delivery; no other
+    # function imports them (see _send_by).
+    import bazaar.notifications.rendering  # noqa: F401
+
     dynamodb = aws.client("dynamodb")
     return Senders(
         feeds=DynamoDbFeeds(dynamodb, settings.table("notifications")),

@@ -20,14 +20,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bazaar.platform.headers import SECURITY_HEADERS
 from bazaar.platform.observability import logger, metrics
 from bazaar.platform.settings import WEBHOOK_SOURCE_IPS_SUFFIX, ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 T = TypeVar("T")
 
@@ -125,6 +125,10 @@ def _respond(reply: WebhookReply, request_id: str) -> dict:
 def sqs_worker(parse: Callable[[str], T], handle: Callable[[T, SQSRecord], object]) -> Callable[[dict, Any], dict]:
     """An SQS-triggered entry: `parse` is the record model (it raises on a body that is not one),
     `handle` acts on one parsed record. Returns the partial batch response Lambda expects."""
+    # Imported here, not with the module: webhooks and APIs import this module too, and the batch
+    # utility (with the parser models it loads) is only a worker's cold-start cost.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def one(record: SQSRecord) -> None:

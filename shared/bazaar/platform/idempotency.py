@@ -21,20 +21,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from bazaar.platform.dynamo import error_code, to_item, to_value
@@ -43,12 +31,24 @@ from pydantic import BaseModel
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
 from bazaar.platform.observability import logger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 KEEP_AT_LEAST = timedelta(hours=25)  # clients are promised 24 h; an hour of margin for clock skew
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, 1-255 characters
 
 
 class IdempotentRequests:
     def __init__(self, operation: str, table_name: str, client, keep: timedelta = KEEP_AT_LEAST):
+        # Powertools idempotency is imported by the functions that build one of these, not by
+        # every importer of this module (checkout's IdempotencyKeys needs none of it).
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
         self._operation = operation
         # One persistence layer per config: a shared one keeps the first config it saw and
         # silently skips idempotency for the others (docs/local-twin.md, 'DynamoDB').
@@ -74,10 +74,18 @@ class IdempotentRequests:
                 perform: Callable[[], BaseModel]) -> Response:
         """A creating POST's answer: `perform` runs once per key and its answer is stored as JSON;
         a repeat of the key gets the same answer, already serialised."""
+        from aws_lambda_powertools.event_handler import Response, content_types
+
         answer = self.run(caller=caller, key=key, body=body, perform=lambda: perform().model_dump(mode="json"))
         return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=answer)
 
     def run(self, *, caller: str, key: str, body: dict[str, Any], perform: Callable[[], dict]) -> dict:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
         request = {"operation": self._operation, "caller": caller, "key": key, "body": body}
         try:
             return self._once(request=request, perform=perform)

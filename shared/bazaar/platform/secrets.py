@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ValidationError
 
 from bazaar.platform.settings import ConfigurationError, Settings
@@ -15,6 +14,10 @@ CACHE_SECONDS = 300
 
 
 def load_secret(settings: Settings, name: str, model: type[T]) -> T:
+    # Imported on the first read, not with the module: most importers only build a loader at
+    # cold start, and some paths never read a secret at all.
+    from aws_lambda_powertools.utilities import parameters
+
     raw = parameters.get_secret(settings.secret_id(name), transform="json", max_age=CACHE_SECONDS)
     try:
         return model.model_validate(raw)
