@@ -70,6 +70,8 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
         f"  Executions        {url}/_local/executions   (Step Functions, with their histories)\n"
         f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
         f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
+        + (f"  AWS faults        {stack.aws_faults.endpoint}/_faults   (the functions' AWS endpoint; "
+           "docs/faults.md, 'AWS faults')\n" if stack.aws_faults else "")
         + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
                   for s in stack.sandboxes)
         + _egress_line(stack)

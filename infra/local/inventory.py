@@ -112,7 +112,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
     assert gateway is not None and scheduler is not None  # a running stack
     routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
     verified = stack.client("ses").list_identities(IdentityType="EmailAddress")["Identities"]
-    moto_endpoint = stack.aws_endpoint
+    # The functions' AWS endpoint (the fault proxy in front of moto, when it is on).
+    moto_endpoint = stack.functions_aws_endpoint
     return Inventory(
         functions=frozenset(stack.runtimes),
         routes=routes,
