@@ -211,8 +211,8 @@ def test_paying_and_shipping_through_sporadic_throttling_applies_each_once(stack
 def test_sqs_unavailable_when_the_webhook_enqueues_answers_5xx_and_the_retry_is_applied_once(stack, faults):
     purchase = Purchase(stack)
     # Every attempt of one webhook invocation (the SDK's own retries included) finds SQS down.
-    fault = faults.inject(service="sqs", operation="SendMessage", kind="unavailable", resource="payment-events",
-                          count=4)
+    faults.inject(service="sqs", operation="SendMessage", kind="unavailable", resource="payment-events",
+                  count=4)
 
     purchase.pay()
 
