@@ -303,12 +303,6 @@ def _handler_class(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BannerlessHandler):
         protocol_version = "HTTP/1.1"
 
-        def setup(self) -> None:
-            super().setup()
-            # The headers and the body leave in two writes; with Nagle's algorithm on, the body waits
-            # for the client's delayed ACK of the headers (40 ms a call, measured), so it is off.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
         def _serve(self) -> None:
             body = self._body()
             path = urlsplit(self.path).path
