@@ -162,7 +162,8 @@ def main() -> None:
     tap = LogTap(state / "functions.log")
     tap.out.write(f"the functions' log lines: {state / 'functions.log'}\n")
     service = dataclasses.replace(SERVICE, settings={**SERVICE.settings, "RETURN_WINDOW_DAYS": "0"})
-    config = LocalConfig.for_tests(state, clock_speed=10, fire_schedules=False)
+    # The meter takes the fault proxy's place in front of moto: no faults here, and one hop less.
+    config = LocalConfig.for_tests(state, clock_speed=10, fire_schedules=False, aws_faults=False)
     abandoned = round(args.lifecycles * 0.2)
     refunded = round(args.lifecycles * 0.1)
     plan = ["abandoned"] * abandoned + ["refunded"] * refunded + ["paid out"] * (args.lifecycles - abandoned - refunded)

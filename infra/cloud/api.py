@@ -198,7 +198,9 @@ def build_api(
             f"GatewayResponse-{response.kind}",
             type=apigateway.ResponseType.of(response.kind),
             status_code=str(response.status),
-            response_headers=gateway_response_headers(),
+            response_headers={**gateway_response_headers(), **(
+                {"Retry-After": static_header_value(str(response.retry_after_seconds))}
+                if response.retry_after_seconds is not None else {})},
             templates={"application/json": gateway_response_body(response)},
         )
 

@@ -55,7 +55,7 @@ API = Api(
         GatewayResponse("EXPIRED_TOKEN", 401, "UNAUTHORIZED", "The access token has expired."),
         GatewayResponse("ACCESS_DENIED", 403, "FORBIDDEN", "Your role may not call this route."),
         GatewayResponse("REQUEST_TOO_LARGE", 413, "PAYLOAD_TOO_LARGE", "The request body is too large."),
-        GatewayResponse("THROTTLED", 429, "THROTTLED", "Too many requests; retry later."),
+        GatewayResponse("THROTTLED", 429, "THROTTLED", "Too many requests; retry later.", retry_after_seconds=1),
         GatewayResponse("INTEGRATION_TIMEOUT", 504, "UPSTREAM_TIMEOUT", "The request took too long."),
         GatewayResponse("DEFAULT_4XX", 400, "BAD_REQUEST", "The request could not be accepted."),
         GatewayResponse("DEFAULT_5XX", 500, "INTERNAL_ERROR", "Something went wrong on our side."),

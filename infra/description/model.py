@@ -788,6 +788,9 @@ class GatewayResponse:
     status: int
     code: str
     message: str
+    # A Retry-After header with this many seconds, for the answers a client should retry (the
+    # stage throttle's 429): a fixed value, as API Gateway can only map a literal here.
+    retry_after_seconds: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000, help="the API gateway's port (127.0.0.1)")
     parser.add_argument("--moto-port", type=int, default=5100, help="moto's port, the AWS endpoint")
+    parser.add_argument("--aws-faults-port", type=int, default=5150,
+                        help="the fault proxy's port: the functions' AWS endpoint, with its control API at /_faults")
     parser.add_argument("--phonepe-port", type=int, default=8100, help="the PhonePe sandbox's port (127.0.0.1)")
     parser.add_argument("--shiprocket-port", type=int, default=8200,
                         help="the Shiprocket sandbox's port (127.0.0.1)")
@@ -35,7 +37,8 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no access log lines")
     args = parser.parse_args()
 
-    config = LocalConfig(api_port=args.port, moto_port=args.moto_port, phonepe_port=args.phonepe_port,
+    config = LocalConfig(api_port=args.port, moto_port=args.moto_port, aws_faults_port=args.aws_faults_port,
+                         phonepe_port=args.phonepe_port,
                          shiprocket_port=args.shiprocket_port, razorpayx_port=args.razorpayx_port,
                          websocket_port=args.websocket_port, websocket_management_port=args.websocket_management_port,
                          clock_speed=args.clock_speed, log_requests=not args.quiet)
@@ -79,6 +82,8 @@ def _banner(stack: LocalStack, config: LocalConfig) -> str:
         f"  Executions        {url}/_local/executions   (Step Functions, with their histories)\n"
         f"  AWS endpoint      {stack.aws_endpoint}   (AWS_ENDPOINT_URL for boto3 / the aws CLI)\n"
         f"  moto dashboard    {stack.aws_endpoint}/moto-api/\n"
+        + (f"  AWS faults        {stack.aws_faults.endpoint}/_faults   (the functions' AWS endpoint; "
+           "docs/local-twin.md, 'AWS faults')\n" if stack.aws_faults else "")
         + "".join(f"  {s.name + ' sandbox':<17} {s.url}   (control API: {s.url}/_sandbox)\n"
                   for s in stack.sandboxes)
         + _egress_line(stack)

@@ -119,7 +119,7 @@ class Gateway:
     def _api(self, method, path, query, headers, body, source_ip) -> HttpResult:
         request_id = str(uuid.uuid4())
         if not self.throttle.take():
-            return self._gateway_error("THROTTLED", request_id, extra_headers=[("Retry-After", "1")])
+            return self._gateway_error("THROTTLED", request_id)
         if len(body) > self.service.api.gateway_max_body_bytes:
             return self._gateway_error("REQUEST_TOO_LARGE", request_id)
         if method == "OPTIONS":
@@ -217,13 +217,14 @@ class Gateway:
             return self._gateway_error("DEFAULT_5XX", request_id)
         return _lambda_http_response(payload)
 
-    def _gateway_error(self, kind: str, request_id: str, extra_headers=()) -> HttpResult:
+    def _gateway_error(self, kind: str, request_id: str) -> HttpResult:
         response: GatewayResponse = self.responses.get(kind) or self.responses[
             "DEFAULT_5XX" if kind.startswith(("DEFAULT_5XX", "AUTHORIZER", "INTEGRATION")) else "DEFAULT_4XX"
         ]
         body = {"error": {"code": response.code, "message": response.message, "request_id": request_id}}
         headers = [("Content-Type", "application/json"), ("X-Request-Id", request_id), *_EDGE_HEADERS,
-                   *extra_headers]
+                   *([("Retry-After", str(response.retry_after_seconds))]
+                     if response.retry_after_seconds is not None else [])]
         return HttpResult(response.status, headers, json.dumps(body).encode())
 
 

@@ -112,7 +112,8 @@ def local_inventory(stack: LocalStack) -> Inventory:
     assert gateway is not None and scheduler is not None  # a running stack
     routes = frozenset((r.route.method, r.route.path, r.function.name, r.route.is_public) for r in gateway.routes)
     verified = stack.client("ses").list_identities(IdentityType="EmailAddress")["Identities"]
-    moto_endpoint = stack.aws_endpoint
+    # moto, directly or through the fault proxy in front of it (the functions' endpoint).
+    moto_endpoints = {stack.aws_endpoint, stack.functions_aws_endpoint}
     return Inventory(
         functions=frozenset(stack.runtimes),
         routes=routes,
@@ -154,11 +155,11 @@ def local_inventory(stack: LocalStack) -> Inventory:
             (name, sender_address(runtime.environment.get("EMAIL_SENDER", "")) if runtime.environment.get(
                 "EMAIL_SENDER") else "<no EMAIL_SENDER>")
             for name, runtime in stack.runtimes.items()
-            if runtime.environment.get("AWS_ENDPOINT_URL_SESV2") == moto_endpoint
+            if runtime.environment.get("AWS_ENDPOINT_URL_SESV2") in moto_endpoints
         ),
         sms_senders=frozenset(
             name for name, runtime in stack.runtimes.items()
-            if runtime.environment.get("AWS_ENDPOINT_URL_SNS") == moto_endpoint
+            if runtime.environment.get("AWS_ENDPOINT_URL_SNS") in moto_endpoints
         ),
         # The cap each runtime enforces, where it has one (never above the machine's pool size).
         reserved_concurrency=frozenset(

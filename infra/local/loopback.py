@@ -6,13 +6,21 @@ stopping (handlers read `server.stopping`)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class BannerlessHandler(BaseHTTPRequestHandler):
     """A request handler that sends no `Server` header: the stdlib's names the Python version,
-    which tells an attacker what to try and a client nothing it needs."""
+    which tells an attacker what to try and a client nothing it needs. Nagle's algorithm is off
+    on its connections: the stdlib sends the headers and the body in two writes, and with it on
+    the body waits for the client's delayed ACK of the headers on a kept-alive connection
+    (measured: 44 ms an answer instead of 0.5 ms)."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def send_header(self, keyword: str, value: str) -> None:
         if keyword.lower() != "server":

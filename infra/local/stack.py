@@ -24,6 +24,7 @@ from infra.description import SERVICE
 from infra.description.model import Role, Service
 from infra.local import accounts as local_accounts
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
+from infra.local.aws_faults import AwsFaultProxy
 from infra.local.egress import EgressProxy
 from infra.local.flags import AppConfigDataTwin, provision_flags
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
@@ -51,6 +52,10 @@ def free_port() -> int:
 class LocalConfig:
     api_port: int = 8000
     moto_port: int = 5100
+    # The functions' AWS endpoint: the fault-injecting proxy in front of moto (infra/local/aws_faults.py;
+    # 0: any free port). Off, functions call moto directly.
+    aws_faults: bool = True
+    aws_faults_port: int = 5150
     phonepe_port: int = 8100
     shiprocket_port: int = 8200
     razorpayx_port: int = 8300
@@ -77,7 +82,7 @@ class LocalConfig:
 
     @classmethod
     def for_tests(cls, state_dir: Path, **overrides) -> LocalConfig:
-        ports = {"api_port": free_port(), "moto_port": free_port(), "phonepe_port": free_port(),
+        ports = {"api_port": free_port(), "moto_port": free_port(), "aws_faults_port": 0, "phonepe_port": free_port(),
                  "shiprocket_port": free_port(), "razorpayx_port": free_port(),
                  # Port 0: each WebSocket server and the management endpoint bind a free port.
                  "websocket_port": 0, "websocket_management_port": 0}
@@ -124,6 +129,8 @@ class LocalStack:
             lambda_endpoint=f"http://127.0.0.1:{config.api_port}/_local/functions" if service.state_machines else None,
         )
         self.names: LocalNames | None = None
+        # Where the functions' AWS calls go: the fault proxy in front of moto when it is on.
+        self.aws_faults: AwsFaultProxy | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         # The event source mappings: SQS queues, and DynamoDB streams (each with start() and stop()).
         self.pollers: list[QueuePoller] = []
@@ -151,6 +158,8 @@ class LocalStack:
             self.moto.start()
             self.names = provision(self.service, self.moto)
             provision_state_machines(self.service, self.moto, self.names, self.config.clock_speed)
+            if self.config.aws_faults:
+                self.aws_faults = AwsFaultProxy(self.moto.endpoint, self.config.aws_faults_port).start()
             self._start_flags()
             self._start_egress()
             # Provider sandboxes come up before any function, so a function's first call finds them.
@@ -218,7 +227,8 @@ class LocalStack:
         management = [self.websocket_management] if self.websocket_management else []
         self.websocket_management = None
         flags, self.flags = [self.flags] if self.flags else [], None
-        errors += _stop_together([*sandboxes, *egress, *management, *flags], self._log)
+        faults, self.aws_faults = [self.aws_faults] if self.aws_faults else [], None
+        errors += _stop_together([*sandboxes, *egress, *management, *flags, *faults], self._log)
         try:
             self.moto.stop()
         except Exception as error:  # noqa: BLE001 - reported below, after the rest
@@ -242,6 +252,13 @@ class LocalStack:
     @property
     def aws_endpoint(self) -> str:
         return self.moto.endpoint
+
+    @property
+    def functions_aws_endpoint(self) -> str:
+        """Where the functions' AWS SDK calls go: the fault proxy, or moto itself when it is off.
+        The stack's own clients (pollers, scheduler, provisioning) and `client()` call moto directly,
+        so an injected fault hits the functions' calls only."""
+        return self.aws_faults.endpoint if self.aws_faults is not None else self.moto.endpoint
 
     def client(self, service: str):
         return self.moto.client(service)
@@ -283,8 +300,8 @@ class LocalStack:
             "TZ": "UTC",
             "LANG": "en_US.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            # Every AWS SDK call goes to moto; no code knows it is local.
-            "AWS_ENDPOINT_URL": self.moto.endpoint,
+            # Every AWS SDK call goes to moto (through the fault proxy); no code knows it is local.
+            "AWS_ENDPOINT_URL": self.functions_aws_endpoint,
             # No X-Ray daemon here: traces are a cloud-twin feature.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "BAZAAR_STAGE": "local",
@@ -315,9 +332,9 @@ class LocalStack:
         """Only a function that declares sends_email (sends_sms) reaches moto's SES (SNS); any
         other's call is refused, as IAM refuses it in the cloud (nothing listens on NOWHERE)."""
         return {
-            "AWS_ENDPOINT_URL_SESV2": self.moto.endpoint if function.sends_email else NOWHERE,
-            "AWS_ENDPOINT_URL_SES": self.moto.endpoint if function.sends_email else NOWHERE,
-            "AWS_ENDPOINT_URL_SNS": self.moto.endpoint if function.sends_sms else NOWHERE,
+            "AWS_ENDPOINT_URL_SESV2": self.functions_aws_endpoint if function.sends_email else NOWHERE,
+            "AWS_ENDPOINT_URL_SES": self.functions_aws_endpoint if function.sends_email else NOWHERE,
+            "AWS_ENDPOINT_URL_SNS": self.functions_aws_endpoint if function.sends_sms else NOWHERE,
         }
 
     # -- WebSocket APIs -------------------------------------------------------------------
@@ -355,7 +372,7 @@ class LocalStack:
         (botocore honours the host:port NO_PROXY entry)."""
         if not function.fixed_egress or self.egress is None:
             return {}
-        return self.egress.environment(direct=[self.moto.endpoint.removeprefix("http://")])
+        return self.egress.environment(direct=[self.functions_aws_endpoint.removeprefix("http://")])
 
     def _with_sandboxes(self, environment: dict[str, str]) -> dict[str, str]:
         """A setting a running sandbox provides (PHONEPE_BASE_URL, ...) takes the sandbox's value,

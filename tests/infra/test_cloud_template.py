@@ -223,6 +223,9 @@ def test_gateway_responses_use_the_error_envelope(cloud_template):
             "gatewayresponse.header.X-Request-Id": "context.requestId",
             **{f"gatewayresponse.header.{name}": f"'{value}'" for name, value in SECURITY_HEADERS.items()},
             "gatewayresponse.header.Vary": "'Origin'",
+            # The stage throttle's 429 says when to retry, as the local gateway's does.
+            **({"gatewayresponse.header.Retry-After": f"'{spec.retry_after_seconds}'"}
+               if spec.retry_after_seconds is not None else {}),
         }
         # API Gateway can only map a fixed value here, never "the caller's origin if allowed".
         assert not any("Access-Control" in key for key in props["ResponseParameters"])

@@ -99,7 +99,7 @@ def test_stop_is_idempotent_and_safe_before_start():
 
 def test_only_fixed_egress_functions_get_the_proxy_and_moto_stays_direct(egress_stack):
     proxy = egress_stack.egress
-    moto = egress_stack.aws_endpoint.removeprefix("http://")
+    moto = egress_stack.functions_aws_endpoint.removeprefix("http://")
     for name, runtime in egress_stack.runtimes.items():
         fixed = egress_stack.service.function(name).fixed_egress
         assert proxy.routes(runtime.environment) is fixed, name
@@ -122,7 +122,7 @@ def test_a_fixed_egress_function_reaches_the_provider_through_the_proxy_and_moto
     forwarded = proxy.forwarded[before:]
     # ...without the proxy: the only request it forwarded is the provider call.
     assert [(f.method, f.target) for f in forwarded] == [("GET", f"{echo.url}/allowlisted/payouts")]
-    assert not [f for f in proxy.forwarded if egress_stack.aws_endpoint.removeprefix("http://") in f.target]
+    assert not [f for f in proxy.forwarded if egress_stack.functions_aws_endpoint.removeprefix("http://") in f.target]
 
 
 def test_a_function_without_fixed_egress_is_refused_by_the_allowlisting_provider(egress_stack, echo):

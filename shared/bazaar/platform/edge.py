@@ -5,7 +5,8 @@
   decoded (base64 or not) and kept as bytes for signature checks, refused with 413 above
   MAX_REQUEST_BODY_BYTES before anything reads it, headers lower-cased, the request id in the
   logs and on the response, the security headers on every answer, and every answer (a refusal
-  or an unexpected failure alike) in the error envelope, never a stack trace.
+  or an unexpected failure alike) in the error envelope, never a stack trace; AWS busy or
+  unreachable (nothing queued) is 503 SERVICE_UNAVAILABLE, so the provider delivers it again.
 - SQS workers (`sqs_worker`): each record parsed by the worker's record model and handled alone
   (partial batch response), so a bad record fails by itself and, after the queue's max receives,
   rests in its DLQ where an alarm sees it.
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bazaar.platform.aws import aws_unavailable
+from bazaar.platform.errors import CATALOGUE
 from bazaar.platform.headers import SECURITY_HEADERS
 from bazaar.platform.observability import logger, metrics
 from bazaar.platform.settings import WEBHOOK_SOURCE_IPS_SUFFIX, ConfigurationError, Settings
@@ -95,9 +98,14 @@ class WebhookEdge:
         )
         try:
             reply = receive(request)
-        except Exception:  # noqa: BLE001 - the provider gets the envelope; the log keeps the trace
-            logger.exception("webhook failed")
-            reply = WebhookReply.refused(500, "INTERNAL_ERROR", "Something went wrong on our side; retry.")
+        except Exception as error:  # noqa: BLE001 - the provider gets the envelope; the log keeps the trace
+            if aws_unavailable(error):
+                # Nothing was queued: a 5xx makes the provider deliver it again.
+                logger.warning("webhook not queued: AWS busy or unavailable", extra={"error": repr(error)})
+                reply = WebhookReply.refused(503, "SERVICE_UNAVAILABLE", CATALOGUE["SERVICE_UNAVAILABLE"].meaning)
+            else:
+                logger.exception("webhook failed")
+                reply = WebhookReply.refused(500, "INTERNAL_ERROR", "Something went wrong on our side; retry.")
         return _respond(reply, request_id)
 
     def _allowed(self, source_ip: str | None) -> bool:

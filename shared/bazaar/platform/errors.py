@@ -60,6 +60,8 @@ CATALOGUE = _catalogue(
     ErrorKind("SHIPPING_PROVIDER_ERROR", 502, "The shipping provider refused the request; quote the request_id."),
     ErrorKind("PAYOUT_PROVIDER_UNAVAILABLE", 503, "RazorpayX did not answer; nothing was changed. Retry later."),
     ErrorKind("DEPENDENCY_UNAVAILABLE", 503, "A dependency is down; retry later."),
+    ErrorKind("SERVICE_UNAVAILABLE", 503, "Our storage, queues or secrets are busy or briefly unreachable; retry "
+                                          "after Retry-After seconds (with the same Idempotency-Key, if any)."),
     ErrorKind("UPSTREAM_TIMEOUT", 504, "The request took too long."),
 )
 

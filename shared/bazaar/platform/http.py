@@ -12,6 +12,8 @@ What a client can rely on for every route:
   (bazaar.platform.headers), whatever it answered;
 - the route's roles (from the description, via BAZAAR_ROUTE_ROLES) are checked again here after
   the authorizer, so a gateway misconfiguration cannot open a route;
+- AWS throttling, a 5xx or an unreachable AWS endpoint (after the SDK's retries) is 503
+  SERVICE_UNAVAILABLE with `Retry-After` (bazaar.platform.aws.aws_unavailable decides);
 - failures come back as the envelope, never a stack trace, exception name or AWS detail.
 """
 
@@ -29,7 +31,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bazaar.platform.aws import round_trips
+from bazaar.platform.aws import RETRY_AFTER_SECONDS, aws_unavailable, round_trips
 from bazaar.platform.authorizer_context import SECOND_FACTOR_CONTEXT_KEY, SECOND_FACTOR_REQUIRED
 from bazaar.platform.errors import CATALOGUE, BazaarError, Unauthorized
 from bazaar.platform.headers import edge_headers, request_origin
@@ -237,6 +239,10 @@ class HttpApi:
 
         @app.exception_handler(Exception)
         def _unexpected(error: Exception) -> Response:
+            if aws_unavailable(error):
+                logger.warning("AWS busy or unavailable", extra={"error": repr(error)})
+                return self._error(503, "SERVICE_UNAVAILABLE", CATALOGUE["SERVICE_UNAVAILABLE"].meaning,
+                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
             # The log keeps the stack trace for us; the client gets only the request id to quote.
             logger.exception("unhandled error")
             return self._error(500, "INTERNAL_ERROR", CATALOGUE["INTERNAL_ERROR"].meaning)
