@@ -19,6 +19,7 @@ from bazaar.payments.domain import RefundState as ProviderRefundState
 from bazaar.payments.ports import PaymentProvider
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict, DependencyUnavailable
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger as log
 
 NewId = Callable[[str], str]
@@ -74,6 +75,7 @@ def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, pa
                                                              "provider_code": error.provider_code})
         _progress(orders, order_id, record.merchant_refund_id, RefundState.FAILED, now)
         raise
+    crash_point("refund.sent_to_phonepe")
     return _progress(orders, order_id, record.merchant_refund_id, _state(status), now)
 
 
