@@ -21,7 +21,7 @@ from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, login
 from tests.paid_orders import PaidOrders
-from tests.payees import Control, Seller, assert_balanced as assert_ledger_balanced
+from tests.payees import PRICE, Control, Seller, assert_balanced as assert_ledger_balanced
 from tests.shop import assert_balanced, checkout, stock_level
 from tests.waiting import a_poll_began, queues_drained, until
 
@@ -47,9 +47,10 @@ def crash_service():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     running = LocalStack(LocalConfig.for_tests(tmp_path_factory.mktemp("crash-points-state")), crash_service()).start()
-    sqs = running.client("sqs")
+    sqs, names = running.client("sqs"), running.names
+    assert names is not None
     for queue in REDELIVERED_QUEUES:
-        sqs.set_queue_attributes(QueueUrl=running.names.queue_url(queue),
+        sqs.set_queue_attributes(QueueUrl=names.queue_url(queue),
                                  Attributes={"VisibilityTimeout": str(REDELIVERY_SECONDS)})
     for queue in REDELIVERED_QUEUES:
         a_poll_began(running, queue)  # a long poll already waiting used the old value
@@ -270,3 +271,33 @@ def test_payout_processor_killed_after_razorpayx_made_the_payout_records_that_on
     balance = seller.balance()
     assert_ledger_balanced(balance)
     assert balance["paid_out_paise"] == done["amount_paise"] and balance["in_flight_paise"] == 0
+
+
+def test_refund_workflow_killed_after_phonepe_took_the_refund_retries_the_step_and_refunds_once(stack, crash, admin):
+    seller = Seller(stack, admin)
+    order_id = seller.delivered_order()["order_id"]
+    crash.arm("refund.sent_to_phonepe", "refunds-workflow")
+
+    asked = seller.admin_post(f"/v1/admin/orders/{order_id}/refund", {"amount_paise": PRICE, "reason": "returned unopened"},
+                              **{"Idempotency-Key": uuid.uuid4().hex})
+
+    assert asked.status_code == 202, asked.text
+    until(lambda: "refund.sent_to_phonepe" in crash.fired(), 60)
+    # The workflow retries the dead step; it finds the refund PhonePe took and does not ask again.
+    [refund] = until(lambda: (phonepe_payment(stack, order_id) or {}).get("refunds"), 60)
+    assert refund["amount"] == PRICE
+    processing = until(lambda: (r := refund_request(stack, seller, order_id))["status"] == "processing" and r, 60)
+    assert processing["merchant_refund_id"] == refund["merchantRefundId"]
+    requests.post(f"{stack.sandbox('phonepe').url}/_sandbox/refunds/{refund['merchantRefundId']}/outcome",
+                  json={"outcome": "completed"}, timeout=10).raise_for_status()
+    until(lambda: refund_request(stack, seller, order_id)["status"] == "completed", 90)
+    assert len(phonepe_payment(stack, order_id)["refunds"]) == 1
+    assert seller.shop.customer_view(order_id)["status"] == "REFUNDED"
+    assert_ledger_balanced(seller.balance(), clawback_pending=True)
+
+
+def refund_request(stack, seller: Seller, order_id: str) -> dict:
+    answer = requests.get(f"{stack.url}/v1/orders/{order_id}/refunds", headers=bearer(seller.shop.customer), timeout=30)
+    assert answer.status_code == 200, answer.text
+    [request] = answer.json()["items"]
+    return request
