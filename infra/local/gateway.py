@@ -6,7 +6,8 @@ route, missing token, body over API Gateway's limit, throttling) in the envelope
 gives, answers CORS preflights (OPTIONS on a route's path) as the cloud's mock integration does,
 calls the authorizer function for non-public routes, builds the exact proxy event, invokes
 the route's function through the local runtime and writes the function's response back unchanged.
-Paths under /_local/ are the local twin's own controls (topology, schedules, OpenAPI, Swagger UI).
+Paths under /_local/ are the local twin's own controls (topology, schedules, crash points, OpenAPI,
+Swagger UI).
 """
 
 from __future__ import annotations

@@ -223,10 +223,15 @@ class FunctionRuntime:
             worker.conn.send(("invoke", event))
             kind, body = self._receive(worker, self.function.timeout_seconds)
         except (EOFError, OSError):
+            worker.process.join(timeout=5)
+            status = worker.process.exitcode
             self._discard(worker)
             if self._stopped:
                 return Invocation(error=dict(STOPPED), duration_ms=_ms(started))
-            return Invocation(error={"errorType": "Runtime.ExitError", "errorMessage": "worker exited"})
+            # What Lambda reports for an instance that died mid-invocation (a crash point, OOM, kill).
+            return Invocation(error={"errorType": "Runtime.ExitError",
+                                     "errorMessage": f"Runtime exited with error: exit status {status}"},
+                              duration_ms=_ms(started))
         if kind is None:
             self._discard(worker)  # timed out: Lambda freezes and discards the instance
             return Invocation(error=_timeout_error(self.function), duration_ms=_ms(started))

@@ -25,6 +25,7 @@ from infra.description.model import Role, Service
 from infra.local import accounts as local_accounts
 from infra.local.aws import ACCOUNT, CREDENTIALS, REGION, LocalNames, MotoServer, provision
 from infra.local.aws_faults import AwsFaultProxy
+from infra.local.crash_points import CrashPoints
 from infra.local.egress import EgressProxy
 from infra.local.flags import AppConfigDataTwin, provision_flags
 from infra.local.gateway import Gateway, GatewayServer, HttpResult
@@ -150,11 +151,15 @@ class LocalStack:
         self.websocket_management: ManagementEndpoint | None = None
         # The AppConfig Data twin, when the description declares feature flags.
         self.flags: AppConfigDataTwin | None = None
+        # Named points where a function's instance can be told to die (infra/local/crash_points.py).
+        self.crash_points = CrashPoints(config.state_dir / "crash-points",
+                                        frozenset(f.name for f in self.service.functions))
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
         try:
+            self.crash_points.start()
             self.moto.start()
             self.names = provision(self.service, self.moto)
             provision_state_machines(self.service, self.moto, self.names, self.config.clock_speed)
@@ -305,6 +310,8 @@ class LocalStack:
             # No X-Ray daemon here: traces are a cloud-twin feature.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "BAZAAR_STAGE": "local",
+            # Only this twin can arm a crash point; the cloud twin never sets it.
+            "BAZAAR_CRASH_POINTS_DIR": str(self.crash_points.directory),
             **self._with_sandboxes(self.service.function_environment(function, self.names)),
             **self._egress_environment(function),
             **self._messaging_endpoints(function),
@@ -401,6 +408,9 @@ class LocalStack:
 
     def _control_request(self, method: str, target: str, body: bytes = b"") -> HttpResult | None:
         path = target.split("?", 1)[0].rstrip("/")
+        crash_points = self.crash_points.control(method, path, body)
+        if crash_points is not None:
+            return _json(*crash_points)
         run = re.fullmatch(r"/_local/schedules/([a-z0-9-]+)/run", path)
         invoke = re.fullmatch(r"/_local/functions/([a-z0-9-]+)/invoke", path)
         if method == "POST" and invoke:

@@ -48,8 +48,12 @@ WORKFLOW_TABLES = {
 }
 
 FUNCTION = "${function:refunds-workflow}"
+# An instance that died mid-step (killed, out of memory) is Runtime.ExitError, which Step Functions
+# may report as Lambda.Unknown. Every step is safe to run again: send_refund asks PhonePe under the
+# merchant refund id reserved before the call, and never again once PhonePe took it.
+INSTANCE_DIED = ["Runtime.ExitError", "Lambda.Unknown"]
 LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                 "Lambda.TooManyRequestsException"]
+                 "Lambda.TooManyRequestsException", *INSTANCE_DIED]
 
 
 def _step(step: str, next_state: str | None, *, retry_provider: bool = False, catch: bool = True,

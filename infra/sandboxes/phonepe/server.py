@@ -25,7 +25,8 @@ Control API (all JSON; docs/providers/phonepe.md has the scenarios):
   POST /_sandbox/config                      {token_ttl_seconds?, webhook_url?}
   POST /_sandbox/reset                       {keep_orders?}: forget orders, refunds, tokens and scenarios
   POST /_sandbox/tokens/expire               every token issued so far is expired now
-  GET  /_sandbox/orders/{orderId}            one order: API generation, state, amount, attempts, pay page URL
+  GET  /_sandbox/orders/{orderId}            one order: API generation, state, amount, attempts, pay page URL,
+                                              its refunds (merchantRefundId, amount, state)
   POST /_sandbox/orders/{orderId}/outcome    {outcome: "success"|"failure"|"pending"|"attempt_failed"|"expire"}:
                                               as the shopper on the pay page
   POST /_sandbox/refunds/{refundId}/outcome  {outcome}: settle a refund that way
@@ -560,9 +561,13 @@ class PhonePeSandbox:
                 viewed = self.state.order(order_view.group(1))
                 if viewed is None:
                     raise LookupError(order_view.group(1))
+                with self.state.lock:
+                    refunds = [{"merchantRefundId": r.merchant_refund_id, "amount": r.amount, "state": r.state}
+                               for r in self.state.refunds.values()
+                               if r.original_merchant_order_id == viewed.merchant_order_id]
                 return Reply.json(200, {"api": viewed.api, "orderId": viewed.order_id, "state": viewed.state,
                                         "amount": viewed.amount, "attempts": len(viewed.attempts),
-                                        "payPageUrl": f"{self.url}/pay/{viewed.order_id}"})
+                                        "payPageUrl": f"{self.url}/pay/{viewed.order_id}", "refunds": refunds})
             if method == "GET" and path == "/_sandbox/webhooks":
                 return Reply.json(200, {"deliveries": self.deliverer.describe(), "held": len(self.deliverer.held)})
             if method == "POST" and path == "/_sandbox/webhooks/release":

@@ -26,6 +26,7 @@ from bazaar.orders.domain import (
 from bazaar.orders.ports import OrderBook
 from bazaar.orders.services import change_status
 from bazaar.platform.clock import Clock, fixed
+from bazaar.platform.faults import crash_point
 from bazaar.platform.idempotency import KeyClaim, KeyTaken
 from bazaar.platform.observability import logger
 
@@ -94,6 +95,7 @@ def checkout(
     # follows it whatever happens next) and the Idempotency-Key's claim. Or OutOfStock /
     # LockLimitReached / KeyTaken, and none of it.
     orders.place(order, policy.hold_cap, actor=f"customer:{command.customer_id}", payment=record, key=command.key)
+    crash_point("checkout.placed_before_payment_requested")
     try:
         payment = payments.start(order, record)
     except Exception as failure:
@@ -103,6 +105,7 @@ def checkout(
         if command.key is not None and keys is not None:
             keys.release(command.key)
         raise
+    crash_point("checkout.payment_requested_before_answer")
     return CheckoutResult(order, payment)
 
 

@@ -19,6 +19,7 @@ from bazaar.payments.domain import RefundState as ProviderRefundState
 from bazaar.payments.ports import PaymentProvider
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict, DependencyUnavailable
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger as log
 
 NewId = Callable[[str], str]
@@ -51,13 +52,17 @@ def merchant_order_id(order: Order) -> str:
 def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, payments: PaymentProvider, now: Clock,
            new_id: NewId, callback_url: str = "") -> Order:
     """Records the refund (with its audit entry) before PhonePe is asked, under an id made from the
-    order id and the refund's number: a retry after a timeout asks again under the same id."""
+    order id and the refund's number: a retry after a timeout asks again under the same id. A
+    refund recorded by an earlier attempt (whose instance died before it wrote PhonePe's answer
+    down) is first looked up at PhonePe, which refuses a second request under an id it took."""
     decided: dict[str, RefundRecord] = {}
+    recorded_before: list[bool] = []
 
     def decide(order: Order) -> Change | None:
         planned = aftersale.request_refund(order, amount, admin, now(), new_id)
         if isinstance(planned, RefundRecord):
             decided["refund"] = planned
+            recorded_before.append(True)
             return None
         new_refund = planned.amendment.new_refund
         assert new_refund is not None  # request_refund's change always adds the refund it plans
@@ -66,6 +71,9 @@ def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, pa
 
     order = apply_change(orders, order_id, decide)
     record = decided["refund"]
+    taken = _taken_by_phonepe(record, payments) if recorded_before else None
+    if taken is not None:
+        return _progress(orders, order_id, record.merchant_refund_id, _state(taken), now)
     try:
         status = payments.refund(record.merchant_refund_id, merchant_order_id(order), record.amount.amount,
                                  callback_url)
@@ -74,7 +82,16 @@ def refund(order_id: str, amount: Paise, admin: Admin, orders: AftersaleBook, pa
                                                              "provider_code": error.provider_code})
         _progress(orders, order_id, record.merchant_refund_id, RefundState.FAILED, now)
         raise
+    crash_point("refund.sent_to_phonepe")
     return _progress(orders, order_id, record.merchant_refund_id, _state(status), now)
+
+
+def _taken_by_phonepe(record: RefundRecord, payments: PaymentProvider) -> RefundStatus | None:
+    """PhonePe's refund under the record's id, or None if it has none (never asked, or the ask was lost)."""
+    try:
+        return payments.refund_status(record.merchant_refund_id)
+    except PaymentNotFound:
+        return None
 
 
 def _state(status: RefundStatus) -> RefundState:

@@ -39,6 +39,7 @@ from bazaar.payments.ports import PaymentProvider, PaymentRecords
 from bazaar.payments.services import Confirmation, confirm_payment_event
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import Conflict
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger
 
 
@@ -129,6 +130,7 @@ def _paid(record: PaymentRecord, settler: Settler, now: datetime) -> Settlement:
         return _mismatch(record, "the payment record's amount is not the order's total", settler, refund=True)
     except PaymentAlreadySettled:  # another confirmation closed the record (and moved the order) first
         return Settlement.ALREADY_SETTLED
+    crash_point("payment.order_paid_committed")
     # The move closed the record with it. If the order had moved already (a payment applied
     # before its record was closed with it), the record is closed here: once, by whoever wins.
     if not moved and not settler.records.settle(record, CheckState.COMPLETED):
@@ -181,6 +183,7 @@ def apply_payment_event(event: PaymentEvent, provider: PaymentProvider, settler:
     confirmation = confirm_payment_event(event, provider)
     if confirmation.verdict is Verdict.NOT_YET:
         raise NotYetConfirmed(event.subject_id)
+    crash_point("payment_event.confirmed_before_transition")
     if confirmation.verdict is Verdict.INFORMATIONAL:
         return EventOutcome(confirmation, None)
     if event.kind.is_refund:

@@ -18,6 +18,7 @@ from bazaar.payments.domain import (
 from bazaar.payments.ports import PaymentEventQueue, PaymentProvider, PaymentRecords
 from bazaar.payments.webhooks import UnknownEvent, WebhookCredentials, WebhookRejected
 from bazaar.platform.edge import WebhookReply, WebhookRequest
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger, metrics
 
 
@@ -55,6 +56,7 @@ def receive_phonepe_webhook(
             event = webhooks.parse_v2(call.body, merchant_id=credentials.merchant_id, received_at=call.received_at)
     except UnknownEvent as unknown:
         return WebhookReceipt(None, ignored=unknown.name)
+    crash_point("payment_webhook.verified_before_enqueue")
     queue.publish(event)
     return WebhookReceipt(event)
 

@@ -78,6 +78,7 @@ from bazaar.payouts.provider import (
 )
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import BazaarError, Conflict
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger, metrics
 
 # A payout's claims, its own item, the hold check and its event fit one transaction (100 items).
@@ -463,6 +464,7 @@ def send_payout(payout_id: str, kit: Earnings) -> Payout | None:
         response = {"error": {"code": refused.code, "description": refused.description, "field": refused.field}}
         return _settle_report(payout_id, kit, lambda p: p.change(
             PayoutStatus.FAILED, kit.clock(), failure_reason=reason, provider_response=response))
+    crash_point("payout.created_at_razorpayx")
     return follow_provider(payout_id, answer, kit)
 
 

@@ -179,6 +179,17 @@ WEBHOOK_SOURCE_IPS_SUFFIX = "_WEBHOOK_SOURCE_IPS"
 S = TypeVar("S", bound="Settings")
 
 
+# Where the local twin keeps its armed crash points (bazaar.platform.faults); the cloud twin never
+# sets it, so there every crash point is a no-op.
+CRASH_POINTS_DIR = "BAZAAR_CRASH_POINTS_DIR"
+
+
+def crash_points_scope(environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
+    """(the directory of armed crash points, or None where none can be armed; this function's
+    name). Read apart from Settings: crash points sit in use cases that are handed no settings."""
+    return environ.get(CRASH_POINTS_DIR) or None, environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+
+
 def from_environment(kind: type[S]) -> S:
     """The function's settings of this kind, from its environment (what every entry point calls
     once, at cold start)."""

@@ -18,6 +18,7 @@ from bazaar.orders.ports import AftersaleBook
 from bazaar.orders.services import apply_change
 from bazaar.platform.clock import Clock
 from bazaar.platform.errors import BazaarError, DependencyUnavailable
+from bazaar.platform.faults import crash_point
 from bazaar.platform.observability import logger as log
 from bazaar.platform.observability import metrics
 from bazaar.shipping import order_changes
@@ -87,6 +88,7 @@ def ship_paid_order(order_id: str, orders: AftersaleBook, provider: ShippingProv
             answer = error.message  # bound here: the lambda must not reach for the except variable
             apply_change(orders, order_id, lambda o: order_changes.shipment_failed(o, now(), answer))
         raise
+    crash_point("shipment.created_at_shiprocket")
     record = ShipmentRecord(provider_order_id=outcome.provider_order_id, shipment_id=outcome.shipment_id,
                             awb=outcome.awb, courier_name=outcome.courier_name,
                             pickup_scheduled_date=outcome.pickup_scheduled_date)
