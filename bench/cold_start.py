@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 from infra.description import SERVICE  # noqa: E402
+from infra.description.model import PlaceholderNames  # noqa: E402
 
 FLOOR = """
 import boto3
@@ -38,20 +39,6 @@ started = time.perf_counter()
 {body}
 print(json.dumps({{"init_ms": (time.perf_counter() - started) * 1000}}))
 """
-
-
-class OfflineNames:
-    """Physical names that need no AWS: init code only reads them, it makes no calls."""
-
-    def table_name(self, table): return f"bench-{table}"
-    def queue_url(self, queue): return f"https://sqs.us-east-1.amazonaws.com/123456789012/bench-{queue}"
-    def secret_id(self, secret): return f"bench/{secret}"
-    def user_pool_id(self): return "us-east-1_bench"
-    def user_pool_client_id(self): return "benchclient"
-    def user_pool_jwks_url(self): return "http://127.0.0.1:9/jwks.json"
-    def state_machine_arn(self, machine): return f"arn:aws:states:us-east-1:123456789012:stateMachine:bench-{machine}"
-    def websocket_endpoint(self, api): return f"https://bench.execute-api.us-east-1.amazonaws.com/{api}"
-    def flags_identifiers(self): return ("bench", "bench", "bench")
 
 
 def run(body: str, environment: dict[str, str]) -> tuple[float, float]:
@@ -80,7 +67,7 @@ def main() -> None:
         environment = {
             **base,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            **SERVICE.function_environment(function, OfflineNames()),
+            **SERVICE.function_environment(function, PlaceholderNames()),
         }
         cases.append((function.name, f"importlib.import_module({function.module!r})", environment))
 

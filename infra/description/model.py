@@ -56,6 +56,25 @@ class PhysicalNames(Protocol):
     def flags_identifiers(self) -> tuple[str, str, str]: ...
 
 
+class PlaceholderNames:
+    """`PhysicalNames` that name nothing real, for reading a function's environment straight from
+    the description without either twin (tests, the API document, benchmarks): init code only
+    reads these names, it makes no call with them."""
+
+    def table_name(self, table: str) -> str: return f"bazaar-{table}"
+    def queue_url(self, queue: str) -> str: return f"https://sqs.ap-south-1.amazonaws.com/000000000000/bazaar-{queue}"
+    def secret_id(self, secret: str) -> str: return f"bazaar/{secret}"
+    def user_pool_id(self) -> str: return "ap-south-1_placeholder"
+    def user_pool_client_id(self) -> str: return "placeholder"
+    def user_pool_jwks_url(self) -> str:
+        return "https://cognito-idp.ap-south-1.amazonaws.com/ap-south-1_placeholder/.well-known/jwks.json"
+    def state_machine_arn(self, state_machine: str) -> str:
+        return f"arn:aws:states:ap-south-1:000000000000:stateMachine:bazaar-{state_machine}"
+    def websocket_endpoint(self, websocket_api: str) -> str:
+        return f"https://placeholder.execute-api.ap-south-1.amazonaws.com/{websocket_api}"
+    def flags_identifiers(self) -> tuple[str, str, str]: return ("placeholder", "placeholder", "placeholder")
+
+
 class Role(StrEnum):
     CUSTOMER = "customer"
     SELLER = "seller"

@@ -18,7 +18,7 @@ from bazaar.platform.http import HttpApi
 from bazaar.platform.settings import load_settings
 from infra.description import SERVICE
 from infra.local.events import function_url_event, rest_proxy_event
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 DEV = SERVICE.at_stage("dev")
 
@@ -73,7 +73,7 @@ def test_what_the_request_or_our_code_did_wrong_is_not(error):
 
 
 def api(failure: Exception) -> HttpApi:
-    settings = load_settings(DEV.function_environment(DEV.function("catalog-api"), MadeUpNames()))
+    settings = load_settings(DEV.function_environment(DEV.function("catalog-api"), PlaceholderNames()))
     made = HttpApi(settings, limiter=None)
 
     @made.app.get("/v1/products")
@@ -107,7 +107,7 @@ def test_anything_else_stays_an_internal_error():
 
 
 def test_a_webhook_that_could_not_queue_answers_503_so_the_provider_sends_it_again():
-    settings = load_settings(DEV.function_environment(DEV.function("payments-phonepe-webhook"), MadeUpNames()))
+    settings = load_settings(DEV.function_environment(DEV.function("payments-phonepe-webhook"), PlaceholderNames()))
     event = function_url_event(method="POST", path="/webhooks/phonepe", query="", headers=[], body=b"{}",
                                source_ip="192.0.2.1", url_id="payments")
 

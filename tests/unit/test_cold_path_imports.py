@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.description import SERVICE
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 ROOT = Path(__file__).resolve().parents[2]
 # One fresh interpreter per function: about a second each.
@@ -43,7 +43,7 @@ def loaded_at_import(function) -> set[str]:
         "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1",
         "AWS_ACCESS_KEY_ID": "unit", "AWS_SECRET_ACCESS_KEY": "unit",
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        **SERVICE.function_environment(function, MadeUpNames()),
+        **SERVICE.function_environment(function, PlaceholderNames()),
     }
     output = subprocess.run([sys.executable, "-c", PROBE, function.module], env=environment, cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout

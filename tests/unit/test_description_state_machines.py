@@ -15,7 +15,7 @@ from infra.description import SERVICE
 from infra.description.model import DescriptionError, Function, Route, Service, StateMachine, substitute_functions
 from infra.local.workflows import scale_durations
 from tests.fixtures.state_machine_service import DEFINITION, MACHINE, STATE_MACHINE_SERVICE
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 
 def _machine(definition=None, **overrides) -> StateMachine:
@@ -147,14 +147,14 @@ def test_every_machine_gets_an_alarm_on_failed_timed_out_and_aborted_executions(
 
 def test_a_function_reads_its_machines_arn_from_its_settings():
     starter = STATE_MACHINE_SERVICE.function("sfn-starter")
-    env = STATE_MACHINE_SERVICE.function_environment(starter, MadeUpNames())
-    assert env["BAZAAR_STATE_MACHINE_SFN_APPROVAL"] == "arn:states:sfn-approval"
+    env = STATE_MACHINE_SERVICE.function_environment(starter, PlaceholderNames())
+    assert env["BAZAAR_STATE_MACHINE_SFN_APPROVAL"] == PlaceholderNames().state_machine_arn("sfn-approval")
     settings = load_settings(env)
-    assert settings.state_machine_arn("sfn-approval") == "arn:states:sfn-approval"
+    assert settings.state_machine_arn("sfn-approval") == PlaceholderNames().state_machine_arn("sfn-approval")
     with pytest.raises(UndeclaredResourceError, match="state machine 'refund-approval'"):
         settings.state_machine_arn("refund-approval")
     record = STATE_MACHINE_SERVICE.function("sfn-record")
-    assert not any(k.startswith("BAZAAR_STATE_MACHINE_") for k in STATE_MACHINE_SERVICE.function_environment(record, MadeUpNames()))
+    assert not any(k.startswith("BAZAAR_STATE_MACHINE_") for k in STATE_MACHINE_SERVICE.function_environment(record, PlaceholderNames()))
 
 
 def test_placeholders_become_the_twins_arns():

@@ -13,7 +13,7 @@ from infra.description import SERVICE
 from infra.description.model import (
     DescriptionError, EventRoute, Function, Key, Queue, QueueTrigger, Service, StreamTrigger, Table,
 )
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 OUTBOX = Table(name="probe-outbox", purpose="p", partition_key=Key("pk"), sort_key=Key("sk"), stream="NEW_IMAGE")
 PLAIN = Table(name="probe-plain", purpose="p", partition_key=Key("pk"))
@@ -172,11 +172,11 @@ def test_a_dispatcher_gets_its_routes_and_queue_urls_in_its_environment():
         sends_to=("probe-fanout",),
         event_routes=(EventRoute("probe-fanout", ("OrderPlaced", "OrderCancelled")),),
     )
-    env = _with(dispatcher).function_environment(dispatcher, MadeUpNames())
+    env = _with(dispatcher).function_environment(dispatcher, PlaceholderNames())
     assert env["BAZAAR_EVENT_ROUTES"] == '{"probe-fanout":["OrderPlaced","OrderCancelled"]}'
     assert json.loads(env["BAZAAR_EVENT_ROUTES"]) == {"probe-fanout": ["OrderPlaced", "OrderCancelled"]}
-    assert env["BAZAAR_QUEUE_PROBE_FANOUT"] == "https://sqs/probe-fanout"
-    assert "BAZAAR_EVENT_ROUTES" not in _with(dispatcher).function_environment(CONSUMER, MadeUpNames())
+    assert env["BAZAAR_QUEUE_PROBE_FANOUT"] == PlaceholderNames().queue_url("probe-fanout")
+    assert "BAZAAR_EVENT_ROUTES" not in _with(dispatcher).function_environment(CONSUMER, PlaceholderNames())
 
 
 def test_every_on_failure_queue_gets_a_depth_alarm_once():

@@ -13,7 +13,7 @@ from bazaar.platform.settings import UndeclaredResourceError, load_settings
 from infra.description import model
 from infra.description.model import DescriptionError, Function, Role, WebSocketApi
 from tests.fixtures.websocket_service import ECHO, WEBSOCKET_SERVICE
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 
 
@@ -27,21 +27,21 @@ def _service(**overrides):
 
 
 def test_a_pushing_function_reads_its_endpoint_from_its_settings():
-    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), MadeUpNames())
-    assert env["BAZAAR_WEBSOCKET_ECHO_ENDPOINT"] == MadeUpNames().websocket_endpoint(ECHO)
+    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), PlaceholderNames())
+    assert env["BAZAAR_WEBSOCKET_ECHO_ENDPOINT"] == PlaceholderNames().websocket_endpoint(ECHO)
     settings = load_settings({**env, "BAZAAR_VERSION": "1", "MAX_REQUEST_BODY_BYTES": "8192"})
-    assert settings.websocket_endpoint(ECHO) == MadeUpNames().websocket_endpoint(ECHO)
+    assert settings.websocket_endpoint(ECHO) == PlaceholderNames().websocket_endpoint(ECHO)
     with pytest.raises(UndeclaredResourceError, match="WebSocket API 'realtime'"):
         settings.websocket_endpoint("realtime")
-    other = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-connect"), MadeUpNames())
+    other = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-connect"), PlaceholderNames())
     assert not any(k.startswith("BAZAAR_WEBSOCKET_") for k in other)
 
 
 def test_the_authorizer_gets_the_connect_roles_under_dollar_connect_and_the_api_name():
-    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-authorizer"), MadeUpNames())
+    env = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-authorizer"), PlaceholderNames())
     settings = load_settings({**env, "BAZAAR_VERSION": "1", "MAX_REQUEST_BODY_BYTES": "8192"})
     assert settings.route_roles == {"$connect echo": frozenset({"customer", "seller"})}
-    handler = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), MadeUpNames())
+    handler = WEBSOCKET_SERVICE.function_environment(WEBSOCKET_SERVICE.function("ws-default"), PlaceholderNames())
     assert "BAZAAR_ROUTE_ROLES" not in handler
 
 

@@ -18,7 +18,7 @@ from infra.description import SERVICE, edge
 from infra.description.settings import RATE_LIMITS
 from infra.local.events import function_url_event, rest_proxy_event
 from infra.local.gateway import Gateway
-from tests.unit.physical_names import MadeUpNames
+from infra.description.model import PlaceholderNames
 
 PROD = SERVICE.at_stage("prod")
 LOGIN = "POST /v1/auth/login"
@@ -26,7 +26,7 @@ CHECKOUT = "POST /v1/checkout"
 
 
 def environment(function: str, **overrides) -> dict[str, str]:
-    return {**PROD.function_environment(PROD.function(function), MadeUpNames()), **overrides}
+    return {**PROD.function_environment(PROD.function(function), PlaceholderNames()), **overrides}
 
 
 class MemoryCounters:

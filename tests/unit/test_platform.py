@@ -15,6 +15,7 @@ from bazaar.identity.settings import IdentitySettings
 from bazaar.shipping.settings import ShipmentJobSettings
 from bazaar.platform.settings import ConfigurationError, UndeclaredResourceError, load_settings
 from infra.description import SERVICE
+from infra.description.model import PlaceholderNames
 
 
 def test_ids_are_prefixed_sortable_and_unique():
@@ -58,22 +59,13 @@ def test_limit_defaults_and_is_capped():
 def _environment(**overrides):
     function = SERVICE.function("ops-api")
 
-    class Names:
-        def table_name(self, t): return f"phys-{t}"
-        def queue_url(self, q): return f"https://sqs/{q}"
-        def secret_id(self, s): return f"arn:{s}"
-        def user_pool_id(self): return "pool"
-        def user_pool_client_id(self): return "client"
-        def user_pool_jwks_url(self): return "http://jwks"
-        def flags_identifiers(self): return ("app", "dev", "profile")
-
-    return {**SERVICE.function_environment(function, Names()), **overrides}
+    return {**SERVICE.function_environment(function, PlaceholderNames()), **overrides}
 
 
 def test_settings_load_from_the_described_environment():
     settings = load_settings(_environment())
-    assert settings.table("ops") == "phys-ops"
-    assert settings.secret_id("app-keys") == "arn:app-keys"
+    assert settings.table("ops") == PlaceholderNames().table_name("ops")
+    assert settings.secret_id("app-keys") == PlaceholderNames().secret_id("app-keys")
     assert settings.route_roles["GET /v1/admin/diagnostics"] == frozenset({"admin"})
 
 
