@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
+from infra.cloud.runtime import PYTHON_VERSION  # noqa: E402
 from infra.description import SERVICE  # noqa: E402
 from infra.description.model import PlaceholderNames  # noqa: E402
 
@@ -61,12 +62,21 @@ def main() -> None:
         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
         "BAZAAR_STAGE": "bench",
+        # What Lambda sets for every function, and what the X-Ray SDK and Powertools read to know
+        # they run in Lambda: without LAMBDA_TASK_ROOT the SDK builds a sampling client for a
+        # daemon at import (a fifth of a second that no function in Lambda pays) and Tracer
+        # turns itself off (no patching, which every traced function in Lambda pays).
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{PYTHON_VERSION}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     }
     cases = [("floor (boto3 client + Logger)", FLOOR, base)]
     for function in SERVICE.functions:
         environment = {
             **base,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "_HANDLER": function.handler,
             **SERVICE.function_environment(function, PlaceholderNames()),
         }
         cases.append((function.name, f"importlib.import_module({function.module!r})", environment))
