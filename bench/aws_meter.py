@@ -1,114 +1,70 @@
-"""A metering proxy in front of the local twin's AWS endpoint (moto): every request the functions
-make passes through it and is counted by service and operation, and each DynamoDB request is
-priced in request units from the items it wrote or read (moto does not report consumed capacity
-the way DynamoDB does, so the units are worked out here from item sizes: bench/cost_model.py).
+"""The cost benchmark's meter, attached to the local twin's AWS fault proxy (infra/local/aws_faults.py)
+as its observer: every request the functions make to moto passes the proxy, which counts it by
+service and operation; the meter adds what the bill needs beyond the count: SQS requests in 64 KB
+chunks, and each DynamoDB request in request units worked out from the items it wrote or read
+(moto does not report consumed capacity the way DynamoDB does: bench/cost_model.py).
 
-For a write the proxy reads the item before (and, for an update, after) straight from moto; those
-reads are the meter's own and are not counted. The functions' code is unchanged: only their
-AWS_ENDPOINT_URL points here."""
+For a write the meter reads the item before (and, for an update, after) straight from moto; those
+reads are the meter's own and are not counted. The functions' code is unchanged."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import re
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from bench import cost_model
 from bench.cost_model import Index, Table
+from infra.local.aws_faults import AwsCall, AwsFaultProxy
 
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 _WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
 
 class AwsMeter:
-    """start() binds 127.0.0.1 on a free port; `endpoint` is what functions get as AWS_ENDPOINT_URL."""
-
-    def __init__(self, moto_endpoint: str, moto_dynamodb):
-        self.target = urlsplit(moto_endpoint)
-        self.dynamodb = moto_dynamodb  # the meter's own client: its reads are not counted
-        self.requests: Counter[tuple[str, str]] = Counter()
-        self.payload_bytes: Counter[str] = Counter()
+    def __init__(self, proxy: AwsFaultProxy, moto_dynamodb):
+        self.proxy = proxy
+        self.dynamodb = moto_dynamodb  # the meter's own client, straight to moto: its reads are not counted
         self.sqs_requests = 0
         self.read_units = 0.0
         self.write_units = 0.0
         self.write_units_by_table: Counter[str] = Counter()
         self._tables: dict[str, Table] = {}
         self._lock = threading.Lock()
-        meter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                meter._forward(self, body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="aws-meter", daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> AwsMeter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        proxy.observer = self
 
     def reset(self) -> None:
+        self.proxy.book.reset()
         with self._lock:
-            self.requests.clear()
-            self.payload_bytes.clear()
             self.sqs_requests, self.read_units, self.write_units = 0, 0.0, 0.0
             self.write_units_by_table.clear()
+
+    @property
+    def requests(self) -> Counter[tuple[str, str]]:
+        """The calls the proxy passed on since the last reset, by (service, operation)."""
+        return Counter({(service, operation): n for service, operations in self.proxy.book.describe()["calls"].items()
+                        for operation, n in operations.items()})
 
     def count(self, service: str) -> int:
         return sum(n for (s, _), n in self.requests.items() if s == service)
 
-    # -- proxying ---------------------------------------------------------------------------
+    # -- the proxy's observer -----------------------------------------------------------------
 
-    def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
-        service = _service(handler.headers.get("Authorization", ""))
-        operation = _operation(handler.headers, handler.path, body)
-        request = _json(body) if service == "dynamodb" else None
-        before = self._images_before(operation, request) if request is not None else None
-        connection = http.client.HTTPConnection(self.target.hostname or "127.0.0.1", self.target.port, timeout=120)
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
-        connection.request(handler.command, handler.path, body=body, headers=headers)
-        answer = connection.getresponse()
-        answered = answer.read()
-        handler.send_response(answer.status)
-        for key, value in answer.getheaders():
-            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(answered)))
-        handler.end_headers()
-        handler.wfile.write(answered)
-        connection.close()
-        with self._lock:
-            self.requests[(service, operation)] += 1
-            self.payload_bytes[service] += len(body)
-            if service == "sqs":
-                self.sqs_requests += cost_model.sqs_requests(len(body))
-        if request is not None:
-            reads, writes = self._units(operation, request, _json(answered) or {}, answer.status < 300, before)
+    def before(self, call: AwsCall, body: bytes) -> tuple[dict, list[dict | None]] | None:
+        request = _json(body) if call.service == "dynamodb" else None
+        return None if request is None else (request, self._images_before(call.operation, request))
+
+    def after(self, call: AwsCall, body: bytes, status: int, answer: bytes,
+              before: tuple[dict, list[dict | None]] | None) -> None:
+        if call.service == "sqs":
             with self._lock:
-                self.read_units += reads
-                self.write_units += writes
+                self.sqs_requests += cost_model.sqs_requests(len(body))
+        if before is None:
+            return
+        request, images = before
+        reads, writes = self._units(call.operation, request, _json(answer) or {}, status < 300, images)
+        with self._lock:
+            self.read_units += reads
+            self.write_units += writes
 
     # -- DynamoDB request units -------------------------------------------------------------
 
@@ -180,21 +136,6 @@ class AwsMeter:
             with self._lock:
                 self.write_units_by_table[table] += units
         return 0, writes
-
-
-def _service(authorization: str) -> str:
-    found = _SCOPE.search(authorization)
-    return found.group(1) if found else "unknown"
-
-
-def _operation(headers, path: str, body: bytes) -> str:
-    target = headers.get("X-Amz-Target")
-    if target:
-        return target.rsplit(".", 1)[-1]
-    action = parse_qs(body.decode(errors="replace")).get("Action") or parse_qs(urlsplit(path).query).get("Action")
-    if action:
-        return action[0]
-    return f"{headers.get('X-HTTP-Method', '')}{urlsplit(path).path}"
 
 
 def _json(body: bytes) -> dict | None:

@@ -42,7 +42,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from infra.local.loopback import BannerlessHandler, LoopbackServer
@@ -237,6 +237,17 @@ class FaultBook:
                     "calls": {service: dict(ops) for service, ops in self.calls.items()}}
 
 
+class CallObserver(Protocol):
+    """Sees every call the proxy passes on to moto (not the ones it fails): the cost benchmark's
+    meter, which prices DynamoDB calls from the items they touch."""
+
+    def before(self, call: AwsCall, body: bytes) -> Any:
+        """Runs before the call reaches moto; what it returns is handed to `after`."""
+
+    def after(self, call: AwsCall, body: bytes, status: int, answer: bytes, before: Any) -> None:
+        """Runs once moto has answered and the answer is on its way to the caller."""
+
+
 class AwsFaultProxy:
     """The proxy on 127.0.0.1:`port` (0: any free port) in front of moto at `upstream`."""
 
@@ -244,6 +255,7 @@ class AwsFaultProxy:
         parts = urlsplit(upstream)
         assert parts.hostname == "127.0.0.1" and parts.port, "moto is on the loopback"
         self.book = FaultBook()
+        self.observer: CallObserver | None = None
         self._upstream = (parts.hostname, parts.port)
         self._connections = threading.local()
         self.server = LoopbackServer(_handler_class(self), port=port, name="aws-faults")
@@ -319,10 +331,16 @@ def _handler_class(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 self._answer(*error_answer(fault, call))
                 return
+            observer = proxy.observer
+            seen = observer.before(call, body) if observer is not None else None
             try:
-                self._answer(*proxy.forward(self.command, self.path, headers, body))
+                status, answer_headers, answer = proxy.forward(self.command, self.path, headers, body)
             except OSError:
                 self._reset()  # moto is gone (a stopping stack): the caller sees what it would see
+                return
+            self._answer(status, answer_headers, answer)
+            if observer is not None:
+                observer.after(call, body, status, answer, seen)
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
