@@ -85,7 +85,7 @@ verify: $(VENV)/.installed
 bench: bench-cold-start bench-checkout bench-payments bench-payouts bench-refunds bench-realtime bench-cost
 
 bench-cold-start: $(VENV)/.installed
-	$(PY) bench/cold_start.py
+	$(PY) bench/cold_start.py --explain
 
 bench-checkout: $(VENV)/.installed
 	$(PY) bench/checkout.py

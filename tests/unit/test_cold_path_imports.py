@@ -43,6 +43,8 @@ def loaded_at_import(function) -> set[str]:
         "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "ap-south-1",
         "AWS_ACCESS_KEY_ID": "unit", "AWS_SECRET_ACCESS_KEY": "unit",
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        # Lambda's own: with it Tracer is on and patches, as it does in Lambda.
+        "LAMBDA_TASK_ROOT": str(ROOT),
         **SERVICE.function_environment(function, PlaceholderNames()),
     }
     output = subprocess.run([sys.executable, "-c", PROBE, function.module], env=environment, cwd=ROOT,
@@ -63,3 +65,24 @@ def test_no_function_imports_a_heavy_module_it_does_not_use():
 def test_the_guard_sees_a_module_its_user_loads():
     # The sender's templates are loaded by importing it: the probe does see what a module loads.
     assert "jinja2" in loaded_at_import(SERVICE.function("notifications-worker"))
+
+
+TRACER_PROBE = """
+import json, sys
+from aws_xray_sdk.core import patcher
+from bazaar.platform import observability
+at_import = {"patched": sorted(patcher._PATCHED_MODULES), "requests": "requests" in sys.modules,
+             "sqlite3": "sqlite3" in sys.modules}
+observability.traced_http_session()
+print(json.dumps({"at_import": at_import, "after_session": sorted(patcher._PATCHED_MODULES)}))
+"""
+
+
+def test_tracer_patches_aws_calls_at_import_and_outside_calls_where_a_session_is_made():
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "shared")]),
+                   "AWS_REGION": "ap-south-1", "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "probe"}
+    output = subprocess.run([sys.executable, "-c", TRACER_PROBE], env=environment, cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    seen = json.loads(output.strip().splitlines()[-1])
+    assert seen["at_import"] == {"patched": ["botocore"], "requests": False, "sqlite3": False}
+    assert seen["after_session"] == ["botocore", "requests"]

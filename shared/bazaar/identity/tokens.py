@@ -71,10 +71,10 @@ class TokenVerifier:
 
 def pool_verifier(region: str, user_pool_id: str, client_id: str, jwks_url: str) -> TokenVerifier:
     """The verifier for one user pool and app client, fetching the pool's public keys."""
-    import requests
+    from bazaar.platform.observability import traced_http_session
 
     return TokenVerifier(
         issuer=f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}",
         client_id=client_id,
-        fetch_jwks=lambda: requests.get(jwks_url, timeout=3).json(),
+        fetch_jwks=lambda: traced_http_session().get(jwks_url, timeout=3).json(),
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bazaar.ops.domain import DependencyKind
-
 import requests
+
+from bazaar.ops.domain import DependencyKind
+from bazaar.platform.observability import traced_http_session
 
 
 class ProviderUnavailable(Exception):
@@ -26,7 +27,7 @@ class ProviderProbe:
     def __init__(self, name: str, base_url: str, session: requests.Session | None = None,
                  timeout: tuple[float, float] = (1.0, 2.0)):
         self.name, self._url, self._timeout = name, base_url, timeout
-        self._session = session or requests.Session()
+        self._session = session or traced_http_session()
 
     def check(self) -> None:
         answer = self._session.get(self._url, timeout=self._timeout, allow_redirects=False)

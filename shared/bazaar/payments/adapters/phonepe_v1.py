@@ -20,6 +20,7 @@ from bazaar.payments.domain import (
     PaymentStatus, RefundState, RefundStatus,
 )
 from bazaar.payments.webhooks import REFUND_CALLBACK_QUERY, V1_FAILURE_CODES
+from bazaar.platform.observability import traced_http_session
 
 _PENDING_CODES = frozenset({"PAYMENT_PENDING", "PAYMENT_INITIATED"})
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -35,7 +36,7 @@ class PhonePeV1:
     def __init__(self, settings: PhonePeSettings, credentials: PhonePeCredentials, session: requests.Session | None = None):
         self._settings = settings
         self._credentials = credentials
-        self._session = session or requests.Session()
+        self._session = session or traced_http_session()
 
     def create_payment(self, merchant_order_id: str, amount_paise: int, redirect_url: str, callback_url: str) -> PaymentCreated:
         _check_id(merchant_order_id)

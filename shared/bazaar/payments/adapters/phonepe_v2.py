@@ -18,6 +18,7 @@ from bazaar.payments.domain import (
     PaymentCreated, PaymentNotFound, PaymentProviderAuthFailed, PaymentProviderRejected,
     PaymentProviderUnavailable, PaymentState, PaymentStatus, RefundState, RefundStatus,
 )
+from bazaar.platform.observability import traced_http_session
 
 # Order ids PhonePe accepts (max 63 of [A-Za-z0-9_-]); checked here so a bad id fails before a call.
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -92,7 +93,7 @@ class PhonePeV2:
     def __init__(self, settings: PhonePeSettings, credentials: PhonePeCredentials, session: requests.Session | None = None):
         self._settings = settings
         self._credentials = credentials
-        self._session = session or requests.Session()
+        self._session = session or traced_http_session()
         self.tokens = OAuthTokens(settings, credentials, self._session)
 
     # -- payments ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from bazaar.payouts.provider import (
     ProviderUnavailable,
     payout_from_entity,
 )
-from bazaar.platform.observability import logger
+from bazaar.platform.observability import logger, traced_http_session
 
 PRODUCTION_URL = "https://api.razorpay.com/v1"
 IDEMPOTENCY_HEADER = "X-Payout-Idempotency"
@@ -71,7 +71,7 @@ class RazorpayX(PayoutProvider):
         self._base = base_url.rstrip("/")
         self._credentials = credentials
         self._timeout = timeout
-        self._http = session or requests.Session()
+        self._http = session or traced_http_session()
 
     # -- PayoutProvider -------------------------------------------------------------------
 

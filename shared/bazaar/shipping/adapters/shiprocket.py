@@ -25,7 +25,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.money import Paise
-from bazaar.platform.observability import logger
+from bazaar.platform.observability import logger, traced_http_session
 from bazaar.shipping.domain import (
     AwbAssignment,
     DuplicateChannelOrder,
@@ -73,7 +73,7 @@ class Shiprocket:
         self._base = base_url.rstrip("/")
         self._credentials = credentials
         self._timeout = timeout
-        self._http = session or requests.Session()
+        self._http = session or traced_http_session()
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
