@@ -20,9 +20,10 @@ import requests
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, login
+from tests.mailbox import sent_mail
 from tests.paid_orders import PaidOrders
 from tests.payees import PRICE, Control, Seller, assert_balanced as assert_ledger_balanced
-from tests.shop import assert_balanced, checkout, stock_level
+from tests.shop import Shopper, assert_balanced, checkout, stock_level
 from tests.waiting import a_poll_began, queues_drained, until
 
 pytestmark = pytest.mark.slow
@@ -236,6 +237,34 @@ def test_payments_worker_killed_around_the_transition_is_redelivered_and_applied
 
     assert_paid_once_and_shipped_once(stack, shop, order, 2, before)
     assert point in crash.fired()
+
+
+def feed(stack, token: str, kind: str) -> list[dict]:
+    answer = requests.get(f"{stack.url}/v1/me/notifications", headers=bearer(token), timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [item for item in answer.json()["items"] if item["kind"] == kind]
+
+
+def test_dispatcher_killed_after_relaying_order_paid_hands_it_over_again_and_each_consumer_acts_once(stack, crash):
+    shopper = Shopper(stack, "Meera Iyer")
+    shop = PaidOrders(stack, customer=(shopper.token, shopper.user_id))
+    order = shop.checkout(2)
+    before = sold(shop)
+    # OrderPlaced is relayed first, so the next batch the dispatcher relays is this order's OrderPaid.
+    [placed] = until(lambda: order_events(stack, order["order_id"], "OrderPlaced"), 30)
+    until(lambda: consumed_by_order_metrics(stack, placed["event_id"]["S"]), 60)
+    crash.arm("order_events.relayed_before_acknowledged", "orders-events-dispatcher")
+
+    pay_at_phonepe(stack, order["order_id"])
+
+    assert_paid_once_and_shipped_once(stack, shop, order, 2, before)
+    assert "order_events.relayed_before_acknowledged" in crash.fired()
+    stack.wait_for_streams(60)  # the batch was handed over again and relayed: the duplicates are queued
+    until(lambda: queues_drained(stack, "order-notifications", "notifications", "order-metrics", "shipments"), 60)
+    mails = until(lambda: [m for m in sent_mail(stack.aws_endpoint, shopper.email) if m["subject"] == "Payment received"],
+                  60)
+    assert len(mails) == 1, [m["subject"] for m in mails]
+    assert len(feed(stack, shopper.token, "order_paid")) == 1
 
 
 # -- after PAID -----------------------------------------------------------------------------------

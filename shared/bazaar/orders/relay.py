@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bazaar.platform.faults import crash_point
+
 
 @dataclass(frozen=True)
 class OutboxRecord:
@@ -55,4 +57,5 @@ def relay(records: Sequence[OutboxRecord], routes: Routes, queues: EventQueues) 
     undelivered: set[str] = set()
     for queue, batch in per_queue.items():
         undelivered |= queues.send(queue, batch)
+    crash_point("order_events.relayed_before_acknowledged")
     return next((r.position for r in records if r.event_id in undelivered), None)
