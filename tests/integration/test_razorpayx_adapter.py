@@ -9,7 +9,8 @@ import socket
 import pytest
 from pydantic import SecretStr
 
-from bazaar.payouts.adapters.razorpayx import RazorpayX, RazorpayXCredentials
+from bazaar.payouts.adapters.razorpayx import RazorpayX
+from bazaar.payouts.settings import RazorpayXCredentials
 from bazaar.payouts.provider import (
     BankAccount,
     Beneficiary,

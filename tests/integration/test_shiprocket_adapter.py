@@ -7,7 +7,8 @@ import pytest
 
 from bazaar.money import Paise
 from bazaar.shipping import services
-from bazaar.shipping.adapters.shiprocket import Shiprocket, ShiprocketCredentials
+from bazaar.shipping.adapters.shiprocket import Shiprocket
+from bazaar.shipping.settings import ShiprocketCredentials
 from bazaar.shipping.domain import DuplicateChannelOrder, ProviderRejected, ProviderUnavailable, ShippingProviderError
 from bazaar.shipping.tracking import ShipmentState
 from tests.integration.conftest import PICKUP, SHIPROCKET_EMAIL, SHIPROCKET_PASSWORD

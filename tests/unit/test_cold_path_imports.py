@@ -31,6 +31,9 @@ USERS: dict[str, set[str]] = {
     "aws_lambda_powertools.utilities.idempotency": {"payouts-api", "refunds-api", "refunds-admin-api"},
     # Secrets are fetched on their first read, never by importing.
     "aws_lambda_powertools.utilities.parameters": set(),
+    # HTTP outside AWS: the functions that build a provider client or probe the providers.
+    "requests": {"ops-api", "ops-heartbeat", "ops-health-probe", "orders-admin-api", "tracking-worker",
+                 "shipments-worker", "payouts-processor", "payouts-status", "payouts-api", "payouts-admin-api"},
 }
 
 PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bazaar.money import Paise
 from bazaar.orders.settings import OrderBookSettings
@@ -45,3 +45,15 @@ class RazorpayXSettings(PayoutSettings):
     """Functions that call RazorpayX (they run behind the fixed egress address)."""
 
     razorpayx_base_url: str = Field(alias="RAZORPAYX_BASE_URL", pattern="^https?://")
+
+
+class RazorpayXCredentials(BaseModel):
+    """The `razorpayx` secret (infra/description/contexts/payouts.py): the client's keys, and the
+    webhook secret the webhook function checks with (it needs no client, nor requests)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    key_id: str = Field(min_length=1)
+    key_secret: SecretStr
+    webhook_secret: SecretStr
+    account_number: str = Field(min_length=1)  # our RazorpayX account, debited by every payout

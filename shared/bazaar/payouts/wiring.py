@@ -10,11 +10,10 @@ from bazaar.money import Paise
 from bazaar.orders.adapters.dynamodb import order_book
 from bazaar.payouts.adapters.dynamodb import DynamoDbLedger, DynamoDbPayouts
 from bazaar.payouts.adapters.identity import UserDirectory
-from bazaar.payouts.adapters.razorpayx import RazorpayX, RazorpayXCredentials
 from bazaar.payouts.adapters.sqs import SqsPayoutJobs, SqsPayoutWebhooks
 from bazaar.payouts.provider import PayoutProvider
 from bazaar.payouts.services import Earnings, PayoutPolicy
-from bazaar.payouts.settings import PayoutSettings, RazorpayXSettings
+from bazaar.payouts.settings import PayoutSettings, RazorpayXCredentials, RazorpayXSettings
 from bazaar.platform import aws
 from bazaar.platform.clock import utc_now
 from bazaar.platform.ids import new_id
@@ -32,9 +31,12 @@ def policy(settings: PayoutSettings) -> PayoutPolicy:
     )
 
 
-def razorpayx(settings: RazorpayXSettings) -> RazorpayX:
+def razorpayx(settings: RazorpayXSettings) -> PayoutProvider:
     """The client, with the key read from the `razorpayx` secret when first needed (and again when
-    the secret cache expires, so a rotated key is picked up)."""
+    the secret cache expires, so a rotated key is picked up). Imported here: only the functions
+    that call RazorpayX build one, and the others need neither it nor its HTTP stack."""
+    from bazaar.payouts.adapters.razorpayx import RazorpayX
+
     return RazorpayX(settings.razorpayx_base_url, lambda: load_secret(settings, "razorpayx", RazorpayXCredentials))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.orders.settings import OrderBookSettings
 
@@ -19,3 +19,15 @@ class ShipmentJobSettings(ShippingSettings):
     # Shiprocket requires on every order.
     shipments_max_receive_count: int = Field(alias="SHIPMENTS_MAX_RECEIVE_COUNT", ge=1)
     shipping_contact_email: str = Field(alias="SHIPPING_CONTACT_EMAIL", min_length=3)
+
+
+class ShiprocketCredentials(BaseModel):
+    """The `shiprocket` secret (infra/description/contexts/shipping.py): the client's login and
+    the key the webhook function checks (it needs no client, nor requests)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    api_email: str = Field(min_length=3)
+    api_password: str = Field(min_length=1)
+    webhook_api_key: str = Field(min_length=16)
+    pickup_location: str = Field(min_length=1)

@@ -11,10 +11,9 @@ from bazaar.platform import aws
 from bazaar.platform.clock import Clock, utc_now
 from bazaar.platform.secrets import load_secret
 from bazaar.platform.settings import Settings
-from bazaar.shipping.adapters.shiprocket import Shiprocket, ShiprocketCredentials
 from bazaar.shipping.adapters.sqs import SqsTrackingEvents
 from bazaar.shipping.ports import ShippingProvider, TrackingEvents
-from bazaar.shipping.settings import ShipmentJobSettings, ShippingSettings
+from bazaar.shipping.settings import ShipmentJobSettings, ShippingSettings, ShiprocketCredentials
 
 
 
@@ -39,9 +38,12 @@ class TrackingWebhook:
     api_key: Callable[[], str]  # the x-api-key Shiprocket must send, from the secret (rotates)
 
 
-def shiprocket(settings: ShippingSettings) -> Shiprocket:
+def shiprocket(settings: ShippingSettings) -> ShippingProvider:
     """The client, with credentials read from the `shiprocket` secret when first needed (and again
-    when the secret cache expires, so a rotated password is picked up)."""
+    when the secret cache expires, so a rotated password is picked up). Imported here: the webhook
+    function builds none, and needs neither it nor its HTTP stack."""
+    from bazaar.shipping.adapters.shiprocket import Shiprocket
+
     return Shiprocket(settings.shiprocket_base_url, lambda: load_secret(settings, "shiprocket", ShiprocketCredentials))
 
 

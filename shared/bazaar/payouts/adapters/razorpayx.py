@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bazaar.payouts.provider import (
     BankAccount,
@@ -37,23 +36,13 @@ from bazaar.payouts.provider import (
     ProviderUnavailable,
     payout_from_entity,
 )
+from bazaar.payouts.settings import RazorpayXCredentials
 from bazaar.platform.observability import logger, traced_http_session
 
 PRODUCTION_URL = "https://api.razorpay.com/v1"
 IDEMPOTENCY_HEADER = "X-Payout-Idempotency"
 # (connect, read) seconds: a worker's SQS retry is cheaper than a Lambda stuck on a slow provider.
 DEFAULT_TIMEOUT = (3.05, 10.0)
-
-
-class RazorpayXCredentials(BaseModel):
-    """The `razorpayx` secret (infra/description/contexts/payouts.py)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    key_id: str = Field(min_length=1)
-    key_secret: SecretStr
-    webhook_secret: SecretStr
-    account_number: str = Field(min_length=1)  # our RazorpayX account, debited by every payout
 
 
 class RazorpayX(PayoutProvider):

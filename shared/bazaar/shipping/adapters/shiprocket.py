@@ -22,10 +22,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
 
 from bazaar.money import Paise
 from bazaar.platform.observability import logger, traced_http_session
+from bazaar.shipping.settings import ShiprocketCredentials
 from bazaar.shipping.domain import (
     AwbAssignment,
     DuplicateChannelOrder,
@@ -44,17 +44,6 @@ REFRESH_AT_FRACTION = 0.9
 # (connect, read) seconds. Create/assign/pickup calls take a second or two when Shiprocket is well.
 DEFAULT_TIMEOUT = (3.05, 10.0)
 IST = timezone(timedelta(hours=5, minutes=30))
-
-
-class ShiprocketCredentials(BaseModel):
-    """The `shiprocket` secret (infra/description/contexts/shipping.py)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    api_email: str = Field(min_length=3)
-    api_password: str = Field(min_length=1)
-    webhook_api_key: str = Field(min_length=16)
-    pickup_location: str = Field(min_length=1)
 
 
 class Shiprocket:
