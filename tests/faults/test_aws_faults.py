@@ -17,12 +17,14 @@ import requests
 
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer
-from tests.shop import assert_balanced, checkout, create_product, new_account_token, stock_level
+from tests.mailbox import sent_mail
+from tests.paid_orders import PaidOrders
+from tests.shop import Shopper, assert_balanced, checkout, create_product, new_account_token, stock_level
 from tests.waiting import queues_drained, until
 
 pytestmark = pytest.mark.slow
 
-RETRIED_QUEUES = ("payment-events", "shipments")
+RETRIED_QUEUES = ("payment-events", "shipments", "notifications")
 REDELIVERY_SECONDS = 2
 
 
@@ -221,3 +223,26 @@ def test_sqs_unavailable_when_the_webhook_enqueues_answers_5xx_and_the_retry_is_
     statuses = [r.get("status") for r in results]
     assert statuses[0] == 503 and statuses[-1] == 200, statuses  # PhonePe delivered it again
     purchase.assert_paid_and_shipped_once()
+
+
+def test_ses_throttling_is_retried_through_the_notifications_queue_and_the_mail_goes_once(stack, faults):
+    shopper = Shopper(stack, "Kavya Menon")
+    shop = PaidOrders(stack, customer=(shopper.token, shopper.user_id))
+    # Six refusals: each invocation's SDK tries three times, so two invocations fail and SQS
+    # redelivers before the third gets through.
+    faults.inject(service="ses", kind="throttling", count=6)
+
+    order = shop.new(1)
+
+    def payment_mails() -> list[dict]:
+        return [m for m in sent_mail(stack.aws_endpoint, shopper.email) if m["subject"] == "Payment received"]
+
+    [mail] = until(payment_mails, 90)
+    assert order["order_id"] in mail["body"]
+    assert sum(requests.get(faults.url, timeout=5).json()["calls"].get("ses", {}).values()) >= 7
+    answer = requests.get(f"{stack.url}/v1/me/notifications", headers=bearer(shopper.token), timeout=30)
+    [entry] = [i for i in answer.json()["items"] if i["kind"] == "order_paid"]
+    assert entry["deliveries"]["email"]["state"] == "sent", entry
+    until(lambda: queues_drained(stack, "notifications", "order-notifications"), 60)
+    assert len(payment_mails()) == 1
+    assert dlq_depth(stack, "notifications") == 0
