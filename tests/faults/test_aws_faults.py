@@ -17,6 +17,7 @@ import requests
 
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer
+from tests.faults.controls import reset_around
 from tests.mailbox import sent_mail
 from tests.paid_orders import PaidOrders
 from tests.shop import Shopper, assert_balanced, checkout, create_product, new_account_token, stock_level
@@ -65,10 +66,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture
 def faults(stack):
-    control = Faults(stack)
-    control.reset()
-    yield control
-    control.reset()
+    yield from reset_around(Faults(stack))
 
 
 def assert_clean_503(response: requests.Response) -> dict:

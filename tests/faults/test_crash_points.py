@@ -20,6 +20,7 @@ import requests
 from infra.description import SERVICE
 from infra.local.stack import LocalConfig, LocalStack
 from tests.conftest import bearer, login
+from tests.faults.controls import reset_around
 from tests.mailbox import sent_mail
 from tests.paid_orders import PaidOrders
 from tests.payees import PRICE, Control, Seller, assert_balanced as assert_ledger_balanced
@@ -81,10 +82,7 @@ class CrashPoints:
 
 @pytest.fixture
 def crash(stack):
-    control = CrashPoints(stack)
-    control.reset()
-    yield control
-    control.reset()
+    yield from reset_around(CrashPoints(stack))
 
 
 @pytest.fixture(scope="module")
