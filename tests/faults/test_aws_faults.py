@@ -25,7 +25,10 @@ from tests.waiting import queues_drained, until
 
 pytestmark = pytest.mark.slow
 
-RETRIED_QUEUES = ("payment-events", "shipments", "notifications")
+# Every queue a test here waits on or counts: an earlier test's DynamoDB fault can leave a message
+# in flight on any of them, and at the description's minutes-long visibility timeouts it would come
+# back only after a later test had given up waiting for the queue to drain.
+RETRIED_QUEUES = ("payment-events", "shipments", "notifications", "order-notifications")
 REDELIVERY_SECONDS = 2
 
 
